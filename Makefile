@@ -1,0 +1,42 @@
+# jupyter-rapids-kf: `make lab` runs JupyterLab with the extension, `make test` runs every test.
+# Both set up what they need on a fresh machine (Python venv, jlpm packages, the build).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8888
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: lab test setup build test-python test-js clean
+
+## Start JupyterLab with the extension (local backend unless Kubernetes is found).
+lab: setup
+	$(BIN)/jupyter lab --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 --no-browser
+
+## Run every test tier that CI runs.
+test: setup test-python test-js
+
+setup: $(VENV)/.installed
+
+# Re-install when the package definitions change; the frontend build is part of `pip install -e`.
+$(VENV)/.installed: pyproject.toml package.json
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python >= 3.11 is needed"'
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/jupyter labextension develop --overwrite .
+	$(BIN)/jupyter server extension enable --sys-prefix jupyter_rapids_kf
+	touch $@
+
+## Rebuild the frontend after editing src/ or style/.
+build: setup
+	$(BIN)/jlpm build
+
+test-python: setup
+	$(BIN)/python -m pytest -q -m "not controlplane"
+
+test-js: setup
+	$(BIN)/jlpm test
+
+clean:
+	rm -rf $(VENV) node_modules lib jupyter_rapids_kf/labextension jupyter_rapids_kf/_version.py tsconfig.tsbuildinfo

@@ -1,0 +1,48 @@
+"""Loading: the ExtensionApp that reads `c.RapidsKF`, builds the service and adds the routes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_runtime_dir
+from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.utils import url_path_join
+
+from .backends import choose_backend
+from .config import RapidsKF
+from .handlers import route_table
+from .service import ClusterService
+
+DASHBOARD_LINK_ENV = "DASK_DISTRIBUTED__DASHBOARD__LINK"
+
+
+class RapidsKFApp(ExtensionApp):
+    name = "jupyter_rapids_kf"
+    load_other_extensions = True
+
+    def initialize_settings(self) -> None:
+        self.rapids_kf = RapidsKF(parent=self.serverapp, log=self.log)
+        state_dir = Path(jupyter_runtime_dir()) / "rapids-kf-clusters"
+        self.service = ClusterService(
+            self.rapids_kf, lambda: choose_backend(self.rapids_kf, state_dir, self.serverapp)
+        )
+        self.settings["rapids_kf_service"] = self.service
+        if self.rapids_kf.set_dashboard_link and DASHBOARD_LINK_ENV not in os.environ:
+            # Kernels inherit this; distributed fills {host} and {port} for each Client, so a
+            # Client's dashboard link opens through this server's /proxy route.
+            base_url = self.serverapp.base_url
+            os.environ[DASHBOARD_LINK_ENV] = url_path_join(base_url, "proxy/{host}:{port}/status")
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(route_table())
+
+    async def _start_jupyter_server_extension(self, serverapp) -> None:
+        # Choose and start the backend now, so the first request does not wait for it.
+        try:
+            await self.service.backend()
+        except Exception as err:  # reported again on the first request, with its fix
+            self.log.warning("rapids-kf: backend did not start: %s", err)
+
+    async def stop_extension(self) -> None:
+        await self.service.stop()

@@ -1,0 +1,35 @@
+"""Backends behind one protocol, and the choice between them (`c.RapidsKF.backend`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..config import RapidsKF
+from .base import Backend, BackendFacts, Check, PodLogs
+from .local import LocalBackend
+
+__all__ = ["Backend", "BackendFacts", "Check", "LocalBackend", "PodLogs", "choose_backend"]
+
+
+async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = None) -> tuple[Backend, str]:
+    """The backend to use and, in plain words, why (shown in the UI).
+
+    `serverapp` (absent in the doctor command) lets the Kubernetes backend open
+    jupyter-server-proxy to its dashboards.
+    """
+
+    def local(reason: str) -> tuple[Backend, str]:
+        return LocalBackend(state_dir, stop_on_exit=config.stop_local_clusters_on_exit), reason
+
+    if config.backend == "local":
+        return local("c.RapidsKF.backend is 'local'")
+    from .kubernetes import KubernetesBackend, detect
+
+    usable, why = await detect(config)
+    if config.backend == "kubernetes":
+        # Chosen by the admin: use it even when the probe failed, so errors name the fix.
+        return KubernetesBackend(config, serverapp=serverapp), f"c.RapidsKF.backend is 'kubernetes' ({why})"
+    if usable:
+        return KubernetesBackend(config, serverapp=serverapp), why
+    return local(f"{why}; using local processes")

@@ -1,0 +1,100 @@
+"""The one interface every backend implements (local processes, Kubernetes via the operator).
+
+The service never knows which backend it talks to; a backend never knows about HTTP.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Literal, Protocol, runtime_checkable
+
+from ..models import Adapt, Cluster, ClusterSpec
+
+ChangeKind = Literal["cluster", "deleted"]
+# Called with ("cluster", cluster) when a cluster appears or changes, ("deleted", cluster) when gone.
+ChangeListener = Callable[[ChangeKind, Cluster], None]
+
+
+@dataclass
+class Check:
+    """One preflight check as shown by the Environment route and `jupyter rapids-kf doctor`."""
+
+    name: str
+    ok: bool
+    message: str
+    fix: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class PodLogs:
+    pod: str
+    lines: list[str]
+    component: str = "worker"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pod": self.pod, "component": self.component, "lines": self.lines}
+
+
+@dataclass
+class GPUInfo:
+    name: str
+    memory_total: int | None = None  # bytes
+
+
+@dataclass
+class BackendFacts:
+    """What the backend knows about where it runs; shapes the defaults and limits users see."""
+
+    namespace: str
+    gpus_available: int | None = None  # free GPUs (None: cannot tell)
+    gpus: list[GPUInfo] = field(default_factory=list)
+    # Each default_* left None falls back to the admin's c.RapidsKF.default_*.
+    default_image: str | None = None  # e.g. the notebook pod's own image
+    default_worker_command: str | None = None
+    default_gpus_per_worker: int | None = None
+    default_cpu: str | None = None
+    default_memory: str | None = None
+    accepts_image: bool = True  # the local backend runs in this server's environment
+    max_workers: int | None = None  # a hardware bound (local: GPU count), None when unbounded
+    max_gpus_per_worker: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+@runtime_checkable
+class Backend(Protocol):
+    name: str  # "local" or "kubernetes"
+    namespace: str
+
+    async def start(self) -> None:
+        """Connect, start watches, adopt existing clusters. Must not block the event loop."""
+
+    async def stop(self) -> None: ...
+
+    def add_listener(self, listener: ChangeListener) -> None: ...
+
+    async def facts(self) -> BackendFacts: ...
+
+    async def checks(self) -> list[Check]: ...
+
+    async def list(self) -> list[Cluster]: ...
+
+    async def get(self, name: str) -> Cluster:
+        """Raises NotFound for an unknown cluster."""
+
+    async def create(self, spec: ClusterSpec) -> Cluster:
+        """Start creating and return at once (phase Creating). Raises Exists for a taken name."""
+
+    async def scale(self, name: str, workers: int) -> Cluster: ...
+
+    async def adapt(self, name: str, adapt: Adapt | None) -> Cluster: ...
+
+    async def delete(self, name: str) -> Cluster:
+        """Ask for deletion and return at once (phase Deleting)."""
+
+    async def logs(self, name: str, component: str, tail: int) -> list[PodLogs]: ...
+
+    async def dashboard_target(self, name: str) -> str:
+        """Base URL ("http://host:port") of the cluster's Dask dashboard, for the proxy only."""

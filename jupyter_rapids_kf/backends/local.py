@@ -1,0 +1,474 @@
+"""Local backend: each cluster is a LocalCUDACluster (GPUs) or LocalCluster in its own process.
+
+A runner process (local_runner.py) hosts each cluster; this backend spawns runners, polls
+their schedulers over Dask's own comm, and finds running clusters again after a server
+restart through the state directory, much as Kubernetes is the source of truth there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import Exists, Invalid, NotFound, Unavailable
+from ..models import (
+    Adapt,
+    Cluster,
+    ClusterSpec,
+    GPUUsage,
+    Scheduler,
+    Workers,
+    dashboard_path,
+    derive_phase,
+    now_iso,
+)
+from .base import BackendFacts, ChangeListener, Check, PodLogs
+from .local_gpu import detect_gpus
+from .local_runner import quantity, write_json
+
+log = logging.getLogger(__name__)
+
+NAMESPACE = "local"
+POLL_SECONDS = 0.25
+RPC_TIMEOUT = 5.0
+DELETE_GRACE = 30.0
+
+
+@dataclass
+class Runner:
+    """What the backend knows of one cluster's runner process."""
+
+    spec: dict[str, Any]
+    pid: int
+    process: subprocess.Popen | None = None  # None when adopted after a restart
+    address: str | None = None
+    dashboard_port: int | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+    deleting_since: float | None = None
+    failed: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec["name"]
+
+    def alive(self) -> bool:
+        if self.process is not None:
+            return self.process.poll() is None
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return _is_runner(self.pid)
+
+
+def _is_runner(pid: int) -> bool:
+    """Guards against a recycled pid after a reboot or a long downtime."""
+    try:
+        return b"local_runner" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return True  # no /proc (macOS): trust the pid
+
+
+class LocalBackend:
+    name = "local"
+    namespace = NAMESPACE
+
+    def __init__(self, state_dir: Path, *, stop_on_exit: bool = False, poll_seconds: float = POLL_SECONDS):
+        self.state_dir = Path(state_dir)
+        self.stop_on_exit = stop_on_exit
+        self.poll_seconds = poll_seconds
+        self._runners: dict[str, Runner] = {}
+        self._listeners: list[ChangeListener] = []
+        self._monitor: asyncio.Task | None = None
+        self._rpc: Any = None
+        self._gpus = detect_gpus()
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        from distributed.core import ConnectionPool
+
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        self._rpc = await ConnectionPool(limit=64, timeout=RPC_TIMEOUT)
+        self._adopt()
+        self._monitor = asyncio.ensure_future(self._watch())
+
+    async def stop(self) -> None:
+        if self._monitor:
+            self._monitor.cancel()
+        if self.stop_on_exit:
+            for runner in list(self._runners.values()):
+                self._signal(runner, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while any(r.alive() for r in self._runners.values()) and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            for runner in self._runners.values():
+                if runner.alive():
+                    self._signal(runner, signal.SIGKILL)
+        if self._rpc is not None:
+            await self._rpc.close()
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def _adopt(self) -> None:
+        for spec_path in sorted(self.state_dir.glob("*.spec.json")):
+            try:
+                spec = json.loads(spec_path.read_text())
+                runner = Runner(spec=spec, pid=int(spec["pid"]))
+            except (OSError, ValueError, KeyError):
+                continue
+            if runner.alive():
+                self._runners[runner.name] = runner
+                log.info("rapids-kf: found running local cluster %s (pid %s)", runner.name, runner.pid)
+            else:
+                self._forget_files(runner.name)
+
+    # --- facts and checks ------------------------------------------------------------------
+
+    async def facts(self) -> BackendFacts:
+        cores = os.cpu_count() or 1
+        memory = _total_memory()
+        if self._gpus:
+            used = sum(r.spec["workers"] for r in self._runners.values() if r.spec["gpus_per_worker"])
+            per_worker_memory = memory // max(1, len(self._gpus))
+            return BackendFacts(
+                namespace=NAMESPACE,
+                gpus_available=max(0, len(self._gpus) - used),
+                gpus=self._gpus,
+                default_worker_command="dask-cuda-worker",
+                default_gpus_per_worker=1,
+                default_cpu=str(max(1, cores // len(self._gpus))),
+                default_memory=_gi(per_worker_memory),
+                max_workers=len(self._gpus),  # LocalCUDACluster: one worker per GPU
+                max_gpus_per_worker=1,
+                accepts_image=False,
+                notes=[f"{len(self._gpus)} GPU(s): clusters are LocalCUDACluster, one worker per GPU"],
+            )
+        return BackendFacts(
+            namespace=NAMESPACE,
+            gpus_available=0,
+            default_worker_command="dask worker",
+            default_gpus_per_worker=0,
+            default_cpu="1",
+            default_memory=_gi(memory // 4),
+            max_gpus_per_worker=0,
+            accepts_image=False,
+            notes=["no NVIDIA GPU visible: clusters are CPU LocalClusters (gpus_per_worker 0)"],
+        )
+
+    async def checks(self) -> list[Check]:
+        import distributed
+
+        checks = [Check("dask", True, f"distributed {distributed.__version__} runs local clusters")]
+        if self._gpus:
+            try:
+                import dask_cuda
+
+                checks.append(Check("dask-cuda", True, f"dask-cuda {dask_cuda.__version__}"))
+            except ImportError:
+                checks.append(
+                    Check(
+                        "dask-cuda",
+                        False,
+                        f"{len(self._gpus)} GPU(s) found but dask-cuda is not installed",
+                        "pip install 'jupyter_rapids_kf[gpu]'",
+                    )
+                )
+        else:
+            checks.append(
+                Check("gpus", True, "no NVIDIA GPU visible (NVML); local clusters use the CPU")
+            )
+        return checks
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def list(self) -> list[Cluster]:
+        return [self._cluster(r) for r in self._runners.values()]
+
+    async def get(self, name: str) -> Cluster:
+        return self._cluster(self._runner(name))
+
+    def _runner(self, name: str) -> Runner:
+        runner = self._runners.get(name)
+        if runner is None:
+            raise NotFound(f"no cluster named {name!r}", field="name")
+        return runner
+
+    def _cluster(self, runner: Runner) -> Cluster:
+        spec, state = runner.spec, runner.state
+        desired = state.get("desired", spec["workers"])
+        ready = state.get("ready", 0)
+        started = runner.address is not None
+        phase = derive_phase(
+            deleting=runner.deleting_since is not None,
+            failed=runner.failed is not None,
+            started=started,
+            scheduler_ready=bool(state),
+            desired=desired,
+            ready=ready,
+        )
+        reasons: list[str] = []
+        if runner.failed:
+            reasons.append(runner.failed)
+        elif phase == "Creating":
+            reasons.append("starting the scheduler process")
+        elif phase in ("Pending", "Scaling") and state:
+            if ready < desired:
+                reasons.append(f"{desired - ready} of {desired} workers still starting")
+            elif ready > desired:
+                reasons.append(f"{ready - desired} workers retiring")
+        adapt = state.get("adapt", spec.get("adapt"))
+        gpu = state.get("gpus") or {}
+        return Cluster(
+            name=runner.name,
+            namespace=NAMESPACE,
+            backend=self.name,
+            phase=phase,
+            created=spec["created"],
+            image=None,
+            worker_command=spec["worker_command"],
+            gpus_per_worker=spec["gpus_per_worker"],
+            workers=Workers(desired=desired, ready=ready, pending=max(0, desired - ready)),
+            scheduler=Scheduler(ready=bool(state), address=runner.address),
+            dashboard_url=dashboard_path(runner.name),
+            adapt=Adapt(**adapt) if adapt else None,
+            idle_timeout=spec["idle_timeout"],
+            reasons=reasons,
+            managed=True,
+            cpu=spec["cpu"],
+            memory=spec["memory"],
+            gpus=GPUUsage(
+                in_use=ready * spec["gpus_per_worker"],
+                memory_used=gpu.get("memory_used"),
+                memory_total=gpu.get("memory_total"),
+                utilization=gpu.get("utilization"),
+            ),
+        )
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def create(self, spec: ClusterSpec) -> Cluster:
+        if spec.name in self._runners:
+            raise Exists(f"a cluster named {spec.name!r} already exists", field="name")
+        if spec.gpus_per_worker > 1:
+            raise Invalid("local GPU clusters have one GPU per worker", field="gpus_per_worker")
+        if spec.gpus_per_worker and not self._gpus:
+            raise Invalid("no NVIDIA GPU is visible to this server; use gpus_per_worker 0", field="gpus_per_worker")
+        data = {
+            "name": spec.name,
+            "workers": spec.workers,
+            "gpus_per_worker": spec.gpus_per_worker,
+            "worker_command": "dask-cuda-worker" if spec.gpus_per_worker else "dask worker",
+            "cpu": spec.cpu,
+            "memory": spec.memory,
+            "idle_timeout": spec.idle_timeout,
+            "env": spec.env,
+            "created": now_iso(),
+        }
+        quantity(spec.memory)  # parseable, checked by the model
+        self._forget_files(spec.name)
+        spec_path = self.state_dir / f"{spec.name}.spec.json"
+        write_json(spec_path, data)
+        log_file = open(self.state_dir / f"{spec.name}.log", "ab")
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "jupyter_rapids_kf.backends.local_runner", str(spec_path)],
+                stdin=subprocess.DEVNULL,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives a server restart; Ctrl-C in the terminal spares it
+                cwd=self.state_dir,
+            )
+        except OSError as err:
+            spec_path.unlink(missing_ok=True)
+            raise Unavailable(f"could not start the cluster process: {err}") from err
+        finally:
+            log_file.close()
+        data["pid"] = process.pid
+        write_json(spec_path, data)
+        runner = Runner(spec=data, pid=process.pid, process=process)
+        self._runners[spec.name] = runner
+        cluster = self._cluster(runner)
+        self._emit("cluster", cluster)
+        return cluster
+
+    async def scale(self, name: str, workers: int) -> Cluster:
+        runner = self._usable(name)
+        runner.state = await self._call(runner, "rapids_kf_scale", n=workers)
+        return self._changed(runner)
+
+    async def adapt(self, name: str, adapt: Adapt | None) -> Cluster:
+        runner = self._usable(name)
+        kwargs = {"minimum": adapt.minimum, "maximum": adapt.maximum} if adapt else {}
+        runner.state = await self._call(runner, "rapids_kf_adapt", **kwargs)
+        return self._changed(runner)
+
+    async def delete(self, name: str) -> Cluster:
+        runner = self._runner(name)
+        if runner.deleting_since is None:
+            runner.deleting_since = time.monotonic()
+            if not runner.alive():
+                pass  # a failed cluster: the monitor forgets it on its next pass
+            elif runner.address and runner.state:
+                try:
+                    await self._call(runner, "rapids_kf_close")
+                except Unavailable:
+                    self._signal(runner, signal.SIGTERM)
+            else:
+                self._signal(runner, signal.SIGTERM)
+        return self._changed(runner)
+
+    def _usable(self, name: str) -> Runner:
+        runner = self._runner(name)
+        if runner.deleting_since is not None:
+            raise Invalid(f"cluster {name!r} is being deleted", field="name")
+        if runner.failed:
+            raise Invalid(f"cluster {name!r} has failed: {runner.failed}", field="name")
+        if not runner.state:
+            raise Invalid(f"cluster {name!r} is still starting; try again when its scheduler is up", field="name")
+        return runner
+
+    # --- logs and dashboard ----------------------------------------------------------------
+
+    async def logs(self, name: str, component: str, tail: int) -> list[PodLogs]:
+        runner = self._runner(name)
+        if component == "scheduler" and (not runner.state or runner.failed):
+            return [PodLogs(pod=f"{name}-scheduler", component="scheduler", lines=self._log_tail(name, tail))]
+        if not runner.state:
+            return []
+        if component == "scheduler":
+            records = await self._call(runner, "get_logs", n=tail)
+            return [PodLogs(pod=f"{name}-scheduler", component="scheduler", lines=_lines(records))]
+        per_worker = await self._call(runner, "worker_logs", n=tail)
+        return [
+            PodLogs(pod=address, component="worker", lines=_lines(records))
+            for address, records in sorted(per_worker.items())
+        ]
+
+    def _log_tail(self, name: str, tail: int) -> list[str]:
+        try:
+            text = (self.state_dir / f"{name}.log").read_text(errors="replace")
+        except OSError:
+            return []
+        return text.splitlines()[-tail:]
+
+    async def dashboard_target(self, name: str) -> str:
+        runner = self._runner(name)
+        if runner.dashboard_port is None:
+            raise Unavailable(f"the dashboard of {name!r} is not up yet")
+        return f"http://127.0.0.1:{runner.dashboard_port}"
+
+    # --- monitoring ------------------------------------------------------------------------
+
+    async def _watch(self) -> None:
+        while True:
+            try:
+                await asyncio.gather(*(self._refresh(r) for r in list(self._runners.values())))
+            except Exception:  # never let one bad poll end monitoring
+                log.exception("rapids-kf: local cluster monitor")
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _refresh(self, runner: Runner) -> None:
+        before = self._cluster(runner).to_json()
+        if not runner.alive():
+            self._on_exit(runner)
+            return
+        if runner.deleting_since is not None:
+            if time.monotonic() - runner.deleting_since > DELETE_GRACE:
+                self._signal(runner, signal.SIGKILL)
+            return
+        if runner.address is None:
+            self._read_state_file(runner)
+        if runner.address is not None:
+            try:
+                runner.state = await self._call(runner, "rapids_kf_state")
+            except Unavailable:
+                runner.state = {}
+        if self._cluster(runner).to_json() != before:
+            self._emit("cluster", self._cluster(runner))
+
+    def _read_state_file(self, runner: Runner) -> None:
+        try:
+            state = json.loads((self.state_dir / f"{runner.name}.json").read_text())
+        except (OSError, ValueError):
+            return
+        runner.address = state["address"]
+        runner.dashboard_port = state["dashboard_port"]
+
+    def _on_exit(self, runner: Runner) -> None:
+        spec_left = (self.state_dir / f"{runner.name}.spec.json").exists()
+        if runner.deleting_since is not None or not spec_left:
+            # Deleted, or closed itself after its idle timeout.
+            self._runners.pop(runner.name, None)
+            self._forget_files(runner.name)
+            self._emit("deleted", self._cluster(runner))
+        elif runner.failed is None:
+            runner.failed = _failure_reason(self._log_tail(runner.name, 40), runner)
+            runner.state = {}
+            self._emit("cluster", self._cluster(runner))
+
+    def _forget_files(self, name: str) -> None:
+        for suffix in (".spec.json", ".json", ".log"):
+            (self.state_dir / f"{name}{suffix}").unlink(missing_ok=True)
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    async def _call(self, runner: Runner, op: str, **kwargs: Any) -> Any:
+        if runner.address is None:
+            raise Unavailable(f"the scheduler of {runner.name!r} is not up yet")
+        try:
+            comm = self._rpc(runner.address)
+            return await asyncio.wait_for(getattr(comm, op)(**kwargs), RPC_TIMEOUT)
+        except (OSError, asyncio.TimeoutError) as err:
+            raise Unavailable(f"the scheduler of {runner.name!r} does not answer: {err}") from err
+
+    def _signal(self, runner: Runner, sig: int) -> None:
+        try:
+            os.killpg(runner.pid, sig)  # the runner and its worker processes
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def _changed(self, runner: Runner) -> Cluster:
+        cluster = self._cluster(runner)
+        self._emit("cluster", cluster)
+        return cluster
+
+    def _emit(self, kind: str, cluster: Cluster) -> None:
+        for listener in self._listeners:
+            listener(kind, cluster)  # type: ignore[arg-type]
+
+
+def _lines(records: Any) -> list[str]:
+    """Dask log records come newest first as (level, message); users read oldest first."""
+    return [message for _level, message in reversed(list(records))]
+
+
+def _failure_reason(lines: list[str], runner: Runner) -> str:
+    code = runner.process.poll() if runner.process else None
+    errors = [line for line in lines if "Error" in line or "error" in line]
+    detail = (errors or lines or ["no output"])[-1].strip()
+    prefix = f"the cluster process exited with code {code}" if code is not None else "the cluster process exited"
+    return f"{prefix}: {detail}"
+
+
+def _total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 * 2**30
+
+
+def _gi(value: int) -> str:
+    return f"{max(1, value // 2**30)}Gi"

@@ -1,0 +1,169 @@
+"""One local cluster in its own process: `python -m jupyter_rapids_kf.backends.local_runner SPEC`.
+
+The scheduler runs here (workers are nanny subprocesses), never in the Jupyter server, so a
+busy cluster cannot slow the notebook server. The server talks to this process through
+extra handlers on the scheduler's own comm (`rapids_kf_*`), and finds it again after a
+restart through the state file written here once the scheduler is up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("jupyter_rapids_kf.local_runner")
+
+_UNITS = {
+    "": 1, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+    "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
+}
+
+
+def quantity(value: str) -> float:
+    """A Kubernetes quantity ("16Gi", "500m", "4") as a number."""
+    for suffix in sorted(_UNITS, key=len, reverse=True):
+        if suffix and value.endswith(suffix):
+            return float(value[: -len(suffix)]) * _UNITS[suffix]
+    return float(value)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
+    """Atomic, so the server never reads half a file."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(json.dumps(data))
+    tmp.replace(path)
+
+
+def gpu_summary(scheduler: Any) -> dict[str, Any]:
+    """GPU memory and utilisation across workers, from the NVML metrics workers report."""
+    used = total = 0
+    utils: list[float] = []
+    seen = False
+    for ws in scheduler.workers.values():
+        metrics = (ws.metrics or {}).get("gpu") or {}
+        info = (ws.extra or {}).get("gpu") or {}
+        if not metrics and not info:
+            continue
+        seen = True
+        used += int(metrics.get("memory-used") or 0)
+        total += int(info.get("memory-total") or 0)
+        if metrics.get("utilization") is not None:
+            utils.append(float(metrics["utilization"]))
+    if not seen:
+        return {"memory_used": None, "memory_total": None, "utilization": None}
+    return {
+        "memory_used": used,
+        "memory_total": total or None,
+        "utilization": round(sum(utils) / len(utils), 1) if utils else None,
+    }
+
+
+def make_cluster(spec: dict[str, Any]):
+    threads = max(1, math.ceil(quantity(spec["cpu"])))
+    common: dict[str, Any] = dict(
+        n_workers=spec["workers"],
+        threads_per_worker=threads,
+        memory_limit=int(quantity(spec["memory"])),
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address="127.0.0.1:0",
+        asynchronous=True,
+        scheduler_kwargs={"idle_timeout": f"{spec['idle_timeout']}s" if spec["idle_timeout"] else None},
+    )
+    if spec["gpus_per_worker"] > 0:
+        from dask_cuda import LocalCUDACluster
+
+        # An RMM pool makes GPU allocations cheap; without it dask-cuDF spends its time in cudaMalloc.
+        rmm_pool = spec.get("rmm_pool_size") or os.environ.get("RAPIDS_KF_RMM_POOL_SIZE") or "0.5"
+        return LocalCUDACluster(rmm_pool_size=rmm_pool, **common)
+    from distributed import LocalCluster
+
+    return LocalCluster(processes=True, **common)
+
+
+async def run(spec_path: Path) -> int:
+    spec = json.loads(spec_path.read_text())
+    name = spec["name"]
+    state_path = spec_path.with_name(f"{name}.json")
+    os.environ.update(spec.get("env") or {})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    cluster = await make_cluster(spec)
+    scheduler = cluster.scheduler
+    adapt: dict[str, int] | None = None
+
+    def state() -> dict[str, Any]:
+        ready = sum(1 for ws in scheduler.workers.values() if ws.status.name == "running")
+        return {
+            "desired": len(cluster.worker_spec),
+            "ready": ready,
+            "adapt": adapt,
+            "gpus": gpu_summary(scheduler),
+            "workers": sorted(scheduler.workers),
+        }
+
+    def scale(n: int) -> dict[str, Any]:
+        nonlocal adapt
+        if adapt is not None:
+            cluster._adaptive.stop()
+            adapt = None
+        cluster.scale(n)
+        return state()
+
+    def set_adapt(minimum: int | None = None, maximum: int | None = None) -> dict[str, Any]:
+        nonlocal adapt
+        if minimum is None or maximum is None:
+            if adapt is not None:
+                cluster._adaptive.stop()
+                adapt = None
+        else:
+            cluster.adapt(minimum=minimum, maximum=maximum, interval="500ms", wait_count=3)
+            adapt = {"minimum": minimum, "maximum": maximum}
+        return state()
+
+    def close() -> str:
+        stop.set()
+        return "closing"
+
+    scheduler.handlers.update(
+        rapids_kf_state=state, rapids_kf_scale=scale, rapids_kf_adapt=set_adapt, rapids_kf_close=close
+    )
+    dashboard_port = scheduler.http_server.port
+    write_json(
+        state_path,
+        {"pid": os.getpid(), "address": scheduler.address, "dashboard_port": dashboard_port},
+    )
+    log.info("cluster %s: scheduler %s, dashboard port %s", name, scheduler.address, dashboard_port)
+
+    finished = asyncio.ensure_future(scheduler.finished())  # idle timeout closes the scheduler
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait([finished, stopped], return_when=asyncio.FIRST_COMPLETED)
+    idle = finished.done()
+    log.info("cluster %s: %s", name, "idle timeout reached" if idle else "closing on request")
+    try:
+        await asyncio.wait_for(cluster.close(), timeout=30)
+    finally:
+        state_path.unlink(missing_ok=True)
+        spec_path.unlink(missing_ok=True)
+    return 0
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr
+    )
+    sys.exit(asyncio.run(run(Path(sys.argv[1]))))
+
+
+if __name__ == "__main__":
+    main()

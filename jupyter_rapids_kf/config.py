@@ -1,0 +1,124 @@
+"""Everything an admin can set, as one traitlets configurable: `c.RapidsKF.<option>`.
+
+Set in `jupyter_server_config.py` (or `.json`) of the notebook image; the Environment route
+reports the effective values so users see the same limits the server enforces.
+"""
+
+from __future__ import annotations
+
+from traitlets import Bool, Dict, Enum, Int, List, Unicode, validate
+from traitlets.config import LoggingConfigurable
+
+from .models import REQUEST_FIELDS, check_name
+
+
+class RapidsKF(LoggingConfigurable):
+    """GPU Dask clusters for JupyterLab: backend choice, defaults, guardrails and profiles."""
+
+    backend = Enum(
+        ["auto", "local", "kubernetes"],
+        default_value="auto",
+        help="""Where clusters run. 'kubernetes': DaskCluster resources of the dask-kubernetes
+        operator. 'local': dask-cuda / distributed processes on this machine. 'auto': kubernetes
+        when credentials are found and the DaskCluster CRD is served, else local.""",
+    ).tag(config=True)
+
+    namespace = Unicode(
+        "",
+        help="""Kubernetes namespace for clusters. Empty: the service account's namespace,
+        then the kubeconfig context's namespace, then 'default'.""",
+    ).tag(config=True)
+
+    default_image = Unicode(
+        "rapidsai/base:26.10-cuda13-py3.12",
+        help="""Image for scheduler and workers when the notebook pod's own image cannot be
+        read (the notebook's image is preferred so that versions match).""",
+    ).tag(config=True)
+
+    use_notebook_image = Bool(
+        True,
+        help="Default the cluster image to the image of the notebook pod this server runs in.",
+    ).tag(config=True)
+
+    default_worker_command = Unicode(
+        "dask-cuda-worker", help="Worker command on GPU clusters."
+    ).tag(config=True)
+
+    default_workers = Int(2, help="Workers of a new cluster.").tag(config=True)
+    default_gpus_per_worker = Int(1, help="GPUs per worker of a new Kubernetes cluster.").tag(
+        config=True
+    )
+    default_cpu = Unicode("4", help="CPU request and limit per worker (Kubernetes quantity).").tag(
+        config=True
+    )
+    default_memory = Unicode(
+        "16Gi", help="Memory request and limit per worker (Kubernetes quantity)."
+    ).tag(config=True)
+
+    idle_timeout = Int(
+        3600,
+        help="""Default idle timeout in seconds: a cluster with no tasks and no clients for
+        this long is shut down. 0 keeps clusters until they are deleted.""",
+    ).tag(config=True)
+
+    max_workers = Int(16, help="Guardrail: most workers one cluster may have.").tag(config=True)
+    max_gpus_per_worker = Int(8, help="Guardrail: most GPUs one worker may ask for.").tag(
+        config=True
+    )
+    max_clusters = Int(5, help="Guardrail: most clusters in the namespace.").tag(config=True)
+    max_idle_timeout = Int(
+        0, help="Guardrail: longest idle timeout a user may ask for, seconds (0: no bound)."
+    ).tag(config=True)
+
+    allowed_images = List(
+        Unicode(),
+        default_value=[],
+        help="""Guardrail: shell-style patterns (fnmatch) an image must match, such as
+        'nvcr.io/nvidia/rapidsai/*'. Empty: any image.""",
+    ).tag(config=True)
+
+    profiles = List(
+        Dict(),
+        default_value=[],
+        help="""Presets offered in the New cluster form, each
+        {"name": "gpu-small", "title": "1 GPU per worker, 2 workers", "request": {...}} where
+        request holds ClusterRequest fields.""",
+    ).tag(config=True)
+
+    name_prefix = Unicode(
+        "", help="Prefix of suggested cluster names (empty: 'gpu-etl' or 'dask-etl')."
+    ).tag(config=True)
+
+    configure_proxy_allowlist = Bool(
+        True,
+        help="""Let jupyter-server-proxy's /proxy/<host>:<port> reach the dashboards of this
+        user's clusters (and nothing else), unless ServerProxy.host_allowlist is set.""",
+    ).tag(config=True)
+
+    set_dashboard_link = Bool(
+        True,
+        help="Set DASK_DISTRIBUTED__DASHBOARD__LINK for kernels so dashboard links are proxied.",
+    ).tag(config=True)
+
+    stop_local_clusters_on_exit = Bool(
+        False,
+        help="""Stop local clusters when the Jupyter server stops. By default they keep
+        running (up to their idle timeout) and are found again after a restart.""",
+    ).tag(config=True)
+
+    @validate("profiles")
+    def _check_profiles(self, proposal):
+        seen = set()
+        for profile in proposal["value"]:
+            name = profile.get("name")
+            if not isinstance(name, str):
+                raise ValueError(f"every profile needs a string 'name': {profile!r}")
+            check_name(name, "profile name")
+            if name in seen:
+                raise ValueError(f"profile {name!r} is defined twice")
+            seen.add(name)
+            request = profile.get("request", {})
+            unknown = set(request) - set(REQUEST_FIELDS) - {"profile"}
+            if unknown:
+                raise ValueError(f"profile {name!r} has unknown request fields {sorted(unknown)}")
+        return proposal["value"]

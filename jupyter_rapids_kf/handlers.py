@@ -1,0 +1,185 @@
+"""Thin tornado handlers: authenticate, parse, call the ClusterService, map errors to JSON.
+
+No Kubernetes or Dask code here. Every error a user can cause is a RapidsKFError and becomes
+the `Error` object of the API; anything else is reported as `internal` without a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from http.client import responses
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.extension.handler import ExtensionHandlerMixin
+from tornado import web
+from tornado.iostream import StreamClosedError
+
+from .errors import Invalid, RapidsKFError
+from .service import ClusterService
+
+AUTH_RESOURCE = "rapids-kf"
+MAX_BODY = 64 * 1024
+KEEPALIVE_SECONDS = 15.0
+NAME = r"(?P<name>[^/]+)"
+# Codes for errors tornado or jupyter_server raise before our code runs.
+_STATUS_CODES = {400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "exists", 503: "unavailable"}
+
+
+class RapidsKFHandler(ExtensionHandlerMixin, APIHandler):
+    auth_resource = AUTH_RESOURCE
+
+    @property
+    def service(self) -> ClusterService:
+        return self.settings["rapids_kf_service"]
+
+    def json_body(self) -> Any:
+        body = self.request.body or b""
+        if len(body) > MAX_BODY:
+            raise Invalid(f"the request body is {len(body)} bytes; the limit is {MAX_BODY} (64 KiB)")
+        if not body.strip():
+            return {}
+        try:
+            return json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as err:
+            raise Invalid(f"the request body is not valid JSON: {err}") from None
+
+    def reply(self, data: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(data))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every 4xx/5xx body is the API's Error object, never a traceback."""
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, RapidsKFError):
+            payload = exc.to_json()
+        else:
+            code = _STATUS_CODES.get(status_code, "invalid" if status_code < 500 else "internal")
+            message = getattr(exc, "log_message", None) or responses.get(status_code, "error")
+            if status_code >= 500:
+                message = "internal error in jupyter-rapids-kf; see the Jupyter server log"
+            payload = {"error": {"code": code, "message": message}}
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(payload))
+
+    def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
+        if isinstance(value, RapidsKFError):
+            self.log.info("rapids-kf: %s %s -> %s %s", self.request.method, self.request.path, value.status, value.message)
+            return
+        super().log_exception(typ, value, tb)
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, RapidsKFError):
+            status_code = exc.status
+        super().send_error(status_code, **kwargs)
+
+
+class EnvironmentHandler(RapidsKFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.service.environment())
+
+
+class ClustersHandler(RapidsKFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        clusters = await self.service.list()
+        self.reply({"clusters": [c.to_json() for c in clusters]})
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        cluster = await self.service.create(self.json_body())
+        self.reply(cluster.to_json(), 202)
+
+
+class ClusterHandler(RapidsKFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        self.reply((await self.service.get(name)).to_json())
+
+    @web.authenticated
+    @authorized
+    async def patch(self, name: str) -> None:
+        cluster = await self.service.patch(name, self.json_body())
+        self.reply(cluster.to_json(), 202)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str) -> None:
+        self.reply((await self.service.delete(name)).to_json(), 202)
+
+
+class SnippetHandler(RapidsKFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        self.reply(await self.service.snippet(name, self.get_argument("kind", "client")))
+
+
+class LogsHandler(RapidsKFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        logs = await self.service.logs(
+            name, self.get_argument("component", "scheduler"), self.get_argument("tail", None)
+        )
+        self.reply({"logs": logs})
+
+
+class EventsHandler(RapidsKFHandler):
+    """Server-Sent Events: `clusters` on connect, then `cluster` and `deleted` as they happen."""
+
+    _closed = False
+
+    def on_connection_close(self) -> None:
+        self._closed = True
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/event-stream; charset=UTF-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")  # nginx and ingress must not buffer the stream
+        subscription = await self.service.subscribe()
+        try:
+            self.write("retry: 2000\n\n")
+            self.write(subscription.snapshot.encode())
+            await self.flush()
+            while not self._closed:
+                try:
+                    event = await subscription.get(KEEPALIVE_SECONDS)
+                except asyncio.TimeoutError:
+                    self.write(": keepalive\n\n")  # keeps proxies from closing an idle stream
+                else:
+                    if event is None:
+                        break
+                    self.write(event.encode())
+                await self.flush()
+        except StreamClosedError:
+            pass
+        finally:
+            subscription.close()
+        if not self._closed:
+            self.finish()
+
+
+def route_table() -> list[tuple[str, type]]:
+    from .proxy import DashboardProxyHandler
+
+    return [
+        (r"rapids-kf/environment", EnvironmentHandler),
+        (r"rapids-kf/events", EventsHandler),
+        (r"rapids-kf/clusters", ClustersHandler),
+        (rf"rapids-kf/clusters/{NAME}", ClusterHandler),
+        (rf"rapids-kf/clusters/{NAME}/snippet", SnippetHandler),
+        (rf"rapids-kf/clusters/{NAME}/logs", LogsHandler),
+        (rf"rapids-kf/clusters/{NAME}/dashboard/(?P<proxied_path>.*)", DashboardProxyHandler),
+    ]

@@ -1,0 +1,90 @@
+"""The Dask dashboard of one cluster, proxied at rapids-kf/clusters/{name}/dashboard/{path}.
+
+The target comes only from the backend's own record of the cluster, so this route can reach
+the user's clusters and nothing else: it is never an open proxy. HTTP and websockets (bokeh
+streams over a websocket) both go through jupyter-server-proxy's ProxyHandler.
+"""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+from jupyter_server.utils import url_path_join
+from jupyter_server_proxy.handlers import ProxyHandler
+from tornado import web
+
+from .errors import RapidsKFError
+from .handlers import _STATUS_CODES
+
+
+class DashboardProxyHandler(ProxyHandler):
+    """Resolves the cluster name to its dashboard, then proxies like /proxy/<host>:<port>."""
+
+    async def _target(self, name: str) -> tuple[str, int]:
+        service = self.settings["rapids_kf_service"]
+        url = urlsplit(await service.dashboard_target(name))
+        host, port = url.hostname or "", url.port or 80
+        # Exactly this host: ProxyHandler refuses any other.
+        self.host_allowlist = [host]
+        self.proxy_base = url_path_join("rapids-kf/clusters", name, "dashboard")
+        return host, port
+
+    async def _forward(self, name: str, proxied_path: str):
+        try:
+            host, port = await self._target(name)
+        except RapidsKFError as err:
+            return self._refuse(err)
+        return await self.proxy(host, port, proxied_path)
+
+    def _refuse(self, err: RapidsKFError) -> None:
+        self.set_status(err.status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(err.to_json()))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        message = getattr(exc, "log_message", None) or "dashboard proxy error"
+        code = _STATUS_CODES.get(status_code, "unavailable" if status_code >= 500 else "invalid")
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": {"code": code, "message": message}}))
+
+    @web.authenticated
+    async def http_get(self, name: str, proxied_path: str):
+        return await self._forward(name, proxied_path)
+
+    @web.authenticated
+    async def post(self, name: str, proxied_path: str):
+        return await self._forward(name, proxied_path)
+
+    @web.authenticated
+    async def put(self, name: str, proxied_path: str):
+        return await self._forward(name, proxied_path)
+
+    @web.authenticated
+    async def delete(self, name: str, proxied_path: str):
+        return await self._forward(name, proxied_path)
+
+    @web.authenticated
+    async def head(self, name: str, proxied_path: str):
+        return await self._forward(name, proxied_path)
+
+    @web.authenticated
+    async def patch(self, name: str, proxied_path: str):
+        return await self._forward(name, proxied_path)
+
+    @web.authenticated
+    async def options(self, name: str, proxied_path: str):
+        return await self._forward(name, proxied_path)
+
+    async def open(self, name: str, proxied_path: str):
+        # Authentication of websocket upgrades is enforced in ProxyHandler.prepare (403).
+        try:
+            host, port = await self._target(name)
+        except RapidsKFError:
+            self.close(code=1008, reason="no such dashboard")
+            return
+        return await self.proxy_open(host, port, proxied_path)
+
+    # ProxyHandler routes GET through WebSocketHandlerMixin.get; keep its auth marker visible.
+    get = web.authenticated(ProxyHandler.get)

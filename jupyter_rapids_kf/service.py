@@ -1,0 +1,361 @@
+"""ClusterService: validation, defaults, profiles, guardrails, snippets and change fan-out.
+
+It sits between the thin HTTP handlers and a Backend. No tornado here, so it can be used
+by the doctor command and tested without a server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fnmatch
+import json
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
+
+from . import __version__
+from .backends.base import Backend, BackendFacts, ChangeKind, Check
+from .config import RapidsKF
+from .errors import Exists, Invalid, Limit
+from .models import (
+    Cluster,
+    ClusterRequest,
+    ClusterSpec,
+    check_name,
+    parse_cluster_request,
+    parse_scale_request,
+)
+from .snippets import snippet as make_snippet
+
+log = logging.getLogger(__name__)
+
+LOG_COMPONENTS = ("scheduler", "worker")
+MAX_LOG_TAIL = 5000
+# A subscriber that falls this far behind is dropped; its client reconnects and gets a full list.
+SUBSCRIBER_QUEUE = 1000
+
+
+@dataclass
+class Event:
+    """One Server-Sent Event: `clusters` (full list), `cluster` (upsert) or `deleted`."""
+
+    event: str
+    data: dict[str, Any]
+
+    def encode(self) -> str:
+        return f"event: {self.event}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n"
+
+
+def _first(*values: Any) -> Any:
+    return next(v for v in values if v is not None)
+
+
+class Subscription:
+    def __init__(self, snapshot: Event, queue: asyncio.Queue[Event | None], registry: set):
+        self.snapshot = snapshot
+        self._queue = queue
+        self._registry = registry
+
+    async def get(self, timeout: float) -> Event | None:
+        """The next change; None when the stream ends. Raises asyncio.TimeoutError."""
+        return await asyncio.wait_for(self._queue.get(), timeout)
+
+    def close(self) -> None:
+        self._registry.discard(self._queue)
+
+
+BackendChooser = Callable[[], Awaitable[tuple[Backend, str]]]
+
+
+class ClusterService:
+    def __init__(self, config: RapidsKF, choose_backend: BackendChooser):
+        self.config = config
+        self._choose_backend = choose_backend
+        self._backend: Backend | None = None
+        self.backend_reason = ""
+        self._start_lock = asyncio.Lock()
+        self._subscribers: set[asyncio.Queue[Event | None]] = set()
+        self._last_sent: dict[str, str] = {}
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def backend(self) -> Backend:
+        """The chosen backend, started on first use (the server may not run start hooks)."""
+        if self._backend is not None:
+            return self._backend
+        async with self._start_lock:
+            if self._backend is None:
+                backend, reason = await self._choose_backend()
+                backend.add_listener(self._on_change)
+                await backend.start()
+                self.backend_reason = reason
+                self._backend = backend
+                log.info("rapids-kf: %s backend (%s)", backend.name, reason)
+        return self._backend
+
+    async def stop(self) -> None:
+        for queue in list(self._subscribers):
+            self._offer(queue, None)
+        if self._backend is not None:
+            await self._backend.stop()
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def list(self) -> list[Cluster]:
+        clusters = await (await self.backend()).list()
+        return sorted(clusters, key=lambda c: c.name)
+
+    async def get(self, name: str) -> Cluster:
+        check_name(name)
+        return await (await self.backend()).get(name)
+
+    async def environment(self) -> dict[str, Any]:
+        backend = await self.backend()
+        facts = await backend.facts()
+        checks = await backend.checks() + self._config_checks()
+        return {
+            "version": __version__,
+            "backend": backend.name,
+            "backend_reason": self.backend_reason,
+            "namespace": backend.namespace,
+            "gpus_available": facts.gpus_available,
+            "gpus": [{"name": g.name, "memory_total": g.memory_total} for g in facts.gpus],
+            "defaults": self._defaults(facts, suggest_name=True),
+            "limits": self._limits(facts),
+            "profiles": [
+                {"name": p["name"], "title": p.get("title", p["name"]), "request": p.get("request", {})}
+                for p in self.config.profiles
+            ],
+            "checks": [c.to_json() for c in checks],
+            "notes": facts.notes,
+        }
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def create(self, body: Any) -> Cluster:
+        backend = await self.backend()
+        facts = await backend.facts()
+        spec = self._resolve(parse_cluster_request(body), facts)
+        existing = await backend.list()
+        if any(c.name == spec.name for c in existing):
+            raise Exists(f"a cluster named {spec.name!r} already exists", field="name")
+        if len(existing) >= self.config.max_clusters:
+            raise Limit(
+                f"this namespace already has {len(existing)} clusters; the limit is "
+                f"{self.config.max_clusters}",
+                fix="delete a cluster you no longer need, or ask your administrator to raise "
+                "c.RapidsKF.max_clusters",
+            )
+        return await backend.create(spec)
+
+    async def patch(self, name: str, body: Any) -> Cluster:
+        check_name(name)
+        what, value = parse_scale_request(body)
+        backend = await self.backend()
+        facts = await backend.facts()
+        maximum = self._limits(facts)["max_workers"]
+        if what == "workers":
+            self._check_workers("workers", value, maximum)
+            await backend.get(name)
+            return await backend.scale(name, value)
+        if value is not None:
+            self._check_workers("adapt.minimum", value.minimum, maximum)
+            self._check_workers("adapt.maximum", value.maximum, maximum)
+            if value.minimum > value.maximum:
+                raise Invalid("adapt.minimum must not be larger than adapt.maximum", field="adapt.minimum")
+        await backend.get(name)
+        return await backend.adapt(name, value)
+
+    async def delete(self, name: str) -> Cluster:
+        check_name(name)
+        return await (await self.backend()).delete(name)
+
+    async def snippet(self, name: str, kind: str) -> dict[str, str]:
+        cluster = await self.get(name)
+        return {"kind": kind, "code": make_snippet(cluster, kind)}
+
+    async def logs(self, name: str, component: str, tail: str | int | None) -> list[dict[str, Any]]:
+        check_name(name)
+        if component not in LOG_COMPONENTS:
+            raise Invalid(f"component must be one of {', '.join(LOG_COMPONENTS)}", field="component")
+        try:
+            lines = int(tail) if tail not in (None, "") else 200
+        except (TypeError, ValueError):
+            raise Invalid("tail must be an integer", field="tail") from None
+        if not 1 <= lines <= MAX_LOG_TAIL:
+            raise Invalid(f"tail must be between 1 and {MAX_LOG_TAIL}", field="tail")
+        backend = await self.backend()
+        await backend.get(name)
+        return [p.to_json() for p in await backend.logs(name, component, lines)]
+
+    async def dashboard_target(self, name: str) -> str:
+        check_name(name)
+        return await (await self.backend()).dashboard_target(name)
+
+    # --- events ----------------------------------------------------------------------------
+
+    async def subscribe(self) -> "Subscription":
+        """A stream of changes plus, in `snapshot`, the full list it starts from."""
+        queue: asyncio.Queue[Event | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
+        self._subscribers.add(queue)  # before listing, so no change falls in between
+        try:
+            clusters = await self.list()
+        except BaseException:
+            self._subscribers.discard(queue)
+            raise
+        snapshot = Event("clusters", {"clusters": [c.to_json() for c in clusters]})
+        return Subscription(snapshot, queue, self._subscribers)
+
+    def _on_change(self, kind: ChangeKind, cluster: Cluster) -> None:
+        if kind == "deleted":
+            self._last_sent.pop(cluster.name, None)
+            event = Event("deleted", {"name": cluster.name, "namespace": cluster.namespace})
+        else:
+            data = cluster.to_json()
+            encoded = json.dumps(data, sort_keys=True)
+            if self._last_sent.get(cluster.name) == encoded:
+                return  # backends may report the same state twice; users only see changes
+            self._last_sent[cluster.name] = encoded
+            event = Event("cluster", data)
+        for queue in list(self._subscribers):
+            self._offer(queue, event)
+
+    def _offer(self, queue: asyncio.Queue[Event | None], event: Event | None) -> None:
+        try:
+            queue.put_nowait(event)
+        except asyncio.QueueFull:
+            # Too slow to keep up: end its stream; the client reconnects and relists.
+            self._subscribers.discard(queue)
+            queue.get_nowait()
+            queue.put_nowait(None)
+
+    # --- rules -----------------------------------------------------------------------------
+
+    def _limits(self, facts: BackendFacts) -> dict[str, int]:
+        max_workers = self.config.max_workers
+        if facts.max_workers is not None:
+            max_workers = min(max_workers, facts.max_workers)
+        max_gpus = self.config.max_gpus_per_worker
+        if facts.max_gpus_per_worker is not None:
+            max_gpus = min(max_gpus, facts.max_gpus_per_worker)
+        return {
+            "max_workers": max_workers,
+            "max_gpus_per_worker": max_gpus,
+            "max_clusters": self.config.max_clusters,
+            "max_idle_timeout": self.config.max_idle_timeout,
+        }
+
+    def _defaults(self, facts: BackendFacts, suggest_name: bool = False) -> dict[str, Any]:
+        config = self.config
+        gpus = _first(facts.default_gpus_per_worker, config.default_gpus_per_worker)
+        defaults = {
+            "workers": config.default_workers,
+            "gpus_per_worker": gpus,
+            "image": _first(facts.default_image, config.default_image) if facts.accepts_image else None,
+            "worker_command": _first(facts.default_worker_command, config.default_worker_command),
+            "cpu": facts.default_cpu or self.config.default_cpu,
+            "memory": facts.default_memory or self.config.default_memory,
+            "idle_timeout": self.config.idle_timeout,
+        }
+        if facts.max_workers is not None:
+            defaults["workers"] = min(defaults["workers"], facts.max_workers)
+        if suggest_name:
+            prefix = self.config.name_prefix or ("gpu-etl" if gpus > 0 else "dask-etl")
+            defaults = {"name": f"{prefix}-{secrets.token_hex(2)}", **defaults}
+        return defaults
+
+    def _check_workers(self, field: str, value: int, maximum: int) -> None:
+        if value < 0:
+            raise Invalid(f"{field} must be between 0 and {maximum}", field=field)
+        if value > maximum:
+            raise Limit(
+                f"{field} must be between 0 and {maximum}",
+                field=field,
+                fix="ask your administrator to raise c.RapidsKF.max_workers"
+                if maximum == self.config.max_workers
+                else "this machine has no room for more workers",
+            )
+
+    def _resolve(self, request: ClusterRequest, facts: BackendFacts) -> ClusterSpec:
+        """Defaults < profile < what the user typed; then ranges and guardrails."""
+        values = self._defaults(facts)
+        if request.profile is not None:
+            profile = next((p for p in self.config.profiles if p["name"] == request.profile), None)
+            if profile is None:
+                names = ", ".join(p["name"] for p in self.config.profiles) or "none are defined"
+                raise Invalid(f"unknown profile {request.profile!r} ({names})", field="profile")
+            values.update(profile.get("request", {}))
+        values.update(request.given())
+        name = values.get("name") or self._defaults(facts, suggest_name=True)["name"]
+        limits = self._limits(facts)
+
+        self._check_workers("workers", values["workers"], limits["max_workers"])
+        gpus = values["gpus_per_worker"]
+        if gpus < 0:
+            raise Invalid("gpus_per_worker must not be negative", field="gpus_per_worker")
+        if gpus > limits["max_gpus_per_worker"]:
+            raise Limit(
+                f"gpus_per_worker must be at most {limits['max_gpus_per_worker']}",
+                field="gpus_per_worker",
+                fix="ask your administrator to raise c.RapidsKF.max_gpus_per_worker",
+            )
+        idle = values["idle_timeout"]
+        if idle < 0:
+            raise Invalid("idle_timeout must be 0 (never) or a number of seconds", field="idle_timeout")
+        if limits["max_idle_timeout"] and (idle == 0 or idle > limits["max_idle_timeout"]):
+            raise Limit(
+                f"idle_timeout must be between 1 and {limits['max_idle_timeout']} seconds",
+                field="idle_timeout",
+                fix="ask your administrator to raise c.RapidsKF.max_idle_timeout",
+            )
+        image = values.get("image")
+        if image is not None and not facts.accepts_image:
+            raise Invalid(
+                "the local backend runs clusters in this server's Python environment; "
+                "image applies only to Kubernetes clusters",
+                field="image",
+            )
+        if image is not None and self.config.allowed_images:
+            if not any(fnmatch.fnmatchcase(image, p) for p in self.config.allowed_images):
+                raise Limit(
+                    f"image {image!r} is not allowed here; allowed: "
+                    + ", ".join(self.config.allowed_images),
+                    field="image",
+                    fix="pick an allowed image, or ask your administrator to extend "
+                    "c.RapidsKF.allowed_images",
+                )
+        return ClusterSpec(
+            name=name,
+            workers=values["workers"],
+            gpus_per_worker=gpus,
+            image=image,
+            worker_command=values["worker_command"],
+            cpu=values["cpu"],
+            memory=values["memory"],
+            idle_timeout=idle,
+            env=dict(values.get("env") or {}),
+            profile=request.profile,
+        )
+
+    def _config_checks(self) -> list[Check]:
+        checks = []
+        try:
+            from importlib.metadata import version
+
+            from packaging.version import Version
+
+            proxy = version("jupyter-server-proxy")
+            ok = Version(proxy) >= Version("4.2.0")
+            checks.append(
+                Check(
+                    "proxy",
+                    ok,
+                    f"jupyter-server-proxy {proxy}"
+                    + ("" if ok else ": older than 4.2.0, which fixes CVE-2024-28179"),
+                    None if ok else "pip install 'jupyter-server-proxy>=4.2'",
+                )
+            )
+        except Exception as err:  # a missing package is reported, not raised
+            checks.append(Check("proxy", False, f"jupyter-server-proxy: {err}", "pip install jupyter-server-proxy"))
+        return checks

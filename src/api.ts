@@ -1,0 +1,210 @@
+/**
+ * One typed function per REST route of the server extension (api.md).
+ */
+import { URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+
+import {
+  IAdapt,
+  ICluster,
+  IClusterRequest,
+  IEnvironment,
+  IErrorBody,
+  IPodLogs,
+  SnippetKind
+} from './tokens';
+
+/** An error answered by the server, with the field it concerns and the fix when known. */
+export class APIError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly fix?: string
+  ) {
+    super(message);
+    this.name = 'APIError';
+  }
+}
+
+export const API_ROOT = 'rapids-kf';
+
+/** The URL of an API path, under the server's base URL. */
+export function apiUrl(
+  path: string,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string {
+  return URLExt.join(settings.baseUrl, API_ROOT, path);
+}
+
+async function request<T>(
+  path: string,
+  init: RequestInit = {},
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<T> {
+  let response: Response;
+  try {
+    response = await ServerConnection.makeRequest(
+      apiUrl(path, settings),
+      init,
+      settings
+    );
+  } catch (error) {
+    throw new APIError(
+      0,
+      'unavailable',
+      `The Jupyter server cannot be reached: ${(error as Error).message}`
+    );
+  }
+  const text = await response.text();
+  let data: any = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!response.ok) {
+    const body = (data as IErrorBody | null)?.error;
+    if (body) {
+      throw new APIError(
+        response.status,
+        body.code,
+        body.message,
+        body.field,
+        body.fix
+      );
+    }
+    throw new APIError(
+      response.status,
+      response.status === 404 ? 'not_found' : 'internal',
+      response.status === 404
+        ? 'The jupyter-rapids-kf server extension is not installed or not enabled.'
+        : `Unexpected answer ${response.status} from the server`
+    );
+  }
+  return data as T;
+}
+
+function json(method: string, body: unknown): RequestInit {
+  return { method, body: JSON.stringify(body) };
+}
+
+export function getEnvironment(
+  settings?: ServerConnection.ISettings
+): Promise<IEnvironment> {
+  return request<IEnvironment>('environment', {}, settings);
+}
+
+export async function listClusters(
+  settings?: ServerConnection.ISettings
+): Promise<ICluster[]> {
+  const data = await request<{ clusters: ICluster[] }>(
+    'clusters',
+    {},
+    settings
+  );
+  return data.clusters;
+}
+
+export function getCluster(
+  name: string,
+  settings?: ServerConnection.ISettings
+): Promise<ICluster> {
+  return request<ICluster>(
+    `clusters/${encodeURIComponent(name)}`,
+    {},
+    settings
+  );
+}
+
+export function createCluster(
+  body: IClusterRequest,
+  settings?: ServerConnection.ISettings
+): Promise<ICluster> {
+  return request<ICluster>('clusters', json('POST', body), settings);
+}
+
+export function scaleCluster(
+  name: string,
+  workers: number,
+  settings?: ServerConnection.ISettings
+): Promise<ICluster> {
+  return request<ICluster>(
+    `clusters/${encodeURIComponent(name)}`,
+    json('PATCH', { workers }),
+    settings
+  );
+}
+
+export function adaptCluster(
+  name: string,
+  adapt: IAdapt | null,
+  settings?: ServerConnection.ISettings
+): Promise<ICluster> {
+  return request<ICluster>(
+    `clusters/${encodeURIComponent(name)}`,
+    json('PATCH', { adapt }),
+    settings
+  );
+}
+
+export function deleteCluster(
+  name: string,
+  settings?: ServerConnection.ISettings
+): Promise<ICluster> {
+  return request<ICluster>(
+    `clusters/${encodeURIComponent(name)}`,
+    { method: 'DELETE' },
+    settings
+  );
+}
+
+export async function getSnippet(
+  name: string,
+  kind: SnippetKind,
+  settings?: ServerConnection.ISettings
+): Promise<string> {
+  const data = await request<{ kind: string; code: string }>(
+    `clusters/${encodeURIComponent(name)}/snippet?kind=${kind}`,
+    {},
+    settings
+  );
+  return data.code;
+}
+
+export async function getLogs(
+  name: string,
+  component: 'scheduler' | 'worker',
+  tail = 200,
+  settings?: ServerConnection.ISettings
+): Promise<IPodLogs[]> {
+  const data = await request<{ logs: IPodLogs[] }>(
+    `clusters/${encodeURIComponent(name)}/logs?component=${component}&tail=${tail}`,
+    {},
+    settings
+  );
+  return data.logs;
+}
+
+/** The absolute URL of a cluster's proxied dashboard page (e.g. "status"). */
+export function dashboardUrl(
+  cluster: ICluster,
+  page = 'status',
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string {
+  const base = cluster.dashboard_url.replace(/\/status$/, '');
+  return URLExt.join(settings.baseUrl, base, page);
+}
+
+/** The Server-Sent Events URL (the token travels as a query parameter for EventSource). */
+export function eventsUrl(
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): string {
+  const url = apiUrl('events', settings);
+  return settings.token
+    ? `${url}?token=${encodeURIComponent(settings.token)}`
+    : url;
+}

@@ -1,0 +1,132 @@
+/**
+ * Shared types of the REST API (see api.md) and the ids of this extension's commands.
+ */
+
+export type Phase =
+  | 'Creating'
+  | 'Pending'
+  | 'Running'
+  | 'Scaling'
+  | 'Deleting'
+  | 'Failed'
+  | 'Unknown';
+
+export interface IWorkers {
+  desired: number;
+  ready: number;
+  pending: number;
+}
+
+export interface IAdapt {
+  minimum: number;
+  maximum: number;
+}
+
+export interface IGPUUsage {
+  in_use: number;
+  memory_used: number | null;
+  memory_total: number | null;
+  utilization: number | null;
+}
+
+export interface ICluster {
+  name: string;
+  namespace: string;
+  backend: 'kubernetes' | 'local';
+  phase: Phase;
+  created: string;
+  image: string | null;
+  worker_command: string;
+  gpus_per_worker: number;
+  workers: IWorkers;
+  scheduler: { ready: boolean; address: string | null };
+  dashboard_url: string;
+  adapt: IAdapt | null;
+  idle_timeout: number;
+  reasons: string[];
+  managed: boolean;
+  cpu: string | null;
+  memory: string | null;
+  gpus: IGPUUsage;
+}
+
+export interface IClusterRequest {
+  name?: string;
+  workers?: number;
+  gpus_per_worker?: number;
+  image?: string;
+  worker_command?: string;
+  cpu?: string;
+  memory?: string;
+  idle_timeout?: number;
+  profile?: string;
+  env?: Record<string, string>;
+}
+
+export interface ICheck {
+  name: string;
+  ok: boolean;
+  message: string;
+  fix: string | null;
+}
+
+export interface IProfile {
+  name: string;
+  title: string;
+  request: IClusterRequest;
+}
+
+export interface IEnvironment {
+  version: string;
+  backend: 'kubernetes' | 'local';
+  backend_reason: string;
+  namespace: string;
+  gpus_available: number | null;
+  gpus: { name: string; memory_total: number | null }[];
+  defaults: Required<Omit<IClusterRequest, 'profile' | 'env'>> & {
+    image: string | null;
+  };
+  limits: {
+    max_workers: number;
+    max_gpus_per_worker: number;
+    max_clusters: number;
+    max_idle_timeout: number;
+  };
+  profiles: IProfile[];
+  checks: ICheck[];
+  notes: string[];
+}
+
+export type SnippetKind = 'client' | 'kubecluster' | 'cudf';
+
+export interface IPodLogs {
+  pod: string;
+  component: 'scheduler' | 'worker';
+  lines: string[];
+}
+
+export type ErrorCode =
+  | 'invalid'
+  | 'not_found'
+  | 'exists'
+  | 'forbidden'
+  | 'unavailable'
+  | 'limit'
+  | 'internal';
+
+export interface IErrorBody {
+  error: { code: ErrorCode; message: string; field?: string; fix?: string };
+}
+
+/** Command ids, in one place so the palette, menus and tests agree. */
+export namespace CommandIDs {
+  export const newCluster = 'rapids-kf:new-cluster';
+  export const openPanel = 'rapids-kf:open-panel';
+  export const refresh = 'rapids-kf:refresh';
+  export const openDashboard = 'rapids-kf:open-dashboard';
+  export const insertSnippet = 'rapids-kf:insert-snippet';
+  export const copySnippet = 'rapids-kf:copy-snippet';
+  export const showLogs = 'rapids-kf:show-logs';
+  export const deleteCluster = 'rapids-kf:delete-cluster';
+  export const scaleCluster = 'rapids-kf:scale-cluster';
+}
