@@ -208,3 +208,18 @@ export function eventsUrl(
     ? `${url}?token=${encodeURIComponent(settings.token)}`
     : url;
 }
+
+/**
+ * Opens the Server-Sent Events stream as a streaming fetch (see feed.ts for why not
+ * EventSource). Authentication and headers are those of every other call.
+ */
+export function openEvents(
+  signal: AbortSignal,
+  settings: ServerConnection.ISettings = ServerConnection.makeSettings()
+): Promise<Response> {
+  return ServerConnection.makeRequest(
+    apiUrl('events', settings),
+    { signal, cache: 'no-store', headers: { Accept: 'text/event-stream' } },
+    settings
+  );
+}

@@ -1,65 +1,123 @@
+/**
+ * The JupyterLab plugin: wires the model, the sidebar, the commands, the tab trackers,
+ * the settings and the notifications together. The logic lives in the modules.
+ */
 import {
+  ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { Notification } from '@jupyterlab/apputils';
+import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
-import { APIError, getEnvironment } from './api';
-import { IEnvironment } from './tokens';
+import { ClusterActionRunner } from './actions';
+import { registerCommands } from './commands';
+import { checkServer, FRONTEND_VERSION } from './handshake';
+import { ClusterListModel } from './model';
+import { notifyChanges } from './notifications';
+import { CommandIDs, DEFAULT_SETTINGS, ISettings } from './tokens';
+import { ClusterSidePanel } from './widgets/ClusterSidePanel';
+import { DashboardWidget } from './widgets/DashboardWidget';
+import { LogsWidget } from './widgets/LogsWidget';
 
-// The version of this frontend; the server extension must report the same one.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
-const FRONTEND_VERSION: string = require('../package.json').version;
+export { checkServer } from './handshake';
 
-/**
- * Checks that the server extension is installed and matches this frontend.
- * Resolves with the environment, or null (after telling the user) when it is unusable.
- */
-export async function checkServer(
-  translator: ITranslator = nullTranslator
-): Promise<IEnvironment | null> {
-  const trans = translator.load('jupyter_rapids_kf');
-  try {
-    const environment = await getEnvironment();
-    if (environment.version !== FRONTEND_VERSION) {
-      Notification.warning(
-        trans.__(
-          'GPU clusters: the server extension is version %1 but the JupyterLab extension is %2. Reinstall jupyter_rapids_kf and restart JupyterLab.',
-          environment.version,
-          FRONTEND_VERSION
-        ),
-        { autoClose: false }
-      );
-    }
-    return environment;
-  } catch (error) {
-    const message =
-      error instanceof APIError && error.status === 404
-        ? trans.__(
-            'GPU clusters: the jupyter_rapids_kf server extension is not enabled. Run "jupyter server extension enable jupyter_rapids_kf" and restart JupyterLab.'
-          )
-        : trans.__(
-            'GPU clusters: the server extension does not answer: %1',
-            (error as Error).message
-          );
-    Notification.error(message, { autoClose: false });
-    return null;
-  }
-}
+const PLUGIN_ID = 'jupyter-rapids-kf:plugin';
 
 const plugin: JupyterFrontEndPlugin<void> = {
-  id: 'jupyter-rapids-kf:plugin',
+  id: PLUGIN_ID,
   description: 'GPU Dask clusters (RAPIDS) for KubeFlow notebooks.',
   autoStart: true,
-  optional: [ITranslator],
-  activate: async (app: JupyterFrontEnd, translator: ITranslator | null) => {
-    const environment = await checkServer(translator ?? nullTranslator);
-    if (environment) {
-      console.log(
-        `jupyter-rapids-kf ${FRONTEND_VERSION}: ${environment.backend} backend, namespace ${environment.namespace}`
-      );
+  optional: [
+    ITranslator,
+    ILayoutRestorer,
+    ICommandPalette,
+    INotebookTracker,
+    ISettingRegistry
+  ],
+  activate: (
+    app: JupyterFrontEnd,
+    translator: ITranslator | null,
+    restorer: ILayoutRestorer | null,
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    const trans = (translator ?? nullTranslator).load('jupyter_rapids_kf');
+    let settings: ISettings = { ...DEFAULT_SETTINGS };
+    let stored: ISettingRegistry.ISettings | null = null;
+
+    const model = new ClusterListModel({
+      feed: { pollInterval: settings.pollInterval }
+    });
+    const dashboards = new WidgetTracker<DashboardWidget>({
+      namespace: 'rapids-kf-dashboard'
+    });
+    const logs = new WidgetTracker<LogsWidget>({ namespace: 'rapids-kf-logs' });
+    const showPanel = () => app.shell.activateById(ClusterSidePanel.ID);
+    const runner = new ClusterActionRunner({
+      app,
+      model,
+      trans,
+      notebooks,
+      dashboards,
+      logs,
+      settings: () => settings,
+      saveSetting: async (key, value) => {
+        await stored?.set(key, value as any);
+      },
+      showPanel
+    });
+    const actions = registerCommands(app, model, runner, trans, showPanel, palette);
+    const panel = new ClusterSidePanel({ model, actions, commands: app.commands, trans });
+    app.shell.add(panel, 'left', { rank: 250 });
+
+    if (restorer) {
+      restorer.add(panel, 'rapids-kf-sidebar');
+      void restorer.restore(dashboards, {
+        command: CommandIDs.openDashboard,
+        args: widget => ({ name: widget.cluster, page: widget.page }),
+        name: widget => `${widget.cluster}/${widget.page}`
+      });
+      void restorer.restore(logs, {
+        command: CommandIDs.showLogs,
+        args: widget => ({ name: widget.cluster }),
+        name: widget => widget.cluster
+      });
     }
+
+    notifyChanges(model, app.commands, trans);
+    model.clusterChanged.connect((_, change) => {
+      if (change.after === null && settings.closeDashboardsOnDelete) {
+        runner.closeDashboards(change.name);
+      }
+    });
+
+    if (settingRegistry) {
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(loaded => {
+          stored = loaded;
+          const update = () => {
+            settings = { ...DEFAULT_SETTINGS, ...(loaded.composite as any) };
+            model.setPollInterval(settings.pollInterval);
+          };
+          update();
+          loaded.changed.connect(update);
+        })
+        .catch(reason => console.warn('rapids-kf: settings not loaded', reason));
+    }
+
+    void checkServer(translator ?? nullTranslator).then(environment => {
+      if (environment) {
+        model.setEnvironment(environment);
+        console.log(
+          `jupyter-rapids-kf ${FRONTEND_VERSION}: ${environment.backend} backend, namespace ${environment.namespace}`
+        );
+      }
+    });
   }
 };
 

@@ -129,4 +129,57 @@ export namespace CommandIDs {
   export const showLogs = 'rapids-kf:show-logs';
   export const deleteCluster = 'rapids-kf:delete-cluster';
   export const scaleCluster = 'rapids-kf:scale-cluster';
+  export const adaptCluster = 'rapids-kf:adapt-cluster';
+  export const useInDaskExtension = 'rapids-kf:use-in-dask-extension';
+}
+
+/** The user's settings (schema/plugin.json). */
+export interface ISettings {
+  /** The snippet the Snippet button inserts. */
+  snippetKind: SnippetKind;
+  /** Ask before deleting a cluster. */
+  confirmDelete: boolean;
+  /** Poll the list this often (ms) while the live stream is unavailable. */
+  pollInterval: number;
+  /** Close a cluster's dashboard tabs when the cluster is deleted. */
+  closeDashboardsOnDelete: boolean;
+}
+
+export const DEFAULT_SETTINGS: ISettings = {
+  snippetKind: 'client',
+  confirmDelete: true,
+  pollInterval: 2000,
+  closeDashboardsOnDelete: true
+};
+
+/** Dashboard pages offered as tabs (paths of distributed's bokeh server). */
+export const DASHBOARD_PAGES = [
+  'status',
+  'individual-task-stream',
+  'individual-progress',
+  'individual-workers',
+  'individual-gpu-memory',
+  'individual-gpu-utilization'
+] as const;
+
+export type DashboardPage = (typeof DASHBOARD_PAGES)[number];
+
+/**
+ * What a cluster card can ask for. The panel implements these with commands, so that
+ * cards, menus, the palette and the context menu do the same thing.
+ */
+export interface IClusterActions {
+  newCluster(): void;
+  openDashboard(name: string, page?: string): void;
+  /** Opens the menu of dashboard plots under the given element. */
+  openDashboardMenu(name: string, anchor: HTMLElement): void;
+  /** Inserts the default snippet. */
+  insertSnippet(name: string): void;
+  /** Opens the menu of snippets (insert or copy) under the given element. */
+  openSnippetMenu(name: string, anchor: HTMLElement): void;
+  showLogs(name: string): void;
+  deleteCluster(name: string): void;
+  /** Resolves with an error message when refused, '' when accepted. */
+  scale(name: string, workers: number): Promise<string>;
+  adapt(name: string, adapt: IAdapt | null): Promise<string>;
 }

@@ -1,0 +1,167 @@
+/**
+ * The New GPU cluster form: the server's defaults, admin profiles, an Advanced part, and
+ * errors next to their fields. Controlled: the dialog owns the values and errors.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import * as React from 'react';
+
+import { IEnvironment } from '../tokens';
+import { FormErrors, FormField, IFormValues, imageAllowed } from './clusterForm';
+
+export interface INewClusterFormProps {
+  environment: IEnvironment;
+  values: IFormValues;
+  errors: FormErrors;
+  busy: boolean;
+  trans: TranslationBundle;
+  onChange: (field: FormField, value: string) => void;
+}
+
+export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
+  const { environment, values, errors, busy, trans } = props;
+  const { limits } = environment;
+  const noGPUs = limits.max_gpus_per_worker === 0;
+  const advancedOpen = ['cpu', 'memory', 'worker_command', 'idle_timeout', 'env'].some(
+    field => errors[field as FormField]
+  );
+
+  const field = (
+    name: FormField,
+    label: string,
+    input: Omit<React.InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value'> = {},
+    help?: string
+  ) => {
+    const id = `jp-RapidsKF-form-${name}`;
+    const error = errors[name];
+    const describedBy = [error ? `${id}-error` : '', help ? `${id}-help` : '']
+      .filter(Boolean)
+      .join(' ');
+    return (
+      <div className="jp-RapidsKF-field">
+        <label htmlFor={id}>{label}</label>
+        <input
+          id={id}
+          name={name}
+          className={`jp-mod-styled${error ? ' jp-RapidsKF-invalid' : ''}`}
+          value={values[name]}
+          aria-invalid={error ? true : undefined}
+          aria-describedby={describedBy || undefined}
+          disabled={busy}
+          onChange={event => props.onChange(name, event.target.value)}
+          {...input}
+        />
+        {help && (
+          <div id={`${id}-help`} className="jp-RapidsKF-help">
+            {help}
+          </div>
+        )}
+        {error && (
+          <div id={`${id}-error`} className="jp-RapidsKF-fieldError" role="alert">
+            {error}
+          </div>
+        )}
+      </div>
+    );
+  };
+
+  return (
+    <form
+      className="jp-RapidsKF-form"
+      aria-label={trans.__('New GPU cluster')}
+      onSubmit={event => event.preventDefault()}
+    >
+      {errors.form && (
+        <div className="jp-RapidsKF-error" role="alert">
+          {errors.form}
+        </div>
+      )}
+      {errors.fix && (
+        <div className="jp-RapidsKF-fix">
+          {trans.__('Fix:')} <code>{errors.fix}</code>
+        </div>
+      )}
+      {field('name', trans.__('Name'), { autoComplete: 'off', spellCheck: false })}
+      {environment.profiles.length > 0 && (
+        <div className="jp-RapidsKF-field">
+          <label htmlFor="jp-RapidsKF-form-profile">{trans.__('Profile')}</label>
+          <select
+            id="jp-RapidsKF-form-profile"
+            className="jp-mod-styled"
+            value={values.profile}
+            disabled={busy}
+            onChange={event => props.onChange('profile', event.target.value)}
+          >
+            <option value="">{trans.__('Custom (server defaults)')}</option>
+            {environment.profiles.map(profile => (
+              <option key={profile.name} value={profile.name}>
+                {profile.title}
+              </option>
+            ))}
+          </select>
+          {errors.profile && (
+            <div className="jp-RapidsKF-fieldError" role="alert">
+              {errors.profile}
+            </div>
+          )}
+        </div>
+      )}
+      <div className="jp-RapidsKF-fieldRow">
+        {field('workers', trans.__('Workers'), {
+          type: 'number',
+          min: 0,
+          max: limits.max_workers
+        })}
+        {field(
+          'gpus_per_worker',
+          trans.__('GPUs per worker'),
+          { type: 'number', min: 0, max: limits.max_gpus_per_worker, disabled: busy || noGPUs },
+          noGPUs ? trans.__('No GPUs here: workers use the CPU.') : undefined
+        )}
+      </div>
+      {imageAllowed(environment)
+        ? field('image', trans.__('Image'), { spellCheck: false })
+        : errors.image && (
+            <div className="jp-RapidsKF-fieldError" role="alert">
+              {errors.image}
+            </div>
+          )}
+      {!imageAllowed(environment) && (
+        <div className="jp-RapidsKF-help">
+          {trans.__("Local clusters run in this server's Python environment; there is no image to choose.")}
+        </div>
+      )}
+      <details className="jp-RapidsKF-advanced" open={advancedOpen || undefined}>
+        <summary>{trans.__('Advanced')}</summary>
+        <div className="jp-RapidsKF-fieldRow">
+          {field('cpu', trans.__('CPU per worker'), { spellCheck: false })}
+          {field('memory', trans.__('Memory per worker'), { spellCheck: false })}
+        </div>
+        {field('worker_command', trans.__('Worker command'), { spellCheck: false })}
+        {field(
+          'idle_timeout',
+          trans.__('Idle timeout (seconds)'),
+          { type: 'number', min: 0 },
+          trans.__('A cluster without work for this long is deleted; 0 keeps it.')
+        )}
+        <div className="jp-RapidsKF-field">
+          <label htmlFor="jp-RapidsKF-form-env">{trans.__('Environment variables')}</label>
+          <textarea
+            id="jp-RapidsKF-form-env"
+            className={`jp-mod-styled${errors.env ? ' jp-RapidsKF-invalid' : ''}`}
+            rows={3}
+            placeholder="NAME=value"
+            value={values.env}
+            disabled={busy}
+            aria-invalid={errors.env ? true : undefined}
+            onChange={event => props.onChange('env', event.target.value)}
+          />
+          {errors.env && (
+            <div className="jp-RapidsKF-fieldError" role="alert">
+              {errors.env}
+            </div>
+          )}
+        </div>
+      </details>
+    </form>
+  );
+}

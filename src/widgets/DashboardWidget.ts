@@ -1,0 +1,44 @@
+/**
+ * A main-area tab showing one page of a cluster's Dask dashboard through the server's
+ * proxy (the bokeh pages need scripts and same-origin websockets, as in dask-labextension).
+ */
+import { MainAreaWidget } from '@jupyterlab/apputils';
+import { IFrame } from '@jupyterlab/ui-components';
+
+import { gpuClustersIcon } from '../icons';
+
+export class DashboardWidget extends MainAreaWidget<IFrame> {
+  constructor(options: { cluster: string; page: string; url: string; label: string }) {
+    const content = new IFrame({
+      sandbox: ['allow-scripts', 'allow-same-origin', 'allow-popups'],
+      referrerPolicy: 'same-origin'
+    });
+    content.url = options.url;
+    content.addClass('jp-RapidsKF-dashboardFrame');
+    super({ content });
+    this.cluster = options.cluster;
+    this.page = options.page;
+    this.id = DashboardWidget.id(options.cluster, options.page);
+    this.addClass('jp-RapidsKF-dashboard');
+    this.title.label = options.label;
+    this.title.caption = options.url;
+    this.title.icon = gpuClustersIcon;
+    this.title.closable = true;
+  }
+
+  readonly cluster: string;
+  readonly page: string;
+
+  /** Reload the page (after the cluster restarted, for example). */
+  reload(): void {
+    const url = this.content.url;
+    this.content.url = '';
+    this.content.url = url;
+  }
+}
+
+export namespace DashboardWidget {
+  export function id(cluster: string, page: string): string {
+    return `jp-RapidsKF-dashboard-${cluster}-${page}`;
+  }
+}

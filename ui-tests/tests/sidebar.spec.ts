@@ -1,0 +1,207 @@
+/**
+ * What a new user does with the GPU clusters sidebar, in a real JupyterLab on the local
+ * backend: open the panel, create a cluster with the defaults, scale it with the slider,
+ * open its dashboard, run the client snippet in a notebook, delete it. Along the way it
+ * takes the screenshots of docs/ui.md and measures how fast server-side changes show.
+ */
+import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
+import { Locator } from '@playwright/test';
+import * as fs from 'fs';
+import * as path from 'path';
+
+const SCREENSHOTS =
+  process.env.SCREENSHOT_DIR ?? path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+const LATENCY_SAMPLES = Number(process.env.LATENCY_SAMPLES ?? 20);
+const PANEL_ID = 'jp-RapidsKF-sidebar';
+
+
+async function shoot(target: Locator, name: string): Promise<void> {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  const file = path.join(SCREENSHOTS, name);
+  await target.screenshot({ path: file, animations: 'disabled' });
+  const size = fs.statSync(file).size;
+  expect(size, `${name} must stay small`).toBeLessThan(300 * 1024);
+}
+
+/** Drags the slider's thumb with the mouse until it shows `value`, then releases it. */
+async function dragSliderTo(
+  page: IJupyterLabPageFixture,
+  slider: Locator,
+  value: number
+): Promise<void> {
+  const thumb = slider.locator('.thumb-container');
+  const track = slider.locator('.track');
+  const thumbBox = (await thumb.boundingBox())!;
+  const trackBox = (await track.boundingBox())!;
+  const max = Number(await slider.getAttribute('max'));
+  const y = thumbBox.y + thumbBox.height / 2;
+  await page.mouse.move(thumbBox.x + thumbBox.width / 2, y);
+  await page.mouse.down();
+  let x = trackBox.x + (trackBox.width * value) / max;
+  await page.mouse.move(x, y, { steps: 8 });
+  // Rounding may land on a neighbour: nudge a pixel at a time, as a person would.
+  for (let i = 0; i < 40; i++) {
+    const now = Number(await slider.evaluate((node: any) => node.value));
+    if (now === value) {
+      break;
+    }
+    x += now < value ? 1 : -1;
+    await page.mouse.move(x, y);
+  }
+  expect(Number(await slider.evaluate((node: any) => node.value))).toBe(value);
+  await page.mouse.up();
+}
+
+function percentile(sorted: number[], p: number): number {
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)];
+}
+
+test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page }) => {
+  const started = Date.now();
+
+  // 1. Open the panel: it says where clusters run.
+  await page.sidebar.openTab(PANEL_ID);
+  const panel = page.locator(`#${PANEL_ID}`);
+  await expect(panel.locator('.jp-RapidsKF-backend')).toHaveText('this machine (local)');
+  await expect(panel.locator('.jp-RapidsKF-namespace')).toHaveText('local');
+
+  // 2. New GPU cluster, accept the defaults.
+  await panel.getByRole('button', { name: 'New GPU cluster', exact: true }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.getByLabel('Name')).toHaveValue(/^[a-z]+-etl-[0-9a-f]{4}$/);
+  await expect(dialog.getByLabel('Workers')).toHaveValue('2');
+  await expect(dialog.getByLabel('Image')).toHaveCount(0); // the local backend takes none
+  await shoot(dialog.locator('.jp-Dialog-content'), 'new-cluster-dialog-light.png');
+  const name = await dialog.getByLabel('Name').inputValue();
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  await expect(dialog).toHaveCount(0);
+
+  // 3. The card appears and becomes Running with 2 of 2 workers.
+  const card = panel.locator(`.jp-RapidsKF-card[data-cluster-name="${name}"]`);
+  await expect(card).toBeVisible();
+  await expect(card.locator('.jp-RapidsKF-phase')).toHaveText('Running', { timeout: 120000 });
+  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('2 of 2 workers ready');
+
+  // 4. Drag the slider to 3: one request on release, 3 ready workers after a while.
+  const slider = card.locator('jp-slider');
+  const patches: string[] = [];
+  page.on('request', request => {
+    if (request.method() === 'PATCH') {
+      patches.push(request.postData() ?? '');
+    }
+  });
+  await dragSliderTo(page, slider, 3);
+  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('3 of 3 workers ready', {
+    timeout: 60000
+  });
+  await expect(card.locator('.jp-RapidsKF-phase')).toHaveText('Running');
+  await expect(card.locator('.jp-RapidsKF-scaleValue')).toHaveText('3');
+  expect(patches).toEqual(['{"workers":3}']);
+  await shoot(panel, 'sidebar-light.png');
+
+  // 5. The dashboard opens in a tab and bokeh draws its plots.
+  await card.getByRole('button', { name: 'Dashboard', exact: true }).click();
+  const dashboard = page.locator('.jp-RapidsKF-dashboard');
+  await expect(page.getByRole('tab', { name: `${name}: Status` })).toBeVisible();
+  const frame = page.frameLocator('.jp-RapidsKF-dashboard iframe');
+  await expect(frame.locator('.bk-Figure').first()).toBeVisible({ timeout: 60000 });
+  await expect(frame.locator('canvas').first()).toBeVisible();
+  await expect.poll(() => frame.locator('.bk-Figure').count()).toBeGreaterThan(3);
+  await shoot(dashboard, 'dashboard-light.png');
+
+  // 6. The client snippet, inserted from the snippet menu into a new notebook, runs.
+  await page.notebook.createNew('use-the-cluster.ipynb');
+  await card.getByRole('button', { name: `More snippets of ${name}` }).click();
+  await page.getByRole('menuitem', { name: 'Insert Client (connect)' }).click();
+  await expect(page.locator('.jp-Notebook .jp-Cell')).toHaveCount(2);
+  const source = await page.notebook.getCellTextInput(1);
+  expect(source).toContain('from dask.distributed import Client');
+  await page.notebook.runCell(1);
+  const output = page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.jp-OutputArea');
+  await expect(output).toContainText(/Workers:\s*3/, { timeout: 60000 });
+
+  // 7. Latency: a change made through the REST API (not the UI) until the card shows it.
+  await page.sidebar.openTab(PANEL_ID);
+  const samples = await page.evaluate(
+    async ({ name, count }) => {
+      const xsrf = decodeURIComponent(document.cookie.match(/_xsrf=([^;]+)/)?.[1] ?? '');
+      const config = JSON.parse(
+        document.getElementById('jupyter-config-data')?.textContent ?? '{}'
+      );
+      const baseUrl: string = config.baseUrl ?? '/';
+      const card = () =>
+        document.querySelector(`.jp-RapidsKF-card[data-cluster-name="${name}"]`);
+      const text = () =>
+        card()?.querySelector('.jp-RapidsKF-workersText')?.textContent ?? '';
+      const until = (check: () => boolean, timeout: number) =>
+        new Promise<void>((resolve, reject) => {
+          if (check()) {
+            return resolve();
+          }
+          const observer = new MutationObserver(() => {
+            if (check()) {
+              observer.disconnect();
+              clearTimeout(timer);
+              resolve();
+            }
+          });
+          const timer = setTimeout(() => {
+            observer.disconnect();
+            reject(new Error(`timed out; the card says "${text()}"`));
+          }, timeout);
+          observer.observe(document.body, {
+            subtree: true,
+            childList: true,
+            characterData: true
+          });
+        });
+      const delays: number[] = [];
+      for (let i = 0; i < count; i++) {
+        const workers = i % 2 === 0 ? 4 : 3;
+        const start = performance.now();
+        const response = await fetch(`${baseUrl}rapids-kf/clusters/${name}`, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/json', 'X-XSRFToken': xsrf },
+          body: JSON.stringify({ workers })
+        });
+        if (response.status !== 202) {
+          throw new Error(`PATCH answered ${response.status}`);
+        }
+        await until(() => text().includes(`of ${workers} workers`), 10000);
+        delays.push(performance.now() - start);
+        // Let the workers settle so every sample starts from a calm cluster.
+        await until(() => text() === `${workers} of ${workers} workers ready`, 60000);
+      }
+      return delays;
+    },
+    { name, count: LATENCY_SAMPLES }
+  );
+  const sorted = [...samples].sort((a, b) => a - b);
+  const p50 = percentile(sorted, 50);
+  const p95 = percentile(sorted, 95);
+  console.log(
+    `UI latency over ${samples.length} REST scale changes: p50 ${p50.toFixed(0)} ms, ` +
+      `p95 ${p95.toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms`
+  );
+  expect(samples.length).toBeGreaterThanOrEqual(20);
+  expect(p95).toBeLessThan(1000);
+
+  // 8. Dark theme: the panel follows it.
+  await page.theme.setDarkTheme();
+  await page.sidebar.openTab(PANEL_ID);
+  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('3 of 3 workers ready');
+  await shoot(panel, 'sidebar-dark.png');
+  await page.theme.setLightTheme();
+
+  // 9. Delete after confirming: the card goes, its dashboard tab closes.
+  await card.getByRole('button', { name: `Delete ${name}` }).click();
+  const confirm = page.locator('.jp-Dialog');
+  await expect(confirm).toContainText(`Delete ${name}?`);
+  await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+  await expect(card).toHaveCount(0, { timeout: 60000 });
+  await expect(page.getByRole('tab', { name: `${name}: Status` })).toHaveCount(0);
+  await expect(panel.getByText('No clusters yet.')).toBeVisible();
+
+  console.log(`browser test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+});
