@@ -25,5 +25,12 @@ module.exports = {
   collectCoverageFrom: ['src/**/*.{ts,tsx}', '!src/**/*.d.ts'],
   coverageReporters: ['lcov', 'text'],
   testRegex: 'src/.*/.*.spec.ts[x]?$',
+  // The venv and the browser tests hold package.json files jest must not index.
+  modulePathIgnorePatterns: [
+    '<rootDir>/.venv/',
+    '<rootDir>/ui-tests/',
+    '<rootDir>/lib/',
+    '<rootDir>/jupyter_rapids_kf/labextension/'
+  ],
   transformIgnorePatterns: [`/node_modules/(?!${esModules}).+`]
 };

@@ -264,7 +264,7 @@ export class ClusterFeed {
         this._pollTimer = setTimeout(poll, this._pollInterval);
       }
     };
-    this._pollTimer = setTimeout(poll, 0);
+    void poll();
   }
 
   private _stopPolling(): void {

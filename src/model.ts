@@ -221,8 +221,10 @@ export class ClusterListModel implements IDisposable {
     }
     this._disposed = true;
     this._feed.stop();
-    if (this._standbyTimer !== null) {
-      clearTimeout(this._standbyTimer);
+    for (const timer of [this._standbyTimer, this._expiryTimer]) {
+      if (timer !== null) {
+        clearTimeout(timer);
+      }
     }
     Signal.clearData(this);
   }
@@ -340,12 +342,29 @@ export class ClusterListModel implements IDisposable {
     if (this._disposed) {
       return;
     }
+    if (this._expiryTimer !== null) {
+      clearTimeout(this._expiryTimer);
+      this._expiryTimer = null;
+    }
     if (this._awake()) {
       if (this._standbyTimer !== null) {
         clearTimeout(this._standbyTimer);
         this._standbyTimer = null;
       }
       this._feed.start();
+      if (!this._visible) {
+        // Awake only for awaited outcomes: look again when the oldest one expires.
+        let oldest = Infinity;
+        for (const reasons of this._watches.values()) {
+          for (const since of reasons.values()) {
+            oldest = Math.min(oldest, since);
+          }
+        }
+        this._expiryTimer = setTimeout(() => {
+          this._expiryTimer = null;
+          this._updateAwake();
+        }, Math.max(0, oldest + this._watchLimit - Date.now()) + 1);
+      }
     } else if (this._feed.running && this._standbyTimer === null) {
       // A short grace keeps the stream when the user only glances at another panel.
       this._standbyTimer = setTimeout(() => {
@@ -372,6 +391,7 @@ export class ClusterListModel implements IDisposable {
   private _standbyDelay: number;
   private _watchLimit: number;
   private _standbyTimer: ReturnType<typeof setTimeout> | null = null;
+  private _expiryTimer: ReturnType<typeof setTimeout> | null = null;
   private _changed = new Signal<this, void>(this);
   private _clusterChanged = new Signal<this, IClusterChange>(this);
   private _statusChanged = new Signal<this, FeedStatus>(this);
