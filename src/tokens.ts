@@ -83,7 +83,7 @@ export interface IEnvironment {
   namespace: string;
   gpus_available: number | null;
   gpus: { name: string; memory_total: number | null }[];
-  defaults: Required<Omit<IClusterRequest, 'profile' | 'env'>> & {
+  defaults: Required<Omit<IClusterRequest, 'profile' | 'env' | 'image'>> & {
     image: string | null;
   };
   limits: {

@@ -170,6 +170,7 @@ export function ScaleControl(props: IScaleControlProps): JSX.Element {
         />
         <output
           htmlFor={id}
+          aria-hidden="true" /* the slider itself announces its value */
           className="jp-RapidsKF-scaleValue"
           data-pending={pending || draft !== null ? 'true' : undefined}
         >

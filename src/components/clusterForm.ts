@@ -50,7 +50,11 @@ export function baseValues(
 ): Omit<IFormValues, 'name' | 'profile'> {
   const defaults = environment.defaults;
   const chosen = environment.profiles.find(p => p.name === profile);
-  const request: IClusterRequest = { ...defaults, ...(chosen?.request ?? {}) };
+  const request: IClusterRequest = {
+    ...defaults,
+    image: defaults.image ?? undefined,
+    ...(chosen?.request ?? {})
+  };
   return {
     workers: String(request.workers ?? ''),
     gpus_per_worker: String(request.gpus_per_worker ?? ''),

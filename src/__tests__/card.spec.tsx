@@ -1,0 +1,265 @@
+import { nullTranslator } from '@jupyterlab/translation';
+import { act, fireEvent, render, screen } from '@testing-library/react';
+import * as React from 'react';
+
+import { ClusterCard } from '../components/ClusterCard';
+import { ScaleControl } from '../components/ScaleControl';
+import { IClusterActions } from '../tokens';
+import { cluster } from './fakes';
+
+const trans = nullTranslator.load('jupyter_rapids_kf');
+const NOW = Date.parse('2026-11-29T15:03:20Z');
+
+function actions(overrides: Partial<IClusterActions> = {}): IClusterActions {
+  return {
+    newCluster: jest.fn(),
+    openDashboard: jest.fn(),
+    openDashboardMenu: jest.fn(),
+    insertSnippet: jest.fn(),
+    openSnippetMenu: jest.fn(),
+    showLogs: jest.fn(),
+    deleteCluster: jest.fn(),
+    scale: jest.fn(async () => ''),
+    adapt: jest.fn(async () => ''),
+    ...overrides
+  };
+}
+
+describe('ClusterCard', () => {
+  it('shows phase, workers, age and why a cluster is not ready', () => {
+    render(
+      <ClusterCard
+        cluster={cluster('gpu-etl', {
+          phase: 'Pending',
+          backend: 'kubernetes',
+          image: 'rapidsai/base:26.10',
+          gpus_per_worker: 1,
+          workers: { desired: 3, ready: 1, pending: 2 },
+          reasons: ['0/3 nodes are available: 3 Insufficient nvidia.com/gpu.']
+        })}
+        pending={null}
+        maxWorkers={16}
+        actions={actions()}
+        trans={trans}
+        now={NOW}
+      />
+    );
+    expect(screen.getByText('Pending')).toBeTruthy();
+    expect(screen.getByText('1 of 3 workers ready')).toBeTruthy();
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('1');
+    expect(screen.getByText('3 min')).toBeTruthy();
+    expect(screen.getByText('rapidsai/base:26.10')).toBeTruthy();
+    const reasons = screen.getByRole('list', { name: 'Why gpu-etl is not ready' });
+    expect(reasons.textContent).toContain('Insufficient nvidia.com/gpu');
+  });
+
+  it('shows GPU memory and utilisation when the server measures them', () => {
+    render(
+      <ClusterCard
+        cluster={cluster('g', {
+          gpus_per_worker: 1,
+          gpus: {
+            in_use: 2,
+            memory_used: 8 * 2 ** 30,
+            memory_total: 32 * 2 ** 30,
+            utilization: 41.6
+          }
+        })}
+        pending={null}
+        maxWorkers={16}
+        actions={actions()}
+        trans={trans}
+        now={NOW}
+      />
+    );
+    expect(screen.getByText('2 in use · memory 8.0 GiB of 32 GiB · 42% busy')).toBeTruthy();
+    expect(screen.getByRole('meter').getAttribute('aria-valuenow')).toBe('25');
+  });
+
+  it('says a CPU cluster has no GPUs and offers its actions', () => {
+    const spy = actions();
+    render(
+      <ClusterCard
+        cluster={cluster('cpu')}
+        pending={null}
+        maxWorkers={16}
+        actions={spy}
+        trans={trans}
+        now={NOW}
+      />
+    );
+    expect(screen.getByText('none (CPU workers)')).toBeTruthy();
+    fireEvent.click(screen.getByRole('button', { name: 'Dashboard' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Snippet' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Logs of cpu' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Delete cpu' }));
+    fireEvent.click(screen.getByRole('button', { name: 'More dashboard plots of cpu' }));
+    expect(spy.openDashboard).toHaveBeenCalledWith('cpu');
+    expect(spy.insertSnippet).toHaveBeenCalledWith('cpu');
+    expect(spy.showLogs).toHaveBeenCalledWith('cpu');
+    expect(spy.deleteCluster).toHaveBeenCalledWith('cpu');
+    expect(spy.openDashboardMenu).toHaveBeenCalledWith('cpu', expect.any(HTMLElement));
+  });
+
+  it('offers no dashboard or snippet before the scheduler is up, and no delete twice', () => {
+    render(
+      <ClusterCard
+        cluster={cluster('new', {
+          phase: 'Deleting',
+          scheduler: { ready: false, address: null }
+        })}
+        pending={null}
+        maxWorkers={16}
+        actions={actions()}
+        trans={trans}
+        now={NOW}
+      />
+    );
+    expect((screen.getByRole('button', { name: 'Dashboard' }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Snippet' }) as HTMLButtonElement).disabled).toBe(true);
+    expect((screen.getByRole('button', { name: 'Delete new' }) as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('ScaleControl', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+
+  function slider(container: HTMLElement): HTMLElement & { value: string } {
+    return container.querySelector('jp-slider') as any;
+  }
+
+  /** What the slider does under the user's hand: a new value and a change event. */
+  function move(node: HTMLElement & { value: string }, value: number) {
+    act(() => {
+      node.value = String(value);
+      node.dispatchEvent(new Event('change'));
+    });
+  }
+
+  it('sends one request when the slider is released, not on every step', async () => {
+    const onScale = jest.fn(async () => '');
+    const { container } = render(
+      <ScaleControl
+        cluster={cluster('a')}
+        pending={null}
+        maxWorkers={16}
+        trans={trans}
+        onScale={onScale}
+        onAdapt={jest.fn()}
+      />
+    );
+    const node = slider(container);
+    fireEvent.pointerDown(node);
+    move(node, 3);
+    move(node, 4);
+    move(node, 5);
+    expect(screen.getByRole('status').textContent).toBe('Release to scale to 5');
+    expect(onScale).not.toHaveBeenCalled();
+    await act(async () => {
+      window.dispatchEvent(new Event('pointerup'));
+    });
+    expect(onScale).toHaveBeenCalledTimes(1);
+    expect(onScale).toHaveBeenCalledWith(5);
+  });
+
+  it('sends nothing when released where it started', async () => {
+    const onScale = jest.fn(async () => '');
+    const { container } = render(
+      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={onScale} onAdapt={jest.fn()} />
+    );
+    const node = slider(container);
+    fireEvent.pointerDown(node);
+    move(node, 6);
+    move(node, 2);
+    await act(async () => {
+      window.dispatchEvent(new Event('pointerup'));
+    });
+    expect(onScale).not.toHaveBeenCalled();
+  });
+
+  it('with the keyboard, sends once after the keys rest', async () => {
+    const onScale = jest.fn(async () => '');
+    const { container } = render(
+      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={onScale} onAdapt={jest.fn()} keyboardDelay={500} />
+    );
+    const node = slider(container);
+    for (const value of [3, 4]) {
+      fireEvent.keyDown(node, { key: 'ArrowRight' });
+      move(node, value);
+      fireEvent.keyUp(node, { key: 'ArrowRight' });
+      await act(async () => {
+        jest.advanceTimersByTime(300);
+      });
+    }
+    expect(onScale).not.toHaveBeenCalled();
+    await act(async () => {
+      jest.advanceTimersByTime(500);
+    });
+    expect(onScale).toHaveBeenCalledTimes(1);
+    expect(onScale).toHaveBeenCalledWith(4);
+  });
+
+  it('shows the asked size as pending until the workers are ready', () => {
+    render(
+      <ScaleControl
+        cluster={cluster('a', { phase: 'Scaling', workers: { desired: 5, ready: 3, pending: 2 } })}
+        pending={{ workers: 5, sending: false, acknowledged: true }}
+        maxWorkers={16}
+        trans={trans}
+        onScale={jest.fn()}
+        onAdapt={jest.fn()}
+      />
+    );
+    expect(screen.getByRole('status').textContent).toBe('Scaling to 5 workers: 3 ready');
+    expect(document.querySelector('output')?.getAttribute('data-pending')).toBe('true');
+  });
+
+  it('goes back and says why when the server refuses', async () => {
+    const onScale = jest.fn(async () => 'Not scaled to 9: workers must be between 0 and 8');
+    const { container } = render(
+      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={onScale} onAdapt={jest.fn()} />
+    );
+    const node = slider(container);
+    fireEvent.pointerDown(node);
+    move(node, 9);
+    await act(async () => {
+      window.dispatchEvent(new Event('pointerup'));
+    });
+    expect(screen.getByRole('alert').textContent).toBe(
+      'Not scaled to 9: workers must be between 0 and 8'
+    );
+    expect(node.value).toBe('2');
+    expect(document.querySelector('output')?.textContent).toBe('2');
+  });
+
+  it('turns adaptive scaling on and off, and applies a new range', async () => {
+    const onAdapt = jest.fn(async () => '');
+    const view = render(
+      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={jest.fn()} onAdapt={onAdapt} />
+    );
+    await act(async () => {
+      fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));
+    });
+    expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 2 });
+
+    view.rerender(
+      <ScaleControl cluster={cluster('a', { adapt: { minimum: 1, maximum: 2 } })} pending={null} maxWorkers={16} trans={trans} onScale={jest.fn()} onAdapt={onAdapt} />
+    );
+    expect((view.container.querySelector('jp-slider') as any).disabled).toBe(true);
+    fireEvent.change(screen.getByLabelText('Max'), { target: { value: '6' } });
+    await act(async () => {
+      fireEvent.click(screen.getByRole('button', { name: 'Apply' }));
+    });
+    expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 6 });
+
+    fireEvent.change(screen.getByLabelText('Min'), { target: { value: '9' } });
+    expect(screen.getByRole('alert').textContent).toContain('0 ≤ min ≤ max ≤ 16');
+    expect((screen.getByRole('button', { name: 'Apply' }) as HTMLButtonElement).disabled).toBe(true);
+
+    await act(async () => {
+      fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));
+    });
+    expect(onAdapt).toHaveBeenLastCalledWith(null);
+  });
+});
