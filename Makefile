@@ -7,14 +7,14 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test setup build test-python test-js clean
+.PHONY: lab test setup build test-python test-js test-browser clean
 
 ## Start JupyterLab with the extension (local backend unless Kubernetes is found).
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 --no-browser
 
 ## Run every test tier that CI runs.
-test: setup test-python test-js
+test: setup test-python test-js test-browser
 
 setup: $(VENV)/.installed
 
@@ -38,5 +38,18 @@ test-python: setup
 test-js: setup
 	$(BIN)/jlpm test
 
+# The browser test needs Debian's Chromium (Playwright cannot download browsers here) and
+# starts its own JupyterLab on a free loopback port.
+CHROMIUM ?= /usr/bin/chromium
+UI_PORT ?= $(shell $(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+
+## Browser test: a person's clicks in a real JupyterLab (local backend), screenshots, UI latency.
+test-browser: build
+	@test -x $(CHROMIUM) || { \
+		echo "Chromium not found at $(CHROMIUM): installing Debian's chromium"; \
+		apt-get update -qq && apt-get install -y -qq chromium; }
+	cd ui-tests && jlpm install --immutable
+	cd ui-tests && CHROMIUM_PATH=$(CHROMIUM) RAPIDS_KF_UI_PORT=$(UI_PORT) jlpm test
+
 clean:
-	rm -rf $(VENV) node_modules lib jupyter_rapids_kf/labextension jupyter_rapids_kf/_version.py tsconfig.tsbuildinfo
+	rm -rf $(VENV) node_modules lib ui-tests/node_modules ui-tests/test-results jupyter_rapids_kf/labextension jupyter_rapids_kf/_version.py tsconfig.tsbuildinfo

@@ -223,3 +223,24 @@ export function openEvents(
     settings
   );
 }
+
+/** The API calls the model makes; the real ones by default, fakes in tests. */
+export interface IClusterAPI {
+  getEnvironment(): Promise<IEnvironment>;
+  listClusters(): Promise<ICluster[]>;
+  createCluster(request: IClusterRequest): Promise<ICluster>;
+  scaleCluster(name: string, workers: number): Promise<ICluster>;
+  adaptCluster(name: string, adapt: IAdapt | null): Promise<ICluster>;
+  deleteCluster(name: string): Promise<ICluster>;
+  openEvents(signal: AbortSignal): Promise<Response>;
+}
+
+export const defaultAPI: IClusterAPI = {
+  getEnvironment: () => getEnvironment(),
+  listClusters: () => listClusters(),
+  createCluster: request => createCluster(request),
+  scaleCluster: (name, workers) => scaleCluster(name, workers),
+  adaptCluster: (name, adapt) => adaptCluster(name, adapt),
+  deleteCluster: name => deleteCluster(name),
+  openEvents: signal => openEvents(signal)
+};

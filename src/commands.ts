@@ -186,7 +186,7 @@ export function registerCommands(
       if (cluster && commands.hasCommand(DASK_POPULATE_URL)) {
         // dask-labextension checks the URL from the server side, without the browser's
         // cookies: a token-protected server needs the token in the URL.
-        const url = new URL(dashboardUrl(cluster, ''), window.location.href);
+        const url = new URL(dashboardUrl(cluster, '') + '/', window.location.href);
         const token = (app.serviceManager.serverSettings.token as string) || '';
         if (token) {
           url.searchParams.set('token', token);

@@ -6,30 +6,11 @@
 import { IDisposable } from '@lumino/disposable';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import * as api from './api';
+import { defaultAPI, IClusterAPI } from './api';
 import { ClusterFeed, FeedStatus, IFeedOptions } from './feed';
 import { IAdapt, ICluster, IClusterRequest, IEnvironment } from './tokens';
 
-/** The API calls the model makes; the real ones by default, fakes in tests. */
-export interface IClusterAPI {
-  getEnvironment(): Promise<IEnvironment>;
-  listClusters(): Promise<ICluster[]>;
-  createCluster(request: IClusterRequest): Promise<ICluster>;
-  scaleCluster(name: string, workers: number): Promise<ICluster>;
-  adaptCluster(name: string, adapt: IAdapt | null): Promise<ICluster>;
-  deleteCluster(name: string): Promise<ICluster>;
-  openEvents(signal: AbortSignal): Promise<Response>;
-}
-
-export const defaultAPI: IClusterAPI = {
-  getEnvironment: () => api.getEnvironment(),
-  listClusters: () => api.listClusters(),
-  createCluster: request => api.createCluster(request),
-  scaleCluster: (name, workers) => api.scaleCluster(name, workers),
-  adaptCluster: (name, adapt) => api.adaptCluster(name, adapt),
-  deleteCluster: name => api.deleteCluster(name),
-  openEvents: signal => api.openEvents(signal)
-};
+export { IClusterAPI } from './api';
 
 /** A change of one cluster; `before` null: new, `after` null: gone. */
 export interface IClusterChange {

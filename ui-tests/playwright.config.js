@@ -37,6 +37,8 @@ module.exports = {
     url: `http://127.0.0.1:${port}/lab`,
     timeout: 180000,
     reuseExistingServer: false,
+    // SIGTERM lets the server stop its local clusters (c.RapidsKF.stop_local_clusters_on_exit).
+    gracefulShutdown: { signal: 'SIGTERM', timeout: 20000 },
     stdout: 'ignore',
     stderr: 'pipe'
   }

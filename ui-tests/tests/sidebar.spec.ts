@@ -12,6 +12,7 @@ import * as path from 'path';
 const SCREENSHOTS =
   process.env.SCREENSHOT_DIR ?? path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
 const LATENCY_SAMPLES = Number(process.env.LATENCY_SAMPLES ?? 20);
+const LATENCY_SCALE_SAMPLES = Number(process.env.LATENCY_SCALE_SAMPLES ?? 6);
 const PANEL_ID = 'jp-RapidsKF-sidebar';
 
 
@@ -52,6 +53,26 @@ async function dragSliderTo(
   await page.mouse.up();
 }
 
+let clock = Date.now();
+let current = 'open the panel';
+/** Logs how long the step that just ended took, to see where the time goes. */
+function step(next: string): void {
+  const now = Date.now();
+  console.log(`  ${current}: ${((now - clock) / 1000).toFixed(1)} s`);
+  clock = now;
+  current = next;
+}
+
+// Whatever happened, leave no cluster running behind the test.
+test.afterEach(async ({ request }) => {
+  const response = await request.get('rapids-kf/clusters');
+  if (response.ok()) {
+    for (const { name } of (await response.json()).clusters) {
+      await request.delete(`rapids-kf/clusters/${name}`);
+    }
+  }
+});
+
 function percentile(sorted: number[], p: number): number {
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, index)];
@@ -59,13 +80,23 @@ function percentile(sorted: number[], p: number): number {
 
 test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page }) => {
   const started = Date.now();
+  clock = started;
+  current = 'open the panel';
 
-  // 1. Open the panel: it says where clusters run.
+  // 1. Open the panel (its tab comes after the file browser and running sessions):
+  // it says where clusters run.
+  const tabs = await page
+    .locator('#jp-left-stack, .jp-SideBar.jp-mod-left')
+    .locator('[data-id]')
+    .evaluateAll(nodes => nodes.map(node => node.getAttribute('data-id')));
+  expect(tabs.indexOf(PANEL_ID)).toBeGreaterThan(tabs.indexOf('filebrowser'));
+  expect(tabs.indexOf(PANEL_ID)).toBeGreaterThan(tabs.indexOf('jp-running-sessions'));
   await page.sidebar.openTab(PANEL_ID);
   const panel = page.locator(`#${PANEL_ID}`);
   await expect(panel.locator('.jp-RapidsKF-backend')).toHaveText('this machine (local)');
   await expect(panel.locator('.jp-RapidsKF-namespace')).toHaveText('local');
 
+  step('create');
   // 2. New GPU cluster, accept the defaults.
   await panel.getByRole('button', { name: 'New GPU cluster', exact: true }).click();
   const dialog = page.locator('.jp-Dialog');
@@ -77,12 +108,14 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await dialog.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(dialog).toHaveCount(0);
 
+  step('wait for Running');
   // 3. The card appears and becomes Running with 2 of 2 workers.
   const card = panel.locator(`.jp-RapidsKF-card[data-cluster-name="${name}"]`);
   await expect(card).toBeVisible();
   await expect(card.locator('.jp-RapidsKF-phase')).toHaveText('Running', { timeout: 120000 });
   await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('2 of 2 workers ready');
 
+  step('scale');
   // 4. Drag the slider to 3: one request on release, 3 ready workers after a while.
   const slider = card.locator('jp-slider');
   const patches: string[] = [];
@@ -100,16 +133,18 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   expect(patches).toEqual(['{"workers":3}']);
   await shoot(panel, 'sidebar-light.png');
 
+  step('dashboard');
   // 5. The dashboard opens in a tab and bokeh draws its plots.
   await card.getByRole('button', { name: 'Dashboard', exact: true }).click();
   const dashboard = page.locator('.jp-RapidsKF-dashboard');
-  await expect(page.getByRole('tab', { name: `${name}: Status` })).toBeVisible();
+  const dashboardTab = page.getByRole('tab', { name: `${name}: Status` });
+  await expect(dashboardTab).toBeVisible();
   const frame = page.frameLocator('.jp-RapidsKF-dashboard iframe');
   await expect(frame.locator('.bk-Figure').first()).toBeVisible({ timeout: 60000 });
   await expect(frame.locator('canvas').first()).toBeVisible();
   await expect.poll(() => frame.locator('.bk-Figure').count()).toBeGreaterThan(3);
-  await shoot(dashboard, 'dashboard-light.png');
 
+  step('snippet');
   // 6. The client snippet, inserted from the snippet menu into a new notebook, runs.
   await page.notebook.createNew('use-the-cluster.ipynb');
   await card.getByRole('button', { name: `More snippets of ${name}` }).click();
@@ -120,20 +155,46 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await page.notebook.runCell(1);
   const output = page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.jp-OutputArea');
   await expect(output).toContainText(/Workers:\s*3/, { timeout: 60000 });
+  // Some work, so the dashboard has something to show.
+  await page.notebook.addCell(
+    'code',
+    'import dask.array as da\nround(float(da.random.random((4000, 4000), chunks=500).mean().compute()), 1)'
+  );
+  const work = (await page.notebook.getCellCount()) - 1;
+  await page.notebook.runCell(work);
+  await expect(page.locator('.jp-Notebook .jp-Cell').nth(work).locator('.jp-OutputArea')).toContainText(
+    '0.5',
+    { timeout: 60000 }
+  );
+  await dashboardTab.click();
+  await page.waitForTimeout(1500); // the task stream draws what it received
+  await shoot(dashboard, 'dashboard-light.png');
+
+  step('dask-labextension');
+  // 6b. Where dask-labextension is installed, its sidebar can show this cluster.
+  await card.getByRole('button', { name: `More dashboard plots of ${name}` }).click();
+  await page.getByRole('menuitem', { name: 'Show in the Dask sidebar' }).click();
+  const daskUrl = page.locator('.dask-URLInput input');
+  await expect(daskUrl).toHaveValue(new RegExp(`/rapids-kf/clusters/${name}/dashboard/?$`));
+  await expect(page.locator('.dask-DashboardListing-item').first()).toBeVisible({ timeout: 30000 });
 
   // 7. Latency: a change made through the REST API (not the UI) until the card shows it.
+  // Adaptive scaling pinned to the current size is switched on and off: a real change of
+  // the cluster that starts and stops no worker, so every sample starts from a calm machine.
+  step('latency');
   await page.sidebar.openTab(PANEL_ID);
-  const samples = await page.evaluate(
-    async ({ name, count }) => {
+  const measure = (kind: 'adapt' | 'scale', count: number) =>
+    page.evaluate(
+    async ({ name, kind, count }) => {
       const xsrf = decodeURIComponent(document.cookie.match(/_xsrf=([^;]+)/)?.[1] ?? '');
       const config = JSON.parse(
         document.getElementById('jupyter-config-data')?.textContent ?? '{}'
       );
       const baseUrl: string = config.baseUrl ?? '/';
-      const card = () =>
-        document.querySelector(`.jp-RapidsKF-card[data-cluster-name="${name}"]`);
       const text = () =>
-        card()?.querySelector('.jp-RapidsKF-workersText')?.textContent ?? '';
+        document
+          .querySelector(`.jp-RapidsKF-card[data-cluster-name="${name}"]`)
+          ?.querySelector('.jp-RapidsKF-workersText')?.textContent ?? '';
       const until = (check: () => boolean, timeout: number) =>
         new Promise<void>((resolve, reject) => {
           if (check()) {
@@ -158,35 +219,58 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
         });
       const delays: number[] = [];
       for (let i = 0; i < count; i++) {
-        const workers = i % 2 === 0 ? 4 : 3;
+        const on = i % 2 === 0;
+        const workers = on ? 4 : 3;
+        const body =
+          kind === 'adapt'
+            ? { adapt: on ? { minimum: 3, maximum: 3 } : null }
+            : { workers };
         const start = performance.now();
         const response = await fetch(`${baseUrl}rapids-kf/clusters/${name}`, {
           method: 'PATCH',
           headers: { 'Content-Type': 'application/json', 'X-XSRFToken': xsrf },
-          body: JSON.stringify({ workers })
+          body: JSON.stringify(body)
         });
         if (response.status !== 202) {
-          throw new Error(`PATCH answered ${response.status}`);
+          throw new Error(`PATCH answered ${response.status}: ${await response.text()}`);
         }
-        await until(() => text().includes(`of ${workers} workers`), 10000);
-        delays.push(performance.now() - start);
-        // Let the workers settle so every sample starts from a calm cluster.
-        await until(() => text() === `${workers} of ${workers} workers ready`, 60000);
+        if (kind === 'adapt') {
+          await until(() => text().includes('adaptive 3–3') === on, 10000);
+          delays.push(performance.now() - start);
+          await new Promise(resolve => setTimeout(resolve, 100));
+        } else {
+          await until(() => text().includes(`of ${workers} workers`), 10000);
+          delays.push(performance.now() - start);
+          // Let the workers start or stop before the next sample.
+          await until(() => text() === `${workers} of ${workers} workers ready`, 60000);
+        }
       }
       return delays;
     },
-    { name, count: LATENCY_SAMPLES }
+    { name, kind, count }
   );
-  const sorted = [...samples].sort((a, b) => a - b);
-  const p50 = percentile(sorted, 50);
-  const p95 = percentile(sorted, 95);
-  console.log(
-    `UI latency over ${samples.length} REST scale changes: p50 ${p50.toFixed(0)} ms, ` +
-      `p95 ${p95.toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms`
+  const summary = (what: string, delays: number[]) => {
+    const sorted = [...delays].sort((a, b) => a - b);
+    const p50 = percentile(sorted, 50);
+    const p95 = percentile(sorted, 95);
+    console.log(
+      `UI latency, ${what}, ${delays.length} samples: p50 ${p50.toFixed(0)} ms, ` +
+        `p95 ${p95.toFixed(0)} ms, max ${sorted[sorted.length - 1].toFixed(0)} ms`
+    );
+    return { p50, p95 };
+  };
+  const samples = await measure('adapt', LATENCY_SAMPLES);
+  const adapt = summary('adaptive scaling switched through the REST API', samples);
+  const scale = summary(
+    'scale PATCH through the REST API (until the new size shows)',
+    await measure('scale', LATENCY_SCALE_SAMPLES)
   );
-  expect(samples.length).toBeGreaterThanOrEqual(20);
-  expect(p95).toBeLessThan(1000);
 
+  expect(samples.length).toBeGreaterThanOrEqual(20);
+  expect(adapt.p95).toBeLessThan(1000);
+  expect(scale.p95).toBeLessThan(1000);
+
+  step('dark theme');
   // 8. Dark theme: the panel follows it.
   await page.theme.setDarkTheme();
   await page.sidebar.openTab(PANEL_ID);
@@ -194,8 +278,12 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await shoot(panel, 'sidebar-dark.png');
   await page.theme.setLightTheme();
 
-  // 9. Delete after confirming: the card goes, its dashboard tab closes.
-  await card.getByRole('button', { name: `Delete ${name}` }).click();
+  step('delete');
+  // 9. Delete from the card's context menu, opened with the keyboard, after confirming:
+  // the card goes, its dashboard tab closes.
+  await card.focus();
+  await page.keyboard.press('Shift+F10');
+  await page.getByRole('menuitem', { name: 'Delete GPU cluster' }).click();
   const confirm = page.locator('.jp-Dialog');
   await expect(confirm).toContainText(`Delete ${name}?`);
   await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
@@ -203,5 +291,6 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await expect(page.getByRole('tab', { name: `${name}: Status` })).toHaveCount(0);
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
 
+  step('done');
   console.log(`browser test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 });
