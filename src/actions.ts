@@ -98,6 +98,10 @@ export class ClusterActionRunner {
 
   async openDashboard(name: string, page = 'status'): Promise<DashboardWidget | null> {
     const { app, model, trans, dashboards } = this._ctx;
+    if (!model.find(name) && !model.loaded) {
+      // Restoring the layout at startup: the list has not arrived yet.
+      await model.refresh().catch(() => undefined);
+    }
     const cluster = model.find(name);
     if (!cluster) {
       return null;

@@ -129,7 +129,6 @@ export namespace CommandIDs {
   export const showLogs = 'rapids-kf:show-logs';
   export const deleteCluster = 'rapids-kf:delete-cluster';
   export const scaleCluster = 'rapids-kf:scale-cluster';
-  export const adaptCluster = 'rapids-kf:adapt-cluster';
   export const useInDaskExtension = 'rapids-kf:use-in-dask-extension';
 }
 
@@ -151,18 +150,6 @@ export const DEFAULT_SETTINGS: ISettings = {
   pollInterval: 2000,
   closeDashboardsOnDelete: true
 };
-
-/** Dashboard pages offered as tabs (paths of distributed's bokeh server). */
-export const DASHBOARD_PAGES = [
-  'status',
-  'individual-task-stream',
-  'individual-progress',
-  'individual-workers',
-  'individual-gpu-memory',
-  'individual-gpu-utilization'
-] as const;
-
-export type DashboardPage = (typeof DASHBOARD_PAGES)[number];
 
 /**
  * What a cluster card can ask for. The panel implements these with commands, so that

@@ -53,6 +53,16 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
         >
           {phaseLabel(cluster.phase, trans)}
         </span>
+        <button
+          type="button"
+          className="jp-RapidsKF-button jp-RapidsKF-iconButton jp-RapidsKF-delete"
+          aria-label={trans.__('Delete %1', cluster.name)}
+          title={trans.__('Delete %1', cluster.name)}
+          disabled={deleting}
+          onClick={() => actions.deleteCluster(cluster.name)}
+        >
+          <deleteIcon.react tag="span" className="jp-RapidsKF-icon" />
+        </button>
       </div>
 
       <div className="jp-RapidsKF-workers">
@@ -145,16 +155,6 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
           onClick={() => actions.showLogs(cluster.name)}
         >
           <listIcon.react tag="span" className="jp-RapidsKF-icon" />
-        </button>
-        <button
-          type="button"
-          className="jp-RapidsKF-button jp-RapidsKF-iconButton jp-RapidsKF-delete"
-          aria-label={trans.__('Delete %1', cluster.name)}
-          title={trans.__('Delete %1', cluster.name)}
-          disabled={deleting}
-          onClick={() => actions.deleteCluster(cluster.name)}
-        >
-          <deleteIcon.react tag="span" className="jp-RapidsKF-icon" />
         </button>
       </div>
     </li>

@@ -115,6 +115,20 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await expect(card.locator('.jp-RapidsKF-phase')).toHaveText('Running', { timeout: 120000 });
   await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('2 of 2 workers ready');
 
+  // 3b. Asking for a second cluster with the same name: the server's 409 shows next to the
+  // name, and what was typed stays.
+  step('name taken');
+  await page.getByRole('button', { name: 'New GPU cluster', exact: true }).click();
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByLabel('Workers').fill('1');
+  await dialog.getByRole('button', { name: 'Create', exact: true }).click();
+  await expect(dialog.locator('#jp-RapidsKF-form-name-error')).toContainText('already exists');
+  await expect(dialog.getByLabel('Name')).toHaveValue(name);
+  await expect(dialog.getByLabel('Workers')).toHaveValue('1');
+  await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
+  await expect(dialog).toHaveCount(0);
+  await expect(panel.locator('.jp-RapidsKF-card')).toHaveCount(1);
+
   step('scale');
   // 4. Drag the slider to 3: one request on release, 3 ready workers after a while.
   const slider = card.locator('jp-slider');
