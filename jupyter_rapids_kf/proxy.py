@@ -31,6 +31,9 @@ class DashboardProxyHandler(ProxyHandler):
         return host, port
 
     async def _forward(self, name: str, proxied_path: str):
+        if self.request.method == "GET" and proxied_path.strip("/") == "":
+            # The dashboard's root redirects to an absolute /status; go there within the proxy.
+            return self.redirect(url_path_join(self.request.path, "status"))
         try:
             host, port = await self._target(name)
         except RapidsKFError as err:
