@@ -116,6 +116,7 @@ class LocalBackend:
             for runner in self._runners.values():
                 if runner.alive():
                     self._signal(runner, signal.SIGKILL)
+                self._forget_files(runner.name)
         if self._rpc is not None:
             await self._rpc.close()
 
@@ -134,6 +135,9 @@ class LocalBackend:
                 log.info("rapids-kf: found running local cluster %s (pid %s)", runner.name, runner.pid)
             else:
                 self._forget_files(runner.name)
+        for log_path in self.state_dir.glob("*.log"):  # logs of clusters that are gone
+            if log_path.name[: -len(".log")] not in self._runners:
+                log_path.unlink(missing_ok=True)
 
     # --- facts and checks ------------------------------------------------------------------
 
