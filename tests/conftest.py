@@ -26,7 +26,11 @@ def rapids_kf_config() -> dict[str, Any]:
 def jp_server_config(rapids_kf_config):
     return {
         "ServerApp": {
-            "jpserver_extensions": {"jupyter_rapids_kf": True, "jupyter_server_terminals": False},
+            "jpserver_extensions": {
+                "jupyter_rapids_kf": True,
+                "jupyter_server_proxy": True,  # kernels' dashboard links go through /proxy
+                "jupyter_server_terminals": False,
+            },
             # Every route must work with authentication required everywhere.
             "allow_unauthenticated_access": False,
         },
@@ -174,5 +178,12 @@ def events(jp_fetch, jp_http_port, jp_base_url, jp_auth_header):
 
 
 @pytest.fixture
-def server_url(jp_fetch, jp_http_port, jp_base_url) -> str:
-    return f"http://127.0.0.1:{jp_http_port}{jp_base_url}"
+def raw_get(jp_fetch, jp_http_port, jp_auth_header):
+    """GET a server path exactly as given (jp_fetch escapes ':' in paths), with the token."""
+    from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+
+    async def get(path: str, **kwargs):
+        request = HTTPRequest(f"http://127.0.0.1:{jp_http_port}{path}", headers=dict(jp_auth_header), **kwargs)
+        return await AsyncHTTPClient(force_instance=True).fetch(request, raise_error=False)
+
+    return get

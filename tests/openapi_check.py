@@ -42,6 +42,9 @@ class _Response:
 
 def check(method: str, path: str, query: str, body: bytes | None, status: int, data: bytes, content_type: str) -> None:
     """Raises if the request/response pair does not match the documented API."""
+    if "/dashboard/" in path:  # {path} spans segments; OpenAPI templates match one
+        head, tail = path.split("/dashboard/", 1)
+        path = f"{head}/dashboard/{tail.replace('/', '%2F')}"
     request = _Request(path=path, method=method.lower(), query=query, body=body)
     response = _Response(status, data, content_type.split(";")[0].strip(), Headers({"Content-Type": content_type}))
     spec().validate_response(request, response)

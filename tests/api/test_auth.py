@@ -26,7 +26,7 @@ def extension_routes(web_app) -> list[tuple[str, type]]:
 def concrete_path(pattern: str) -> str:
     path = pattern.rstrip("$")
     path = re.sub(r"\(\?P<name>[^)]*\)", "some-cluster", path)
-    path = re.sub(r"\(\?P<proxied_path>[^)]*\)", "status", path)
+    path = re.sub(r"\(\?:/\(\?P<proxied_path>[^)]*\)\)\?", "/status", path)
     return path.replace("\\", "")
 
 

@@ -33,7 +33,7 @@ async def run_snippet(code: str) -> dict:
     return json.loads(out.decode().strip().splitlines()[-1])
 
 
-async def test_create_use_scale_dashboard_delete(api, events, jp_fetch, jp_base_url, jp_http_port, jp_auth_header):
+async def test_create_use_scale_dashboard_delete(api, events, jp_fetch, raw_get, jp_base_url, jp_http_port, jp_auth_header):
     async with events() as stream:
         first = await stream.next("clusters")
         assert first == {"clusters": []}
@@ -59,6 +59,8 @@ async def test_create_use_scale_dashboard_delete(api, events, jp_fetch, jp_base_
         port = running["scheduler"]["address"].rsplit(":", 1)[1]
         assert result["dashboard"].startswith(f"{jp_base_url}proxy/127.0.0.1:")
         assert result["dashboard"].endswith("/status")
+        linked = await raw_get(result["dashboard"])
+        assert linked.code == 200 and b"bokeh" in linked.body.lower()
 
         # Scale to 3: pending first, then 3 ready workers, each change pushed on the stream.
         code, scaling = await api.call("PATCH", "clusters/flow", {"workers": 3})
