@@ -106,6 +106,12 @@ class RapidsKF(LoggingConfigurable):
         running (up to their idle timeout) and are found again after a restart.""",
     ).tag(config=True)
 
+    local_standby = Bool(
+        True,
+        help="""Keep one idle process with dask already imported, so that a new local
+        cluster starts a few seconds sooner (costs one idle Python process).""",
+    ).tag(config=True)
+
     @validate("profiles")
     def _check_profiles(self, proposal):
         seen = set()

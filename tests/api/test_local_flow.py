@@ -15,8 +15,9 @@ RUN_SNIPPET = """
 {code}
 import dask.array as da
 total = da.ones((2000, 2000), chunks=(500, 500)).sum().compute()
+stages = set(client.run(lambda: __import__("os").environ.get("ETL_STAGE")).values())
 print(json.dumps({{"total": float(total), "workers": len(client.scheduler_info()["workers"]),
-                  "dashboard": client.dashboard_link}}))
+                  "dashboard": client.dashboard_link, "stages": sorted(stages)}}))
 client.close()
 """
 
@@ -38,7 +39,8 @@ async def test_create_use_scale_dashboard_delete(api, events, jp_fetch, raw_get,
         first = await stream.next("clusters")
         assert first == {"clusters": []}
 
-        code, created = await api.call("POST", "clusters", {"name": "flow", "workers": 2})
+        body = {"name": "flow", "workers": 2, "env": {"ETL_STAGE": "flow-test"}}
+        code, created = await api.call("POST", "clusters", body)
         assert code == 202
         assert created["phase"] == "Creating"
         assert created["workers"] == {"desired": 2, "ready": 0, "pending": 2}
@@ -56,6 +58,7 @@ async def test_create_use_scale_dashboard_delete(api, events, jp_fetch, raw_get,
         result = await run_snippet(snippet["code"])
         assert result["total"] == 2000 * 2000
         assert result["workers"] == 2
+        assert result["stages"] == ["flow-test"], "the cluster's env reaches every worker"
         port = running["scheduler"]["address"].rsplit(":", 1)[1]
         assert result["dashboard"].startswith(f"{jp_base_url}proxy/127.0.0.1:")
         assert result["dashboard"].endswith("/status")
