@@ -60,12 +60,15 @@ def _insecure_get(url: str) -> int:
 class ControlPlane:
     def __init__(self, bin_dir: Path | str | None = None, work_dir: Path | str | None = None,
                  *, gpu_nodes: tuple[str, ...] = GPU_NODES, gpus_per_node: int = 2,
-                 cpu_nodes: tuple[str, ...] = CPU_NODES):
+                 cpu_nodes: tuple[str, ...] = CPU_NODES, operator_crds: bool = True):
         self.bin_dir = Path(bin_dir) if bin_dir else default_bin_dir()
         self.work_dir = Path(work_dir or tempfile.mkdtemp(prefix="rapids-kf-cp-")).resolve()
         self.logs = self.work_dir / "logs"
         self.gpu_nodes, self.gpus_per_node = gpu_nodes, gpus_per_node
         self.cpu_nodes = cpu_nodes
+        self.operator_crds = operator_crds
+        self._crds: list[dict] = []
+        self._crds_served = False
         self.procs: dict[str, Process] = {}
         self.api: KubeAPI | None = None
         self.server = ""
@@ -95,9 +98,13 @@ class ControlPlane:
         self._start_etcd()
         self._start_apiserver()
         self.timings["apiserver_ready_s"] = time.monotonic() - t0
+        if self.operator_crds:
+            self.install_operator_crds(wait=False)
         self._start_controllers()
         self._start_kwok()
         self._create_nodes()
+        if self.operator_crds:
+            self.install_operator_crds()
         self.timings["start_s"] = time.monotonic() - t0
         return self
 
@@ -229,31 +236,45 @@ class ControlPlane:
     def node_ready(self, name: str) -> bool:
         node = self.api.get(f"/api/v1/nodes/{name}")
         return any(c["type"] == "Ready" and c["status"] == "True"
-                   for c in node.get("status", {}).get("conditions", []))
+                   for c in (node.get("status") or {}).get("conditions") or [])
 
     # --- dask-kubernetes operator ------------------------------------------------------
-    def install_operator_crds(self) -> None:
+    def install_operator_crds(self, wait: bool = True) -> None:
+        """Applies the CRDs shipped in the dask-kubernetes wheel and waits until they
+        can be listed. With ``wait=False`` only applies (start() uses that to overlap
+        the slow CRD set-up with the controllers starting)."""
         import dask_kubernetes
 
-        crd_dir = (Path(dask_kubernetes.__file__).parent / "operator" / "deployment" / "helm"
-                   / "dask-kubernetes-operator" / "crds")
-        crds = [d for f in sorted(crd_dir.glob("*.yaml")) for d in load_yaml_docs(f)]
-        if not crds:
-            raise FileNotFoundError(f"no CRDs in {crd_dir}")
-        self.api.apply_all(crds)
+        if not self._crds:
+            crd_dir = (Path(dask_kubernetes.__file__).parent / "operator" / "deployment"
+                       / "helm" / "dask-kubernetes-operator" / "crds")
+            crds = [d for f in sorted(crd_dir.glob("*.yaml")) for d in load_yaml_docs(f)]
+            if not crds:
+                raise FileNotFoundError(f"no CRDs in {crd_dir}")
+            # Applied once: every CRD update makes the API server rebuild its storage.
+            self.api.apply_all(crds)
+            self._crds = crds
+        crds = self._crds
+        if not wait or self._crds_served:
+            return
 
         def established() -> bool:
             for crd in crds:
                 got = self.api.get(
                     f"/apis/apiextensions.k8s.io/v1/customresourcedefinitions/{crd['metadata']['name']}")
-                conds = got.get("status", {}).get("conditions", [])
+                conds = (got.get("status") or {}).get("conditions") or []
                 if not any(c["type"] == "Established" and c["status"] == "True" for c in conds):
                     return False
-            group = crds[0]["spec"]["group"]
-            return self.api.exists(f"/apis/{group}/v1")
+            # Established is not enough: until the watch cache is up, lists answer 429
+            # "storage is (re)initializing" and the operator starts with retries.
+            return all(
+                self.api.exists(f"/apis/{c['spec']['group']}/{c['spec']['versions'][0]['name']}"
+                                f"/{c['spec']['names']['plural']}")
+                for c in crds)
 
-        self.api.wait_for(established, 60, "the Dask CRDs to be served")
+        self.api.wait_for(established, 90, "the Dask CRDs to be served")
         self.api.forget_discovery()
+        self._crds_served = True
 
     def start_operator(self, namespaces: list[str] | None = None, timeout: float = 60) -> None:
         """Runs the real operator (``kopf run``) through ``operator_main.py``; see README."""

@@ -42,11 +42,14 @@ def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
     t0 = time.monotonic()
     cp = ControlPlane(bin_dir, tmp_path_factory.mktemp("controlplane"))
     with cp:
-        cp.install_operator_crds()
-        cp.start_operator()
-        cp.create_profile_namespace(PROFILE_NAMESPACE)
+        for step, call in (("crds_s", cp.install_operator_crds), ("operator_s", cp.start_operator),
+                           ("profile_s", lambda: cp.create_profile_namespace(PROFILE_NAMESPACE))):
+            t = time.monotonic()
+            call()
+            cp.timings[step] = time.monotonic() - t
         cp.timings["fixture_s"] = time.monotonic() - t0
-        print(f"\n[controlplane] up in {cp.timings['fixture_s']:.1f}s, logs in {cp.logs}")
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in cp.timings.items())
+        print(f"\n[controlplane] up ({steps}), logs in {cp.logs}")
         yield cp
 
 

@@ -48,17 +48,16 @@ Nodes: {', '.join(cp.gpu_nodes)} ({cp.gpus_per_node} x nvidia.com/gpu each, tain
 Operator: {'running (log: ' + str(cp.logs / 'operator.log') + ')' if not args.no_operator else 'not started'}
 Try:  kubectl get nodes   (any kubectl works; or python -c "import kr8s; print(kr8s.get('nodes'))")
 Ctrl-C stops everything.""", flush=True)
-        stop = []
-        signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-        try:
-            while not stop:
-                for name, proc in cp.procs.items():
-                    if not proc.running:
-                        print(f"{name} exited; see {proc.log}", file=sys.stderr)
-                        return 1
-                time.sleep(1)
-        except KeyboardInterrupt:
-            pass
+        stop: list[int] = []
+        # Explicit handlers: a shell's background job inherits SIGINT ignored.
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda signum, _frame: stop.append(signum))
+        while not stop:
+            for name, proc in cp.procs.items():
+                if not proc.running:
+                    print(f"{name} exited; see {proc.log}", file=sys.stderr)
+                    return 1
+            time.sleep(0.5)
         print("stopping...", flush=True)
     return 0
 
