@@ -116,6 +116,19 @@ class ControlPlane:
             self.api.close()
             self.api = None
 
+    def restart(self, name: str, down_s: float = 0.0) -> None:
+        """Stops one component (e.g. ``kube-apiserver``) and starts it again with the
+        same flags and ports, ``down_s`` seconds later; waits until it is back."""
+        proc = self.procs[name]
+        proc.stop()
+        time.sleep(down_s)
+        proc.start()
+        if name == "kube-apiserver":
+            proc.wait_until(lambda: self.api.http.get("/readyz").status_code == 200, 90, "ready")
+        elif name == "etcd":
+            proc.wait_until(lambda: b'"health":"true"' in urllib.request.urlopen(
+                f"{self.etcd_url}/health", timeout=2).read(), 30, "healthy")
+
     def _proc(self, name: str, argv: list[str], env: dict | None = None) -> Process:
         proc = Process(name, argv, self.logs / f"{name}.log", env).start()
         self.procs[name] = proc
@@ -289,11 +302,13 @@ class ControlPlane:
         env = dict(os.environ, KUBECONFIG=str(self.operator_kubeconfig))
         for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env.pop(var, None)  # loopback only, never through a proxy
+        log = self.logs / "operator.log"
+        offset = log.stat().st_size if log.exists() else 0  # the log is appended on restart
         proc = self._proc("operator", [
             sys.executable, "-m", "kopf", "run", "--standalone", *scope, str(OPERATOR_MAIN),
         ], env=env)
-        # operator_main logs this once kopf's startup handlers (the operator's and ours) ran.
-        proc.wait_until(lambda: "rapids-kf: operator ready" in proc.log.read_text(errors="replace"),
+        # operator_main prints this once kopf's startup handlers (the operator's and ours) ran.
+        proc.wait_until(lambda: b"rapids-kf: operator ready" in log.read_bytes()[offset:],
                         timeout, "ready")
 
     def stop_operator(self) -> None:

@@ -181,3 +181,41 @@ def test_default_editor_cannot_create_daskcluster(control_plane, profile_namespa
         DaskCluster(gpu_cluster("forbidden", ns), api=sa).create()
     assert err.value.response.status_code == 403
     assert "daskclusters" in err.value.response.text
+
+
+def test_operator_stopped_then_restarted(admin, control_plane, profile_namespace):
+    """The helpers the fault tests need: with the operator stopped a new cluster is not
+    acted on and a deleted one stays Terminating (kopf's finalizer); both resolve once
+    the operator is back."""
+    ns = profile_namespace
+    DaskCluster(gpu_cluster("before-stop", ns), api=admin).create()
+    wait_for(lambda: list(admin.get("deployments", "before-stop-scheduler", namespace=ns)),
+             30, "the first cluster's scheduler")
+    control_plane.stop_operator()
+    try:
+        DaskCluster(gpu_cluster("while-stopped", ns), api=admin).create()
+        DaskCluster.get("before-stop", namespace=ns, api=admin).delete()
+        time.sleep(3)
+        assert not list(admin.get("deployments", "while-stopped-scheduler", namespace=ns))
+        stuck = DaskCluster.get("before-stop", namespace=ns, api=admin)
+        assert stuck.raw["metadata"].get("deletionTimestamp")
+        assert stuck.raw["metadata"].get("finalizers")
+    finally:
+        control_plane.start_operator()
+    wait_for(lambda: list(admin.get("deployments", "while-stopped-scheduler", namespace=ns)),
+             60, "the operator to act on the cluster made while it was down")
+    wait_for(lambda: all(c.name != "before-stop"
+                         for c in DaskCluster.list(namespace=ns, api=admin)),
+             60, "the stuck delete to complete")
+    DaskCluster.get("while-stopped", namespace=ns, api=admin).delete()
+    wait_for(lambda: not list(admin.get("pods", namespace=ns, label_selector={
+        "dask.org/cluster-name": "while-stopped"})), 60, "cleanup")
+
+
+def test_apiserver_restart_keeps_state(admin, control_plane):
+    before = {n.name for n in admin.get("nodes")}
+    control_plane.restart("kube-apiserver")
+    after = wait_for(lambda: {n.name for n in admin.get("nodes")}, 30, "nodes after restart")
+    assert after == before
+    wait_for(lambda: all(control_plane.node_ready(n) for n in control_plane.gpu_nodes), 60,
+             "nodes Ready after the restart")
