@@ -30,6 +30,17 @@ if all_present; then
   exit 0
 fi
 
+command -v go >/dev/null || { echo "build.sh needs Go >= 1.26 on PATH" >&2; exit 1; }
+mkdir -p "$VERSION_DIR"
+# One build per version at a time (two test sessions may start together).
+exec 9>"$VERSION_DIR/.build.lock"
+flock 9
+if all_present; then
+  echo "control-plane binaries present in $BIN_DIR (built by another process)"
+  exit 0
+fi
+rm -rf "$VERSION_DIR"/.out.*  # left by a build that was killed
+
 export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
 mkdir -p "$BIN_DIR" "$MOD_DIR"
 START_ALL=$SECONDS
