@@ -19,6 +19,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Self
 
 import yaml
 
@@ -77,7 +78,7 @@ class ControlPlane:
         self.timings: dict[str, float] = {}
 
     # --- lifecycle -------------------------------------------------------------------
-    def __enter__(self) -> "ControlPlane":
+    def __enter__(self) -> Self:
         try:
             self.start()
         except BaseException:
@@ -88,7 +89,7 @@ class ControlPlane:
     def __exit__(self, *exc) -> None:
         self.stop()
 
-    def start(self) -> "ControlPlane":
+    def start(self) -> ControlPlane:
         t0 = time.monotonic()
         for name in ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"):
             if not os.access(self.bin_dir / name, os.X_OK):
@@ -223,7 +224,8 @@ class ControlPlane:
         sched.wait_until(lambda: _insecure_get(f"https://127.0.0.1:{sched_port}/healthz") == 200,
                          60, "healthy")
         # The serviceaccount controller must have made `default` before pods are accepted.
-        kcm.wait_until(lambda: self.api.exists("/api/v1/namespaces/default/serviceaccounts/default"),
+        default_sa = "/api/v1/namespaces/default/serviceaccounts/default"
+        kcm.wait_until(lambda: self.api.exists(default_sa),
                        60, "creating default service accounts")
 
     def _start_kwok(self) -> None:

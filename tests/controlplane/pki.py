@@ -45,7 +45,7 @@ class PKI:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.ca_cert_path = self.dir / "ca.crt"
         self.ca_key_path = self.dir / "ca.key"
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         self._now = now - datetime.timedelta(minutes=5)  # tolerate small clock skew
         self._ca_key = ec.generate_private_key(ec.SECP256R1())
         name = _name("rapids-kf-test-ca")

@@ -27,12 +27,14 @@ def log_tail(path: Path, lines: int = 40) -> str:
 
 
 _PR_SET_PDEATHSIG = 1
+# Looked up here, not in the child: between fork and exec only this call runs.
+_prctl = ctypes.CDLL(None, use_errno=True).prctl if os.uname().sysname == "Linux" else None
 
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: if the Python process that started us dies
     without cleaning up (SIGKILL, a crash), the kernel kills us too."""
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 class StartError(RuntimeError):
@@ -50,7 +52,7 @@ class Process:
         self.name, self.argv, self.log, self.env = name, argv, log, env
         self.popen: subprocess.Popen | None = None
 
-    def start(self) -> "Process":
+    def start(self) -> Process:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log, "ab") as out:
             out.write(f"\n--- starting: {' '.join(self.argv)}\n".encode())
@@ -62,7 +64,7 @@ class Process:
                 stdin=subprocess.DEVNULL,
                 env=self.env,
                 start_new_session=True,
-                preexec_fn=_die_with_parent if os.uname().sysname == "Linux" else None,
+                preexec_fn=_die_with_parent if _prctl else None,  # noqa: PLW1509
             )
         return self
 
@@ -85,7 +87,7 @@ class Process:
                 result = check()
                 if result:
                     return result
-            except Exception as exc:  # the component is still coming up
+            except Exception as exc:  # noqa: BLE001 - the component is still coming up
                 last_error = exc
             time.sleep(interval)
         raise self.fail(f"not {what} after {timeout:.0f}s (last error: {last_error!r})")

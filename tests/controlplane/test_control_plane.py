@@ -7,6 +7,7 @@ import time
 
 import kr8s
 import pytest
+import yaml
 from dask_kubernetes.operator import make_cluster_spec
 from kr8s.objects import new_class
 
@@ -57,6 +58,11 @@ def scale(api, ns: str, cluster: str, n: int) -> None:
     patch = {"spec": {"worker": {"replicas": n}}}
     DaskWorkerGroup.get(f"{cluster}-default", namespace=ns, api=api).patch(patch)
     DaskCluster.get(cluster, namespace=ns, api=api).patch(patch)
+
+
+def sa_api(control_plane, ns: str, sa: str = "default-editor"):
+    """kr8s acting as a service account, with a TokenRequest token."""
+    return kr8s.api(kubeconfig=str(control_plane.kubeconfig_for_service_account(ns, sa)))
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +179,7 @@ def test_delete_collects_everything_owned(admin, profile_namespace, dask_cluster
 
 def test_default_editor_cannot_create_daskcluster(control_plane, profile_namespace):
     ns = profile_namespace
-    sa = kr8s.api(kubeconfig=str(control_plane.kubeconfig_for_service_account(ns, "default-editor")))
+    sa = sa_api(control_plane, ns)
     # The token works and kubeflow-edit grants pods...
     assert isinstance(list(sa.get("pods", namespace=ns)), list)
     # ...but not the Dask resources: that is what the project's manifests must add.
@@ -219,3 +225,41 @@ def test_apiserver_restart_keeps_state(admin, control_plane):
     assert after == before
     wait_for(lambda: all(control_plane.node_ready(n) for n in control_plane.gpu_nodes), 60,
              "nodes Ready after the restart")
+
+
+def test_manifests_via_kustomization_grant_dask_rights(control_plane, profile_namespace, tmp_path):
+    """apply_manifests() reads a kustomization's resources; a ClusterRole labelled for
+    kubeflow-edit aggregation (what the project's manifests ship) lets default-editor
+    create DaskClusters."""
+    ns = profile_namespace
+    role = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "ClusterRole",
+        "metadata": {"name": "test-dask-edit", "labels": {
+            "rbac.authorization.kubeflow.org/aggregate-to-kubeflow-edit": "true"}},
+        "rules": [{"apiGroups": ["kubernetes.dask.org"],
+                   "resources": ["daskclusters", "daskworkergroups"],
+                   "verbs": ["get", "list", "watch", "create", "patch", "delete"]}],
+    }
+    (tmp_path / "role.yaml").write_text(yaml.safe_dump(role))
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(
+        {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
+         "resources": ["role.yaml"]}))
+    sa = sa_api(control_plane, ns)
+    control_plane.apply_manifests(tmp_path)
+    try:
+        # Aggregation is asynchronous (controller-manager), so retry until allowed.
+        def create():
+            try:
+                DaskCluster(gpu_cluster("by-editor", ns), api=sa).create()
+                return True
+            except kr8s.ServerError as exc:
+                assert exc.response.status_code == 403
+                return False
+
+        wait_for(create, 30, "default-editor to be allowed to create DaskClusters")
+        DaskCluster.get("by-editor", namespace=ns, api=sa).delete()
+        wait_for(lambda: not list(sa.get("pods", namespace=ns, label_selector={
+            "dask.org/cluster-name": "by-editor"})), 60, "cleanup")
+    finally:
+        control_plane.api.delete(role)

@@ -17,16 +17,18 @@ from pathlib import Path
 # Run as a script: make `controlplane` importable as a package from tests/.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from controlplane.cluster import BUILD_SCRIPT, ControlPlane, default_bin_dir  # noqa: E402
+from controlplane.cluster import BUILD_SCRIPT, ControlPlane, default_bin_dir
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--work-dir", type=Path, help="keep state and logs here (default: a temp dir)")
+    parser.add_argument("--work-dir", type=Path,
+                        help="keep state and logs here (default: a temp dir)")
     parser.add_argument("--namespace", default="kubeflow-user-example-com",
                         help="KubeFlow-like profile namespace to create")
     parser.add_argument("--no-operator", action="store_true", help="do not run the Dask operator")
-    parser.add_argument("--manifests", type=Path, help="also apply these manifests (file or kustomize dir)")
+    parser.add_argument("--manifests", type=Path,
+                        help="also apply these manifests (file or kustomize dir)")
     args = parser.parse_args()
 
     subprocess.run(["bash", str(BUILD_SCRIPT)], check=True)
@@ -39,13 +41,16 @@ def main() -> int:
         if args.manifests:
             cp.apply_manifests(args.manifests)
         sa_kubeconfig = cp.kubeconfig_for_service_account(args.namespace, "default-editor")
+        gpu_nodes, cpu_nodes = ", ".join(cp.gpu_nodes), ", ".join(cp.cpu_nodes)
+        operator = ("not started" if args.no_operator
+                    else f"running (log: {cp.logs / 'operator.log'})")
         print(f"""
 Control plane up in {time.monotonic() - t0:.1f}s at {cp.server}
   admin (system:masters):       export KUBECONFIG={cp.admin_kubeconfig}
   {args.namespace}/default-editor:  export KUBECONFIG={sa_kubeconfig}
   logs:                         {cp.logs}/
-Nodes: {', '.join(cp.gpu_nodes)} ({cp.gpus_per_node} x nvidia.com/gpu each, tainted), {', '.join(cp.cpu_nodes)}
-Operator: {'running (log: ' + str(cp.logs / 'operator.log') + ')' if not args.no_operator else 'not started'}
+Nodes: {gpu_nodes} ({cp.gpus_per_node} x nvidia.com/gpu each, tainted), {cpu_nodes}
+Operator: {operator}
 Try:  kubectl get nodes   (any kubectl works; or python -c "import kr8s; print(kr8s.get('nodes'))")
 Ctrl-C stops everything.""", flush=True)
         stop: list[int] = []
