@@ -21,9 +21,17 @@ if [[ "${1:-}" == "--print-bin-dir" ]]; then
   exit 0
 fi
 
+# The directory names the Kubernetes version; etcd and kwok carry a stamp file so
+# that changing ETCD_VERSION or KWOK_VERSION rebuilds them.
+want_version() {
+  case "$1" in etcd) echo "$ETCD_VERSION" ;; kwok) echo "$KWOK_VERSION" ;; *) echo "$K8S_VERSION" ;; esac
+}
+have() {
+  [[ -x "$BIN_DIR/$1" && "$(cat "$BIN_DIR/.$1.version" 2>/dev/null)" == "$(want_version "$1")" ]]
+}
 all_present() {
   local b
-  for b in "${BINARIES[@]}"; do [[ -x "$BIN_DIR/$b" ]] || return 1; done
+  for b in "${BINARIES[@]}"; do have "$b" || return 1; done
 }
 if all_present; then
   echo "control-plane binaries present in $BIN_DIR"
@@ -51,7 +59,12 @@ took() { echo "    took $(( SECONDS - $1 ))s"; }
 # go build into a temporary name, then rename: a killed build never leaves half a binary.
 install_bins() {  # $1 = directory with fresh binaries
   local f
-  for f in "$1"/*; do mv -f "$f" "$BIN_DIR/$(basename "$f")"; done
+  local f b
+  for f in "$1"/*; do
+    b=$(basename "$f")
+    mv -f "$f" "$BIN_DIR/$b"
+    want_version "$b" > "$BIN_DIR/.$b.version"
+  done
 }
 
 # Makes a fresh module directory from a template under go/; sed fills the versions.
@@ -64,7 +77,7 @@ new_module() {  # $1 = name, $2 = template
 }
 
 build_etcd() {
-  [[ -x "$BIN_DIR/etcd" ]] && return 0
+  have etcd && return 0
   local t=$SECONDS dir out
   step "etcd $ETCD_VERSION"
   dir=$(new_module etcd etcd.go.mod)
@@ -76,7 +89,7 @@ build_etcd() {
 }
 
 build_kwok() {
-  [[ -x "$BIN_DIR/kwok" ]] && return 0
+  have kwok && return 0
   local t=$SECONDS dir out
   step "kwok $KWOK_VERSION (own module: it needs its own k8s.io versions)"
   dir=$(new_module kwok kwok.go.mod)
@@ -91,7 +104,7 @@ build_kwok() {
 build_kubernetes() {
   local b missing=0
   for b in kube-apiserver kube-controller-manager kube-scheduler; do
-    [[ -x "$BIN_DIR/$b" ]] || missing=1
+    have "$b" || missing=1
   done
   [[ $missing == 1 ]] || return 0
   local t=$SECONDS dir out gomod minor staging ldflags pkg
