@@ -57,8 +57,8 @@ class RapidsKF(LoggingConfigurable):
 
     idle_timeout = Int(
         3600,
-        help="""Default idle timeout in seconds: a cluster with no tasks and no clients for
-        this long is shut down. 0 keeps clusters until they are deleted.""",
+        help="""Default idle timeout in seconds: a cluster whose scheduler has had no tasks
+        for this long is shut down. 0 keeps clusters until they are deleted.""",
     ).tag(config=True)
 
     max_workers = Int(16, help="Guardrail: most workers one cluster may have.").tag(config=True)

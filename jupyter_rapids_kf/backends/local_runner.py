@@ -15,6 +15,7 @@ import math
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +77,6 @@ def make_cluster(spec: dict[str, Any]):
         scheduler_port=0,
         dashboard_address="127.0.0.1:0",
         asynchronous=True,
-        scheduler_kwargs={"idle_timeout": f"{spec['idle_timeout']}s" if spec["idle_timeout"] else None},
         env=dict(spec.get("env") or {}),
     )
     if spec["gpus_per_worker"] > 0:
@@ -145,6 +145,11 @@ async def run(spec_path: Path) -> int:
     scheduler.handlers.update(
         rapids_kf_state=state, rapids_kf_scale=scale, rapids_kf_adapt=set_adapt, rapids_kf_close=close
     )
+    if spec["idle_timeout"]:
+        # Counted from now: a slow start must not use up the idle time of a cluster nobody
+        # could use yet (the scheduler's own clock starts before its workers exist).
+        scheduler.idle_timeout = float(spec["idle_timeout"])
+        scheduler.idle_since = time.time()
     dashboard_port = scheduler.http_server.port
     write_json(
         state_path,
