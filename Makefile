@@ -7,14 +7,14 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test setup build test-python test-js test-browser clean
+.PHONY: lab test setup build test-python test-js test-controlplane test-browser clean
 
 ## Start JupyterLab with the extension (local backend unless Kubernetes is found).
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 --no-browser
 
 ## Run every test tier that CI runs.
-test: setup test-python test-js test-browser
+test: setup test-python test-js test-controlplane test-browser
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,12 @@ test-python: setup
 
 test-js: setup
 	$(BIN)/jlpm test
+
+# Tier 3: kube-apiserver, controller-manager, scheduler, etcd and kwok built from Go modules
+# (cached in ~/.cache/jupyter-rapids-kf; a cold build takes about 20 minutes on 2 cores).
+test-controlplane: setup
+	bash tests/controlplane/build.sh
+	$(BIN)/python -m pytest -q -m controlplane tests/controlplane
 
 # The browser test needs Debian's Chromium (Playwright cannot download browsers here) and
 # starts its own JupyterLab on a free loopback port.

@@ -57,8 +57,8 @@ class RapidsKF(LoggingConfigurable):
 
     idle_timeout = Int(
         3600,
-        help="""Default idle timeout in seconds: a cluster with no tasks and no clients for
-        this long is shut down. 0 keeps clusters until they are deleted.""",
+        help="""Default idle timeout in seconds: a cluster whose scheduler has had no tasks
+        for this long is shut down. 0 keeps clusters until they are deleted.""",
     ).tag(config=True)
 
     max_workers = Int(16, help="Guardrail: most workers one cluster may have.").tag(config=True)
@@ -104,6 +104,12 @@ class RapidsKF(LoggingConfigurable):
         False,
         help="""Stop local clusters when the Jupyter server stops. By default they keep
         running (up to their idle timeout) and are found again after a restart.""",
+    ).tag(config=True)
+
+    local_standby = Bool(
+        True,
+        help="""Keep one idle process with dask already imported, so that a new local
+        cluster starts a few seconds sooner (costs one idle Python process).""",
     ).tag(config=True)
 
     @validate("profiles")

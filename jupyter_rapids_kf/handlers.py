@@ -181,5 +181,5 @@ def route_table() -> list[tuple[str, type]]:
         (rf"rapids-kf/clusters/{NAME}", ClusterHandler),
         (rf"rapids-kf/clusters/{NAME}/snippet", SnippetHandler),
         (rf"rapids-kf/clusters/{NAME}/logs", LogsHandler),
-        (rf"rapids-kf/clusters/{NAME}/dashboard/(?P<proxied_path>.*)", DashboardProxyHandler),
+        (rf"rapids-kf/clusters/{NAME}/dashboard(?:/(?P<proxied_path>.*))?", DashboardProxyHandler),
     ]

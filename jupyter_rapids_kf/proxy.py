@@ -30,12 +30,15 @@ class DashboardProxyHandler(ProxyHandler):
         self.proxy_base = url_path_join("rapids-kf/clusters", name, "dashboard")
         return host, port
 
-    async def _forward(self, name: str, proxied_path: str):
+    async def _forward(self, name: str, proxied_path: str | None):
+        if self.request.method == "GET" and not (proxied_path or "").strip("/"):
+            # The dashboard's root redirects to an absolute /status; go there within the proxy.
+            return self.redirect(url_path_join(self.request.path, "status"))
         try:
             host, port = await self._target(name)
         except RapidsKFError as err:
             return self._refuse(err)
-        return await self.proxy(host, port, proxied_path)
+        return await self.proxy(host, port, proxied_path or "")
 
     def _refuse(self, err: RapidsKFError) -> None:
         self.set_status(err.status)
@@ -50,41 +53,41 @@ class DashboardProxyHandler(ProxyHandler):
         self.finish(json.dumps({"error": {"code": code, "message": message}}))
 
     @web.authenticated
-    async def http_get(self, name: str, proxied_path: str):
+    async def http_get(self, name: str, proxied_path: str | None = None):
         return await self._forward(name, proxied_path)
 
     @web.authenticated
-    async def post(self, name: str, proxied_path: str):
+    async def post(self, name: str, proxied_path: str | None = None):
         return await self._forward(name, proxied_path)
 
     @web.authenticated
-    async def put(self, name: str, proxied_path: str):
+    async def put(self, name: str, proxied_path: str | None = None):
         return await self._forward(name, proxied_path)
 
     @web.authenticated
-    async def delete(self, name: str, proxied_path: str):
+    async def delete(self, name: str, proxied_path: str | None = None):
         return await self._forward(name, proxied_path)
 
     @web.authenticated
-    async def head(self, name: str, proxied_path: str):
+    async def head(self, name: str, proxied_path: str | None = None):
         return await self._forward(name, proxied_path)
 
     @web.authenticated
-    async def patch(self, name: str, proxied_path: str):
+    async def patch(self, name: str, proxied_path: str | None = None):
         return await self._forward(name, proxied_path)
 
     @web.authenticated
-    async def options(self, name: str, proxied_path: str):
+    async def options(self, name: str, proxied_path: str | None = None):
         return await self._forward(name, proxied_path)
 
-    async def open(self, name: str, proxied_path: str):
+    async def open(self, name: str, proxied_path: str | None = None):
         # Authentication of websocket upgrades is enforced in ProxyHandler.prepare (403).
         try:
             host, port = await self._target(name)
         except RapidsKFError:
             self.close(code=1008, reason="no such dashboard")
             return
-        return await self.proxy_open(host, port, proxied_path)
+        return await self.proxy_open(host, port, proxied_path or "")
 
     # ProxyHandler routes GET through WebSocketHandlerMixin.get; keep its auth marker visible.
     get = web.authenticated(ProxyHandler.get)

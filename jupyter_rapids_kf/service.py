@@ -154,14 +154,13 @@ class ClusterService:
         what, value = parse_scale_request(body)
         backend = await self.backend()
         facts = await backend.facts()
-        maximum = self._limits(facts)["max_workers"]
         if what == "workers":
-            self._check_workers("workers", value, maximum)
+            self._check_workers("workers", value, facts)
             await backend.get(name)
             return await backend.scale(name, value)
         if value is not None:
-            self._check_workers("adapt.minimum", value.minimum, maximum)
-            self._check_workers("adapt.maximum", value.maximum, maximum)
+            self._check_workers("adapt.minimum", value.minimum, facts)
+            self._check_workers("adapt.maximum", value.maximum, facts)
             if value.minimum > value.maximum:
                 raise Invalid("adapt.minimum must not be larger than adapt.maximum", field="adapt.minimum")
         await backend.get(name)
@@ -265,16 +264,22 @@ class ClusterService:
             defaults = {"name": f"{prefix}-{secrets.token_hex(2)}", **defaults}
         return defaults
 
-    def _check_workers(self, field: str, value: int, maximum: int) -> None:
+    def _check_workers(self, field: str, value: int, facts: BackendFacts) -> None:
+        """Admin guardrails are `limit` (403); what the hardware cannot do is `invalid`."""
+        maximum = self._limits(facts)["max_workers"]
         if value < 0:
             raise Invalid(f"{field} must be between 0 and {maximum}", field=field)
-        if value > maximum:
+        if value > self.config.max_workers:
             raise Limit(
                 f"{field} must be between 0 and {maximum}",
                 field=field,
-                fix="ask your administrator to raise c.RapidsKF.max_workers"
-                if maximum == self.config.max_workers
-                else "this machine has no room for more workers",
+                fix="ask your administrator to raise c.RapidsKF.max_workers",
+            )
+        if value > maximum:
+            raise Invalid(
+                f"{field} must be between 0 and {maximum}: this machine has {maximum} GPU(s) "
+                "and a local GPU cluster runs one worker per GPU",
+                field=field,
             )
 
     def _resolve(self, request: ClusterRequest, facts: BackendFacts) -> ClusterSpec:
@@ -290,15 +295,21 @@ class ClusterService:
         name = values.get("name") or self._defaults(facts, suggest_name=True)["name"]
         limits = self._limits(facts)
 
-        self._check_workers("workers", values["workers"], limits["max_workers"])
+        self._check_workers("workers", values["workers"], facts)
         gpus = values["gpus_per_worker"]
         if gpus < 0:
             raise Invalid("gpus_per_worker must not be negative", field="gpus_per_worker")
-        if gpus > limits["max_gpus_per_worker"]:
+        if gpus > self.config.max_gpus_per_worker:
             raise Limit(
                 f"gpus_per_worker must be at most {limits['max_gpus_per_worker']}",
                 field="gpus_per_worker",
                 fix="ask your administrator to raise c.RapidsKF.max_gpus_per_worker",
+            )
+        if gpus > limits["max_gpus_per_worker"]:
+            raise Invalid(
+                f"gpus_per_worker must be at most {limits['max_gpus_per_worker']} here"
+                + (": no NVIDIA GPU is visible to this server" if not facts.gpus else ""),
+                field="gpus_per_worker",
             )
         idle = values["idle_timeout"]
         if idle < 0:

@@ -20,7 +20,10 @@ async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = Non
     """
 
     def local(reason: str) -> tuple[Backend, str]:
-        return LocalBackend(state_dir, stop_on_exit=config.stop_local_clusters_on_exit), reason
+        backend = LocalBackend(
+            state_dir, stop_on_exit=config.stop_local_clusters_on_exit, standby=config.local_standby
+        )
+        return backend, reason
 
     if config.backend == "local":
         return local("c.RapidsKF.backend is 'local'")

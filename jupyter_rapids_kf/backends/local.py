@@ -84,10 +84,19 @@ class LocalBackend:
     name = "local"
     namespace = NAMESPACE
 
-    def __init__(self, state_dir: Path, *, stop_on_exit: bool = False, poll_seconds: float = POLL_SECONDS):
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        stop_on_exit: bool = False,
+        poll_seconds: float = POLL_SECONDS,
+        standby: bool = True,
+    ):
         self.state_dir = Path(state_dir)
         self.stop_on_exit = stop_on_exit
         self.poll_seconds = poll_seconds
+        self.use_standby = standby
+        self._standby: subprocess.Popen | None = None
         self._runners: dict[str, Runner] = {}
         self._listeners: list[ChangeListener] = []
         self._monitor: asyncio.Task | None = None
@@ -102,11 +111,16 @@ class LocalBackend:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._rpc = await ConnectionPool(limit=64, timeout=RPC_TIMEOUT)
         self._adopt()
+        self._spawn_standby()
         self._monitor = asyncio.ensure_future(self._watch())
 
     async def stop(self) -> None:
         if self._monitor:
             self._monitor.cancel()
+        if self._standby is not None:
+            self._standby.kill()
+            self._standby.wait()
+            self._standby = None
         if self.stop_on_exit:
             for runner in list(self._runners.values()):
                 self._signal(runner, signal.SIGTERM)
@@ -116,6 +130,7 @@ class LocalBackend:
             for runner in self._runners.values():
                 if runner.alive():
                     self._signal(runner, signal.SIGKILL)
+                self._forget_files(runner.name)
         if self._rpc is not None:
             await self._rpc.close()
 
@@ -134,6 +149,9 @@ class LocalBackend:
                 log.info("rapids-kf: found running local cluster %s (pid %s)", runner.name, runner.pid)
             else:
                 self._forget_files(runner.name)
+        for log_path in self.state_dir.glob("*.log"):  # logs of clusters that are gone
+            if log_path.name[: -len(".log")] not in self._runners:
+                log_path.unlink(missing_ok=True)
 
     # --- facts and checks ------------------------------------------------------------------
 
@@ -281,21 +299,8 @@ class LocalBackend:
         self._forget_files(spec.name)
         spec_path = self.state_dir / f"{spec.name}.spec.json"
         write_json(spec_path, data)
-        log_file = open(self.state_dir / f"{spec.name}.log", "ab")
-        try:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "jupyter_rapids_kf.backends.local_runner", str(spec_path)],
-                stdin=subprocess.DEVNULL,
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # outlives a server restart; Ctrl-C in the terminal spares it
-                cwd=self.state_dir,
-            )
-        except OSError as err:
-            spec_path.unlink(missing_ok=True)
-            raise Unavailable(f"could not start the cluster process: {err}") from err
-        finally:
-            log_file.close()
+        process = self._take_standby(spec_path) or self._spawn([str(spec_path)], spec_path)
+        self._spawn_standby()
         data["pid"] = process.pid
         write_json(spec_path, data)
         runner = Runner(spec=data, pid=process.pid, process=process)
@@ -329,6 +334,46 @@ class LocalBackend:
             else:
                 self._signal(runner, signal.SIGTERM)
         return self._changed(runner)
+
+    def _spawn(self, args: list[str], spec_path: Path | None = None) -> subprocess.Popen:
+        """A runner in a session of its own: it outlives a server restart, and Ctrl-C in
+        the server's terminal spares it."""
+        log_path = spec_path.with_suffix("").with_suffix(".log") if spec_path else os.devnull
+        with open(log_path, "ab") as log_file:
+            try:
+                return subprocess.Popen(
+                    [sys.executable, "-m", "jupyter_rapids_kf.backends.local_runner", *args],
+                    stdin=subprocess.PIPE if spec_path is None else subprocess.DEVNULL,
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    cwd=self.state_dir,
+                )
+            except OSError as err:
+                if spec_path:
+                    spec_path.unlink(missing_ok=True)
+                raise Unavailable(f"could not start the cluster process: {err}") from err
+
+    def _spawn_standby(self) -> None:
+        """Keep one runner with dask already imported, so that a new cluster starts sooner."""
+        if not self.use_standby or (self._standby and self._standby.poll() is None):
+            return
+        try:
+            self._standby = self._spawn(["--standby"] + (["--gpu"] if self._gpus else []))
+        except Unavailable as err:
+            log.warning("rapids-kf: no standby runner: %s", err)
+            self._standby = None
+
+    def _take_standby(self, spec_path: Path) -> subprocess.Popen | None:
+        standby, self._standby = self._standby, None
+        if standby is None or standby.poll() is not None or standby.stdin is None:
+            return None
+        try:
+            standby.stdin.write(f"{spec_path}\n".encode())
+            standby.stdin.close()
+        except OSError:
+            return None
+        return standby
 
     def _usable(self, name: str) -> Runner:
         runner = self._runner(name)

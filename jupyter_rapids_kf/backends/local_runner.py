@@ -15,6 +15,7 @@ import math
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,7 @@ def gpu_summary(scheduler: Any) -> dict[str, Any]:
 
 
 def make_cluster(spec: dict[str, Any]):
+    # Workers come from a forkserver started before the user's env existed: pass it on.
     threads = max(1, math.ceil(quantity(spec["cpu"])))
     common: dict[str, Any] = dict(
         n_workers=spec["workers"],
@@ -75,7 +77,7 @@ def make_cluster(spec: dict[str, Any]):
         scheduler_port=0,
         dashboard_address="127.0.0.1:0",
         asynchronous=True,
-        scheduler_kwargs={"idle_timeout": f"{spec['idle_timeout']}s" if spec["idle_timeout"] else None},
+        env=dict(spec.get("env") or {}),
     )
     if spec["gpus_per_worker"] > 0:
         from dask_cuda import LocalCUDACluster
@@ -92,7 +94,12 @@ async def run(spec_path: Path) -> int:
     spec = json.loads(spec_path.read_text())
     name = spec["name"]
     state_path = spec_path.with_name(f"{name}.json")
-    os.environ.update(spec.get("env") or {})
+    env = spec.get("env") or {}
+    os.environ.update(env)
+    import dask
+
+    dask.config.refresh()  # a standby imported dask before the user's DASK_* settings existed
+    use_forkserver()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -138,6 +145,11 @@ async def run(spec_path: Path) -> int:
     scheduler.handlers.update(
         rapids_kf_state=state, rapids_kf_scale=scale, rapids_kf_adapt=set_adapt, rapids_kf_close=close
     )
+    if spec["idle_timeout"]:
+        # Counted from now: a slow start must not use up the idle time of a cluster nobody
+        # could use yet (the scheduler's own clock starts before its workers exist).
+        scheduler.idle_timeout = float(spec["idle_timeout"])
+        scheduler.idle_since = time.time()
     dashboard_port = scheduler.http_server.port
     write_json(
         state_path,
@@ -158,11 +170,58 @@ async def run(spec_path: Path) -> int:
     return 0
 
 
+def use_forkserver() -> None:
+    """Start worker processes from a forkserver that has already imported distributed.
+
+    With the default 'spawn', every worker imports dask and distributed from scratch, which
+    is most of a local cluster's start-up time. Users who chose a method keep theirs.
+    """
+    import dask
+
+    if "DASK_DISTRIBUTED__WORKER__MULTIPROCESSING_METHOD" in os.environ:
+        return
+    dask.config.set({"distributed.worker.multiprocessing-method": "forkserver"})
+    import multiprocessing.forkserver
+
+    from distributed.utils import get_mp_context
+
+    get_mp_context()  # sets the forkserver's preload list
+    multiprocessing.forkserver.ensure_running()
+
+
+def standby(gpu: bool) -> Path | None:
+    """Import everything a cluster needs, then wait for the server to hand over a spec path.
+
+    The server keeps one such process ready so that a new cluster skips the imports. EOF on
+    stdin (the server went away) ends it.
+    """
+    import distributed  # noqa: F401
+
+    if gpu:
+        import dask_cuda  # noqa: F401
+    use_forkserver()
+    line = sys.stdin.readline().strip()
+    if not line:
+        return None
+    spec_path = Path(line)
+    log_fd = os.open(spec_path.with_suffix("").with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(log_fd, 1)
+    os.dup2(log_fd, 2)
+    return spec_path
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr
     )
-    sys.exit(asyncio.run(run(Path(sys.argv[1]))))
+    if sys.argv[1] == "--standby":
+        spec_path = standby(gpu="--gpu" in sys.argv)
+        if spec_path is None:
+            sys.exit(0)
+        logging.getLogger().handlers[0].setStream(sys.stderr)
+    else:
+        spec_path = Path(sys.argv[1])
+    sys.exit(asyncio.run(run(spec_path)))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,260 @@
+"""This project vs dask-labextension 7, in one Jupyter server, on the same machine, in one run.
+
+    python benchmarks/api_latency.py [--repeat 3] [--tasks 20000] [--json out.json]
+
+Starts a Jupyter server on 127.0.0.1 with both server extensions, then for each of
+  ours:  POST/GET/DELETE rapids-kf/clusters   (local backend, a runner process per cluster)
+  labx:  PUT/GET/DELETE dask/clusters          (LocalCluster inside the Jupyter server)
+measures: the create request's own time, the time until a Client sees 2 workers, list
+latency, delete time, and the server's /api/status latency while a 20,000-task graph runs
+on the cluster. Prints each figure and the ratio labx/ours (above 1: we are faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+WORKLOAD = """
+import sys, time
+from dask.distributed import Client
+client = Client(sys.argv[1])
+def inc(x):
+    return x + 1
+futures = client.map(inc, range(int(sys.argv[2])), pure=False)
+total = client.submit(sum, futures)
+assert total.result() == sum(range(1, int(sys.argv[2]) + 1))
+client.close()
+"""
+
+WAIT_WORKERS = """
+import sys
+from dask.distributed import Client
+client = Client(sys.argv[1], timeout=60)
+client.wait_for_workers(2, timeout=120)
+assert client.submit(lambda: 41 + 1).result() == 42
+client.close()
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        env = dict(os.environ)
+        config = workdir / "config"
+        config.mkdir()
+        (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
+            "jupyter_rapids_kf": True, "dask_labextension": True, "jupyter_server_proxy": True}}}))
+        env.update(
+            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
+            JUPYTER_CONFIG_DIR=str(workdir / "config"),
+            # The same cluster size for both: 2 single-threaded worker processes.
+            DASK_LABEXTENSION__FACTORY__KWARGS__N_WORKERS="2",
+            DASK_LABEXTENSION__FACTORY__KWARGS__THREADS_PER_WORKER="1",
+            DASK_LABEXTENSION__DEFAULT__WORKERS="2",
+        )
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyter_server", "--no-browser",
+                f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}", "--allow-root",
+                "--RapidsKF.backend=local", "--RapidsKF.stop_local_clusters_on_exit=True",
+            ],
+            env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "server.log", "wb"),
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                self.request("GET", "/api/status")
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the Jupyter server did not start:\n" + (workdir / "server.log").read_text()[-3000:])
+
+    def request(self, method: str, path: str, body=None, conn=None) -> tuple[int, object, float]:
+        own = conn is None
+        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
+        headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
+        start = time.perf_counter()
+        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+        response = conn.getresponse()
+        data = response.read()
+        elapsed = time.perf_counter() - start
+        if own:
+            conn.close()
+        return response.status, (json.loads(data) if data else None), elapsed
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(30)
+
+
+def run_python(code: str, *args: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, *args], check=True, timeout=600)
+    return time.perf_counter() - start
+
+
+class StatusProbe(threading.Thread):
+    """Calls /api/status every 20 ms on a kept-alive connection, recording latencies."""
+
+    def __init__(self, server: Server):
+        super().__init__(daemon=True)
+        self.server = server
+        self.samples: list[float] = []
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        while not self.stop_event.is_set():
+            _, _, elapsed = self.server.request("GET", "/api/status", conn=conn)
+            self.samples.append(elapsed)
+            time.sleep(0.02)
+
+
+def p(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+class Ours:
+    label = "jupyter-rapids-kf"
+
+    def __init__(self, server: Server):
+        self.server = server
+
+    def create(self, n: int) -> tuple[str, float, str]:
+        name = f"bench-{n}"
+        status, cluster, elapsed = self.server.request(
+            "POST", "/rapids-kf/clusters", {"name": name, "workers": 2, "cpu": "1"}
+        )
+        assert status == 202, cluster
+        while True:  # the address is known once the runner's scheduler is up
+            _, cluster, _ = self.server.request("GET", f"/rapids-kf/clusters/{name}")
+            if cluster["scheduler"]["address"]:
+                return name, elapsed, cluster["scheduler"]["address"]
+            time.sleep(0.05)
+
+    def list(self, conn) -> float:
+        status, _, elapsed = self.server.request("GET", "/rapids-kf/clusters", conn=conn)
+        assert status == 200
+        return elapsed
+
+    def delete(self, name: str) -> float:
+        start = time.perf_counter()
+        status, _, _ = self.server.request("DELETE", f"/rapids-kf/clusters/{name}")
+        assert status == 202
+        while self.server.request("GET", f"/rapids-kf/clusters/{name}")[0] != 404:
+            time.sleep(0.05)
+        return time.perf_counter() - start
+
+
+class LabExtension:
+    label = "dask-labextension"
+
+    def __init__(self, server: Server):
+        self.server = server
+
+    def create(self, n: int) -> tuple[str, float, str]:
+        status, cluster, elapsed = self.server.request("PUT", "/dask/clusters", {})
+        assert status == 200, cluster
+        return cluster["id"], elapsed, cluster["scheduler_address"]
+
+    def list(self, conn) -> float:
+        status, _, elapsed = self.server.request("GET", "/dask/clusters", conn=conn)
+        assert status == 200
+        return elapsed
+
+    def delete(self, name: str) -> float:
+        start = time.perf_counter()
+        status, _, _ = self.server.request("DELETE", f"/dask/clusters/{name}")
+        assert status in (200, 204)
+        return time.perf_counter() - start
+
+
+def measure(tool, repeat: int, tasks: int) -> dict:
+    creates, usable, deletes, lists, status = [], [], [], [], []
+    for n in range(repeat):
+        start = time.perf_counter()
+        name, create_time, address = tool.create(n)
+        run_python(WAIT_WORKERS, address)
+        usable.append(time.perf_counter() - start)
+        creates.append(create_time)
+        conn = http.client.HTTPConnection("127.0.0.1", tool.server.port, timeout=60)
+        lists += [tool.list(conn) for _ in range(100)]
+        if n == 0:
+            probe = StatusProbe(tool.server)
+            probe.start()
+            run_python(WORKLOAD, address, str(tasks))
+            probe.stop_event.set()
+            probe.join()
+            status = probe.samples
+        deletes.append(tool.delete(name))
+    return {
+        "create_request_s": statistics.median(creates),
+        "usable_2_workers_s": statistics.median(usable),
+        "list_p50_ms": p(lists, 0.5) * 1000,
+        "list_p95_ms": p(lists, 0.95) * 1000,
+        "delete_s": statistics.median(deletes),
+        "api_status_p50_ms_under_load": p(status, 0.5) * 1000,
+        "api_status_p95_ms_under_load": p(status, 0.95) * 1000,
+        "api_status_samples": len(status),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--tasks", type=int, default=20_000)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    import dask_labextension
+    import distributed
+
+    with tempfile.TemporaryDirectory() as tmp:
+        server = Server(Path(tmp))
+        try:
+            results = {}
+            for tool in (Ours(server), LabExtension(server)):
+                print(f"measuring {tool.label} ...", flush=True)
+                results[tool.label] = measure(tool, args.repeat, args.tasks)
+        finally:
+            server.stop()
+
+    ours, labx = results["jupyter-rapids-kf"], results["dask-labextension"]
+    print(f"\n{'figure':34} {'rapids-kf':>11} {'labext':>11} {'labext/ours':>12}")
+    for key in ours:
+        if key == "api_status_samples":
+            continue
+        ratio = labx[key] / ours[key] if ours[key] else float("inf")
+        print(f"{key:34} {ours[key]:11.3f} {labx[key]:11.3f} {ratio:11.1f}x")
+    print(f"\n{args.tasks} tasks; {args.repeat} clusters each; {os.cpu_count()} CPUs; Python {platform.python_version()}; "
+          f"distributed {distributed.__version__}; dask-labextension {dask_labextension.__version__}")
+    print(f"targets: create request <= 100 ms: {'met' if ours['create_request_s'] <= 0.1 else 'MISSED'}; "
+          f"/api/status p95 <= 50 ms under load: {'met' if ours['api_status_p95_ms_under_load'] <= 50 else 'MISSED'}")
+    if args.json:
+        args.json.write_text(json.dumps({"results": results, "tasks": args.tasks, "repeat": args.repeat,
+                                         "cpus": os.cpu_count()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()

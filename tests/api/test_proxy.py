@@ -1,0 +1,34 @@
+"""The dashboard route reaches the user's own clusters and nothing else."""
+
+from __future__ import annotations
+
+
+async def test_the_dashboard_route_only_knows_clusters_by_name(api, jp_fetch):
+    for path in ["other-host:8787/status", "..%2F..%2Fapi%2Fstatus"]:
+        status, error = await api.call("GET", f"clusters/not-a-cluster/dashboard/{path}")
+        assert status == 404 and error["error"]["code"] == "not_found"
+    status, error = await api.call("GET", "clusters/10.0.0.1:8787/dashboard/status")
+    assert status == 400 and error["error"]["field"] == "name"
+
+
+async def test_a_dashboard_that_is_not_up_yet_is_503_and_the_root_redirects_to_status(api, jp_fetch, jp_base_url):
+    status, _ = await api.call("POST", "clusters", {"name": "early", "workers": 0})
+    assert status == 202
+    try:
+        status, error = await api.call("GET", "clusters/early/dashboard/status")
+        assert status == 503 and error["error"]["code"] == "unavailable"
+        await api.wait_for("early", lambda c: c["phase"] == "Running")
+        root = await jp_fetch("rapids-kf", "clusters", "early", "dashboard", "", follow_redirects=False, raise_error=False)
+        assert root.code in (301, 302)
+        assert root.headers["Location"].endswith(f"{jp_base_url}rapids-kf/clusters/early/dashboard/status")
+        page = await jp_fetch("rapids-kf", "clusters", "early", "dashboard", "status")
+        assert page.code == 200
+    finally:
+        await api.call("DELETE", "clusters/early")
+        await api.wait_gone("early")
+
+
+async def test_the_generic_proxy_still_refuses_hosts_outside_its_allowlist(raw_get, jp_base_url):
+    # Refused before any connection is made: nothing is sent to this address.
+    response = await raw_get(f"{jp_base_url}proxy/10.1.2.3:8787/status")
+    assert response.code == 403

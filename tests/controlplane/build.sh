@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Builds the control-plane binaries for the tier-3 tests from Go modules (no Docker):
+# kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok.
+# Binaries are cached outside the repository, by Kubernetes version; a second run
+# with everything present exits at once.
+set -euo pipefail
+
+K8S_VERSION="${K8S_VERSION:-v1.36.3}"
+ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+
+CACHE_ROOT="${RAPIDS_KF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jupyter-rapids-kf}"
+VERSION_DIR="$CACHE_ROOT/controlplane/$K8S_VERSION"
+BIN_DIR="$VERSION_DIR/bin"
+MOD_DIR="$VERSION_DIR/modules"   # generated go.mod/go.sum, never committed
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BINARIES=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+
+if [[ "${1:-}" == "--print-bin-dir" ]]; then
+  echo "$BIN_DIR"
+  exit 0
+fi
+
+# The directory names the Kubernetes version; etcd and kwok carry a stamp file so
+# that changing ETCD_VERSION or KWOK_VERSION rebuilds them.
+want_version() {
+  case "$1" in etcd) echo "$ETCD_VERSION" ;; kwok) echo "$KWOK_VERSION" ;; *) echo "$K8S_VERSION" ;; esac
+}
+have() {
+  [[ -x "$BIN_DIR/$1" && "$(cat "$BIN_DIR/.$1.version" 2>/dev/null)" == "$(want_version "$1")" ]]
+}
+all_present() {
+  local b
+  for b in "${BINARIES[@]}"; do have "$b" || return 1; done
+}
+if all_present; then
+  echo "control-plane binaries present in $BIN_DIR"
+  exit 0
+fi
+
+command -v go >/dev/null || { echo "build.sh needs Go >= 1.26 on PATH" >&2; exit 1; }
+mkdir -p "$VERSION_DIR"
+# One build per version at a time (two test sessions may start together).
+exec 9>"$VERSION_DIR/.build.lock"
+flock 9
+if all_present; then
+  echo "control-plane binaries present in $BIN_DIR (built by another process)"
+  exit 0
+fi
+rm -rf "$VERSION_DIR"/.out.*  # left by a build that was killed
+
+export CGO_ENABLED=0 GOFLAGS="${GOFLAGS:--buildvcs=false}" GOTOOLCHAIN="${GOTOOLCHAIN:-local}"
+mkdir -p "$BIN_DIR" "$MOD_DIR"
+START_ALL=$SECONDS
+
+step() { echo "==> $* ($(date +%T))"; }
+took() { echo "    took $(( SECONDS - $1 ))s"; }
+
+# go build into a temporary name, then rename: a killed build never leaves half a binary.
+install_bins() {  # $1 = directory with fresh binaries
+  local f
+  local f b
+  for f in "$1"/*; do
+    b=$(basename "$f")
+    mv -f "$f" "$BIN_DIR/$b"
+    want_version "$b" > "$BIN_DIR/.$b.version"
+  done
+}
+
+# Makes a fresh module directory from a template under go/; sed fills the versions.
+new_module() {  # $1 = name, $2 = template
+  local dir="$MOD_DIR/$1"
+  rm -rf "$dir" && mkdir -p "$dir"
+  sed -e "s/@K8S_VERSION@/$K8S_VERSION/g" -e "s/@ETCD_VERSION@/$ETCD_VERSION/g" \
+      -e "s/@KWOK_VERSION@/$KWOK_VERSION/g" "$HERE/go/$2" > "$dir/go.mod"
+  echo "$dir"
+}
+
+build_etcd() {
+  have etcd && return 0
+  local t=$SECONDS dir out
+  step "etcd $ETCD_VERSION"
+  dir=$(new_module etcd etcd.go.mod)
+  out=$(mktemp -d "$VERSION_DIR/.out.XXXXXX")
+  (cd "$dir" && go get -tool "go.etcd.io/etcd/server/v3@$ETCD_VERSION" \
+     && go build -trimpath -ldflags "-s -w" -o "$out/etcd" go.etcd.io/etcd/server/v3)
+  install_bins "$out" && rmdir "$out"
+  took $t
+}
+
+build_kwok() {
+  have kwok && return 0
+  local t=$SECONDS dir out
+  step "kwok $KWOK_VERSION (own module: it needs its own k8s.io versions)"
+  dir=$(new_module kwok kwok.go.mod)
+  out=$(mktemp -d "$VERSION_DIR/.out.XXXXXX")
+  (cd "$dir" && go get -tool "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" \
+     && go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
+          -o "$out/kwok" sigs.k8s.io/kwok/cmd/kwok)
+  install_bins "$out" && rmdir "$out"
+  took $t
+}
+
+build_kubernetes() {
+  local b missing=0
+  for b in kube-apiserver kube-controller-manager kube-scheduler; do
+    have "$b" || missing=1
+  done
+  [[ $missing == 1 ]] || return 0
+  local t=$SECONDS dir out gomod minor staging ldflags pkg
+  step "kubernetes $K8S_VERSION"
+  gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" \
+          | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
+  [[ -f "$gomod" ]] || { echo "cannot find go.mod of k8s.io/kubernetes@$K8S_VERSION" >&2; exit 1; }
+  # k8s.io/kubernetes requires its staging modules at v0.0.0 and replaces them by
+  # ./staging/...; replace them here by their published v0.<minor>.<patch> releases.
+  staging=$(sed -n 's/^[[:space:]]*\(k8s\.io\/[^[:space:]]*\) => \.\/staging\/.*/\1/p' "$gomod")
+  [[ -n "$staging" ]] || { echo "no staging replace lines in $gomod" >&2; exit 1; }
+  echo "    $(wc -w <<<"$staging") staging modules -> v0.${K8S_VERSION#v1.}"
+  dir=$(new_module kubernetes kubernetes.go.mod)
+  {
+    echo "replace ("
+    for pkg in $staging; do echo "	$pkg => $pkg v0.${K8S_VERSION#v1.}"; done
+    echo ")"
+  } >> "$dir/go.mod"
+  minor=$(cut -d. -f2 <<<"$K8S_VERSION")
+  ldflags="-s -w"
+  for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+    ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  done
+  out=$(mktemp -d "$VERSION_DIR/.out.XXXXXX")
+  (cd "$dir" \
+    && go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
+         "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
+         "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" \
+    && go build -trimpath -ldflags "$ldflags" -o "$out/" \
+         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
+         k8s.io/kubernetes/cmd/kube-scheduler)
+  install_bins "$out" && rmdir "$out"
+  took $t
+}
+
+build_etcd
+build_kwok
+build_kubernetes
+all_present || { echo "some binaries are missing in $BIN_DIR" >&2; exit 1; }
+echo "==> all control-plane binaries in $BIN_DIR (total $(( SECONDS - START_ALL ))s)"

@@ -1,0 +1,3 @@
+module rapidskf.test/controlplane/etcd
+
+go 1.26.0
