@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test setup build test-python test-js test-controlplane test-browser clean
+.PHONY: lab test setup build test-python test-js test-controlplane test-browser screenshots clean
 
 ## Start JupyterLab with the extension (local backend unless Kubernetes is found).
 lab: setup
@@ -47,6 +47,7 @@ test-controlplane: setup
 # The browser test needs Debian's Chromium (Playwright cannot download browsers here) and
 # starts its own JupyterLab on a free loopback port.
 CHROMIUM ?= /usr/bin/chromium
+SCREENSHOT_DIR ?= $(CURDIR)/ui-tests/test-results/screenshots
 UI_PORT ?= $(shell $(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 ## Browser test: a person's clicks in a real JupyterLab (local backend), screenshots, UI latency.
@@ -55,7 +56,12 @@ test-browser: build
 		echo "Chromium not found at $(CHROMIUM): installing Debian's chromium"; \
 		apt-get update -qq && apt-get install -y -qq chromium; }
 	cd ui-tests && jlpm install --immutable
-	cd ui-tests && CHROMIUM_PATH=$(CHROMIUM) RAPIDS_KF_UI_PORT=$(UI_PORT) jlpm test
+	cd ui-tests && CHROMIUM_PATH=$(CHROMIUM) RAPIDS_KF_UI_PORT=$(UI_PORT) \
+		SCREENSHOT_DIR=$(SCREENSHOT_DIR) jlpm test
+
+## Refresh docs/screenshots (light and dark) with the browser test.
+screenshots:
+	$(MAKE) test-browser SCREENSHOT_DIR=$(CURDIR)/docs/screenshots
 
 clean:
 	rm -rf $(VENV) node_modules lib ui-tests/node_modules ui-tests/test-results jupyter_rapids_kf/labextension jupyter_rapids_kf/_version.py tsconfig.tsbuildinfo

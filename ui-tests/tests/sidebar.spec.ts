@@ -9,8 +9,9 @@ import { Locator } from '@playwright/test';
 import * as fs from 'fs';
 import * as path from 'path';
 
+// `make screenshots` sets SCREENSHOT_DIR to docs/screenshots; a plain run keeps the tree clean.
 const SCREENSHOTS =
-  process.env.SCREENSHOT_DIR ?? path.resolve(__dirname, '..', '..', 'docs', 'screenshots');
+  process.env.SCREENSHOT_DIR ?? path.resolve(__dirname, '..', 'test-results', 'screenshots');
 const LATENCY_SAMPLES = Number(process.env.LATENCY_SAMPLES ?? 20);
 const LATENCY_SCALE_SAMPLES = Number(process.env.LATENCY_SCALE_SAMPLES ?? 6);
 const PANEL_ID = 'jp-RapidsKF-sidebar';
