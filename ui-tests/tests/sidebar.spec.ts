@@ -159,6 +159,15 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await expect(frame.locator('canvas').first()).toBeVisible();
   await expect.poll(() => frame.locator('.bk-Figure').count()).toBeGreaterThan(3);
 
+  // 5b. The logs tab shows the scheduler's recent lines.
+  step('logs');
+  await card.getByRole('button', { name: `Logs of ${name}` }).click();
+  const logs = page.locator('.jp-RapidsKF-logsWidget');
+  await expect(logs.getByRole('region', { name: `${name}-scheduler` })).toContainText(
+    'Scheduler at'
+  );
+  await page.getByRole('tab', { name: `Logs: ${name}` }).locator('.lm-TabBar-tabCloseIcon').click();
+
   step('snippet');
   // 6. The client snippet, inserted from the snippet menu into a new notebook, runs.
   await page.notebook.createNew('use-the-cluster.ipynb');
