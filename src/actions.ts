@@ -70,7 +70,8 @@ export class ClusterActionRunner {
 
   async newCluster(): Promise<ICluster | null> {
     const { model, trans } = this._ctx;
-    const environment = model.environment ?? (await model.loadEnvironment());
+    // Read again: the suggested name must not be one taken since, and limits may change.
+    const environment = await model.loadEnvironment();
     if (!environment) {
       Notification.error(
         trans.__('GPU clusters: the server does not answer: %1', model.environmentError),
@@ -113,7 +114,8 @@ export class ClusterActionRunner {
         cluster: name,
         page,
         url: dashboardUrl(cluster, page),
-        label: `${name}: ${pageLabel(page, trans)}`
+        label: `${name}: ${pageLabel(page, trans)}`,
+        trans
       });
       void dashboards.add(widget);
     }

@@ -54,8 +54,13 @@ export function registerCommands(
     if (typeof args.name === 'string') {
       return args.name;
     }
+    // The palette passes isPalette; JupyterLab keeps the last context-menu event, which
+    // must not decide for a command run from the palette later.
+    const fromMenu = args.isPalette
+      ? undefined
+      : app.contextMenuHitTest(node => !!node.dataset.clusterName);
     const hit =
-      app.contextMenuHitTest(node => !!node.dataset.clusterName) ??
+      fromMenu ??
       (document.activeElement?.closest('[data-cluster-name]') as HTMLElement | null);
     if (hit?.dataset.clusterName) {
       return hit.dataset.clusterName;

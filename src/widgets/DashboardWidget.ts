@@ -2,13 +2,20 @@
  * A main-area tab showing one page of a cluster's Dask dashboard through the server's
  * proxy (the bokeh pages need scripts and same-origin websockets, as in dask-labextension).
  */
-import { MainAreaWidget } from '@jupyterlab/apputils';
-import { IFrame } from '@jupyterlab/ui-components';
+import { MainAreaWidget, ToolbarButton } from '@jupyterlab/apputils';
+import { TranslationBundle } from '@jupyterlab/translation';
+import { IFrame, launchIcon, refreshIcon } from '@jupyterlab/ui-components';
 
 import { gpuClustersIcon } from '../icons';
 
 export class DashboardWidget extends MainAreaWidget<IFrame> {
-  constructor(options: { cluster: string; page: string; url: string; label: string }) {
+  constructor(options: {
+    cluster: string;
+    page: string;
+    url: string;
+    label: string;
+    trans: TranslationBundle;
+  }) {
     const content = new IFrame({
       sandbox: ['allow-scripts', 'allow-same-origin', 'allow-popups'],
       referrerPolicy: 'same-origin'
@@ -24,6 +31,23 @@ export class DashboardWidget extends MainAreaWidget<IFrame> {
     this.title.caption = options.url;
     this.title.icon = gpuClustersIcon;
     this.title.closable = true;
+    const { trans } = options;
+    this.toolbar.addItem(
+      'reload',
+      new ToolbarButton({
+        icon: refreshIcon,
+        tooltip: trans.__('Reload the dashboard'),
+        onClick: () => this.reload()
+      })
+    );
+    this.toolbar.addItem(
+      'open-in-browser',
+      new ToolbarButton({
+        icon: launchIcon,
+        tooltip: trans.__('Open the dashboard in a new browser tab'),
+        onClick: () => window.open(options.url, '_blank', 'noopener')
+      })
+    );
   }
 
   readonly cluster: string;
