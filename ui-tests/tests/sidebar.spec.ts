@@ -81,6 +81,14 @@ function percentile(sorted: number[], p: number): number {
 
 test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page }) => {
   const started = Date.now();
+  // Every request of the page (and its frames) stays on this machine's loopback.
+  const external: string[] = [];
+  page.context().on('request', request => {
+    const url = request.url();
+    if (!/^(https?|wss?):\/\/127\.0\.0\.1[:/]|^(data|blob|about):/.test(url)) {
+      external.push(url);
+    }
+  });
   clock = started;
   current = 'open the panel';
 
@@ -316,5 +324,6 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
 
   step('done');
+  expect(external).toEqual([]);
   console.log(`browser test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
 });
