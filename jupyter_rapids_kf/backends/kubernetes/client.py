@@ -285,7 +285,7 @@ class Kube:
 
         try:
             api = await self.api()
-            async with api.call_api("GET", version=f"{group}/{version}", base="/apis") as response:
+            async with api.call_api("GET", version=group, base="/apis", url=version) as response:
                 data = response.json()
         except ServerError as err:
             if err.response is not None and err.response.status_code == 404:
