@@ -77,7 +77,8 @@ class KubernetesBackend:
             watched.start()
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(self.watched[r].synced.wait() for r in REQUIRED)), START_WAIT
+                asyncio.gather(*(self.watched[r].synced.wait() for r in REQUIRED)),
+                min(START_WAIT, self.config.kubernetes_timeout),
             )
         except asyncio.TimeoutError:
             log.warning("rapids-kf: Kubernetes not readable yet: %s", self._not_ready().message)
@@ -229,15 +230,19 @@ class KubernetesBackend:
         that a later scale to the same number is not ignored as "no change"."""
         patch = {"spec": {"worker": {"replicas": workers}}}
         group_name = f"{name}-default"
-        group = self.watched[DASKWORKERGROUPS].objects.get(group_name)
-        if group is not None:
-            before = ((group.get("spec") or {}).get("worker") or {}).get("replicas")
+        cached = self.watched[DASKWORKERGROUPS].objects.get(group_name) or {}
+        dc = self.watched[DASKCLUSTERS].objects.get(name) or {}
+        before = (((cached or dc).get("spec") or {}).get("worker") or {}).get("replicas")
+        try:
             updated = await self.kube.request("PATCH", DASKWORKERGROUPS, group_name, verb="patch", body=patch, patch=True)
             self.watched[DASKWORKERGROUPS].put(updated)
+            patched_group = True
+        except NotFound:  # the operator has not made it yet: it will from the DaskCluster field
+            patched_group = False
         try:
             updated = await self.kube.request("PATCH", DASKCLUSTERS, name, verb="patch", body=patch, patch=True)
         except RapidsKFError:
-            if group is not None and before is not None:
+            if patched_group and before is not None:
                 back = {"spec": {"worker": {"replicas": before}}}
                 await self._restore(lambda: self.kube.request(
                     "PATCH", DASKWORKERGROUPS, group_name, verb="patch", body=back, patch=True))
@@ -345,6 +350,7 @@ class KubernetesBackend:
             cluster = (obj.get("spec") or {}).get("cluster") or obj["metadata"]["name"].removesuffix("-default")
             self._recompute(cluster)
         elif resource is PODS:
+            self._gpus = None  # GPUs in use changed: count free GPUs again when asked
             names = set()
             for pod, add in ((old, False), (new, True)):
                 if pod is None:

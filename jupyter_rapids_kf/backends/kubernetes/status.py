@@ -171,7 +171,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         finalizers = meta.get("finalizers") or []
         if finalizers and waiting > timeouts.deletion:
             reasons = [
-                f"deletion has waited {_age(waiting)} for the dask-kubernetes operator to remove its "
+                f"deletion has waited more than {_age(timeouts.deletion)} for the dask-kubernetes operator to remove its "
                 f"finalizer ({', '.join(finalizers)}): the operator seems not to be running. An "
                 f"administrator can start it, or remove the finalizer: kubectl patch daskcluster {name} "
                 f"-n {namespace} --type merge -p '{{\"metadata\":{{\"finalizers\":[]}}}}'"
@@ -181,7 +181,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     elif not operator_acted:
         if age > timeouts.operator:
             reasons.append(
-                f"the dask-kubernetes operator has not acted on this cluster for {_age(age)}: it is "
+                f"the dask-kubernetes operator has not acted on this cluster within {_age(timeouts.operator)}: it is "
                 "probably not running or not watching this namespace (ask your administrator; "
                 "`jupyter rapids-kf doctor` checks it)"
             )
