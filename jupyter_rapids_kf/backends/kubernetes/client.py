@@ -7,6 +7,7 @@ plain dicts and every error passes through `map_error` exactly once.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -208,20 +209,27 @@ class Kube:
         self.namespace = namespace
         self.timeout = timeout
         self._api: Any = None
+        self._connecting: asyncio.Lock | None = None
 
     async def api(self) -> Any:
-        if self._api is None:
+        if self._api is not None:
+            return self._api
+        # One connection attempt at a time: kr8s' re-authentication is not safe to run concurrently.
+        self._connecting = self._connecting or asyncio.Lock()
+        async with self._connecting:
+            if self._api is not None:
+                return self._api
             import kr8s.asyncio
 
             try:
                 api = await kr8s.asyncio.api(
                     kubeconfig=os.environ.get("KUBECONFIG") or None, namespace=self.namespace
                 )
-            except BaseException as err:  # no credentials, API down: say so, never a traceback
+            except Exception as err:  # no credentials, API down: say so, never a traceback
                 raise map_error(err, "connect to", Resource("version", "API server"), None) from None
             api.timeout = self.timeout
             self._api = api
-        return self._api
+            return api
 
     @property
     def server(self) -> str:
