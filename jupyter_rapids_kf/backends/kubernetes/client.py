@@ -25,11 +25,10 @@ SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 DASK_GROUP = "kubernetes.dask.org"
 REQUEST_TIMEOUT = 15.0
 
-MANIFEST = "manifests/ (kubectl apply -k manifests/)"
 PERMISSION_FIX = (
-    "ask your administrator to apply the jupyter-rapids-kf manifests from the package's "
-    "manifests/ folder (kubectl apply -k manifests/): the ClusterRole jupyter-rapids-kf-edit "
-    "is aggregated into kubeflow-edit and grants it to every KubeFlow profile"
+    "ask your administrator to apply the manifests/ folder of jupyter-rapids-kf "
+    "(kubectl apply -k manifests/): its ClusterRole jupyter-rapids-kf-edit is aggregated into "
+    "kubeflow-edit and grants this to the notebooks of every KubeFlow profile"
 )
 OPERATOR_FIX = (
     "ask your administrator to install the dask-kubernetes operator: helm install "
