@@ -41,6 +41,21 @@ def _age(seconds: float) -> str:
     return f"{int(seconds)} s" if seconds < 120 else f"{int(seconds // 60)} min"
 
 
+class KubeCluster(Cluster):
+    """A Cluster the backend never changes after making it: its JSON is built once.
+
+    Each change of the objects behind a cluster makes a new instance, so lists served from the
+    cache do not pay for `dataclasses.asdict` on every request (500 clusters: ~15 ms).
+    """
+
+    _json: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self._json is None:
+            self._json = super().to_json()
+        return self._json
+
+
 @dataclass
 class Objects:
     """Everything the cache holds about one cluster."""
@@ -207,7 +222,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     if objs.autoscaler is not None:
         a_spec = objs.autoscaler.get("spec") or {}
         adapt = Adapt(minimum=_int(a_spec.get("minimum")), maximum=_int(a_spec.get("maximum")))
-    return Cluster(
+    return KubeCluster(
         name=name,
         namespace=namespace,
         backend="kubernetes",
