@@ -176,6 +176,13 @@ async def run(backend: "KubernetesBackend") -> list[Check]:
     checks.append(await gpu_check(backend))
     image, source = await backend.notebook_image()
     checks.append(Check("image", True, f"new clusters use {image or backend.config.default_image} (from {source})"))
+    if backend._serverapp is None:  # `jupyter rapids-kf doctor`: no server to look at
+        on = backend.config.configure_proxy_allowlist
+        checks.append(Check("proxy-allowlist", True,
+                            "the Jupyter server will let /proxy/<host>:8787 reach only this namespace's schedulers"
+                            if on else "c.RapidsKF.configure_proxy_allowlist is False: /proxy links to dashboards "
+                            "need ServerProxy.host_allowlist; rapids-kf/clusters/<name>/dashboard works regardless"))
+        return checks
     allowlisted = backend.allowlist_state.startswith("/proxy") or backend.allowlist_state.startswith("left")
     checks.append(Check(
         "proxy-allowlist", allowlisted, f"jupyter-server-proxy: {backend.allowlist_state}",
