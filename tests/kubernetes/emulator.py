@@ -20,7 +20,6 @@ import re
 import socket
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from tornado import httpserver, web
 from tornado.iostream import StreamClosedError
 
 from . import crd
+from .emulator_util import merge, now, selects, status
 
 DASK = "kubernetes.dask.org"
 # (group, plural) -> (kind, namespaced)
@@ -45,46 +45,6 @@ PATH = re.compile(
     r"^/(?:api/v1|apis/(?P<group>[^/]+)/v1)(?:/namespaces/(?P<ns>[^/]+))?/(?P<plural>[a-z]+)"
     r"(?:/(?P<name>[^/]+))?(?:/(?P<sub>[a-z]+))?/?$"
 )
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def status(code: int, reason: str, message: str, **details: Any) -> dict[str, Any]:
-    body = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": message, "reason": reason, "code": code}
-    if details:
-        body["details"] = details
-    return body
-
-
-def merge(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch."""
-    if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
-    result = dict(target) if isinstance(target, dict) else {}
-    for key, value in patch.items():
-        if value is None:
-            result.pop(key, None)
-        else:
-            result[key] = merge(result.get(key), value)
-    return result
-
-
-def selects(selector: str | None, labels: dict[str, str]) -> bool:
-    for term in filter(None, (selector or "").split(",")):
-        if "!=" in term:
-            key, value = term.split("!=", 1)
-            if labels.get(key) == value:
-                return False
-        elif "=" in term:
-            key, value = term.split("=", 1)
-            if labels.get(key.rstrip("=")) != value:
-                return False
-        elif term not in labels:
-            return False
-    return True
 
 
 @dataclass

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from . import crd, fake_operator
-from .conftest import NOTEBOOK_IMAGE, until
+from .conftest import NOTEBOOK_IMAGE
 
 
 def sent(k8s, plural: str = "daskclusters") -> list[dict]:

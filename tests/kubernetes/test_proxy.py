@@ -84,7 +84,7 @@ async def test_proxy_route_reaches_our_schedulers_and_refuses_other_hosts(api, k
     await api.call("POST", "clusters", {"name": "gpu-etl", "workers": 1})
     fake_operator.reconcile(k8s, "gpu-etl")
     await api.wait_for("gpu-etl", lambda c: c["phase"] == "Running")
-    for target in ("other-scheduler:8787", "gpu-etl-scheduler:8786", f"gpu-etl-scheduler.elsewhere:8787",
+    for target in ("other-scheduler:8787", "gpu-etl-scheduler:8786", "gpu-etl-scheduler.elsewhere:8787",
                    "kubernetes.default.svc:443", "169.254.169.254:80"):
         response = await proxy_get(target)
         assert response.code == 403, target

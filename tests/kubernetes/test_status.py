@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-import time
 from datetime import datetime, timezone
 
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none

@@ -31,11 +31,12 @@ from .client import (
 )
 from .spec import autoscaler_body, build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, COMPONENT_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .uncached import list_from_api
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0  # re-evaluates time-based reasons (operator silent, deletion stuck)
-START_WAIT = 10.0  # how long start() waits for the first lists before serving errors
+START_WAIT = 5.0  # how long start() waits for the first lists before serving errors
 REQUIRED = (DASKCLUSTERS, DASKWORKERGROUPS, PODS)  # lists served only once these are read
 
 
@@ -159,7 +160,7 @@ class KubernetesBackend:
 
     async def list(self) -> list[Cluster]:
         if not self.config.list_from_cache:
-            return await self._list_from_api()
+            return await list_from_api(self.kube, self.timeouts)
         if not self.synced:
             raise self._not_ready()
         return list(self._clusters.values())
@@ -171,26 +172,6 @@ class KubernetesBackend:
         if cluster is None:
             raise NotFound(f"no cluster named {name!r} in namespace {self.namespace}", field="name")
         return cluster
-
-    async def _list_from_api(self) -> list[Cluster]:
-        """What the cache saves: every kind listed again on each request (benchmarks only)."""
-        lists = await asyncio.gather(
-            self.kube.request("GET", DASKCLUSTERS, verb="list"),
-            self.kube.request("GET", DASKWORKERGROUPS, verb="list"),
-            self.kube.request("GET", DASKAUTOSCALERS, verb="list"),
-            self.kube.request("GET", PODS, verb="list", params={"labelSelector": CLUSTER_LABEL}),
-        )
-        clusters, groups, scalers, pods = ({o["metadata"]["name"]: o for o in data.get("items") or []} for data in lists)
-        by_cluster: dict[str, list[dict]] = {}
-        for pod in pods.values():
-            by_cluster.setdefault(pod["metadata"].get("labels", {}).get(CLUSTER_LABEL, ""), []).append(pod)
-        return [
-            cluster_status(
-                Objects(dc, groups.get(f"{name}-default"), scalers.get(name), by_cluster.get(name, [])),
-                self.namespace, self.timeouts,
-            )
-            for name, dc in clusters.items()
-        ]
 
     # --- writes ----------------------------------------------------------------------------
 
