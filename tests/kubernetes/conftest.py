@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any, Callable
 
@@ -25,6 +26,11 @@ def k8s(tmp_path, monkeypatch) -> Emulator:
                      "status": {"phase": "Running"}})
     yield emu
     emu.stop()
+    # Whatever the extension sent, in any test: valid for the operator's CRDs, GPUs on workers only.
+    assert emu.validation == [], emu.validation
+    for plural, body in emu.received:
+        if plural == "daskclusters" and "spec" in body:
+            assert "nvidia.com/gpu" not in json.dumps(body["spec"].get("scheduler", {})), body
 
 
 @pytest.fixture

@@ -151,7 +151,8 @@ class KubernetesBackend:
         return image, source
 
     async def free_gpus(self) -> tuple[int | None, list[str]]:
-        if self._gpus is None or time.monotonic() - self._gpus[0] > 30:
+        # Unknown capacity (nodes not readable) is asked again only every 5 minutes.
+        if self._gpus is None or time.monotonic() - self._gpus[0] > (30 if self._gpus[1] is not None else 300):
             free, notes = await preflight.free_gpus(self)
             self._gpus = (time.monotonic(), free, notes)
         return self._gpus[1], self._gpus[2]
@@ -331,7 +332,8 @@ class KubernetesBackend:
             cluster = (obj.get("spec") or {}).get("cluster") or obj["metadata"]["name"].removesuffix("-default")
             self._recompute(cluster)
         elif resource is PODS:
-            self._gpus = None  # GPUs in use changed: count free GPUs again when asked
+            if self._gpus is not None and self._gpus[1] is not None:
+                self._gpus = None  # GPUs in use changed: count free GPUs again when asked
             names = set()
             for pod, add in ((old, False), (new, True)):
                 if pod is None:
