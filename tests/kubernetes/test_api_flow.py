@@ -190,3 +190,12 @@ async def test_snippets_point_at_the_scheduler_service(api, k8s, kind, expected)
     data = await api.get("clusters/gpu-etl/snippet", kind=kind)
     assert expected in data["code"]
     compile(data["code"], "snippet", "exec")
+
+
+async def test_image_falls_back_to_the_configured_one_outside_a_notebook_pod(api, k8s, monkeypatch):
+    monkeypatch.setenv("HOSTNAME", "a-laptop")  # no such pod in the namespace
+    env = await api.get("environment")
+    assert env["defaults"]["image"] == "rapidsai/base:26.10-cuda13-py3.12"
+    assert any("notebook pod a-laptop not readable" in note for note in env["notes"])
+    code, cluster = await api.call("POST", "clusters", {"name": "gpu-etl"})
+    assert code == 202 and cluster["image"] == "rapidsai/base:26.10-cuda13-py3.12"
