@@ -6,7 +6,7 @@ reports the effective values so users see the same limits the server enforces.
 
 from __future__ import annotations
 
-from traitlets import Bool, Dict, Enum, Int, List, Unicode, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
 from .models import REQUEST_FIELDS, check_name
@@ -98,6 +98,43 @@ class RapidsKF(LoggingConfigurable):
     set_dashboard_link = Bool(
         True,
         help="Set DASK_DISTRIBUTED__DASHBOARD__LINK for kernels so dashboard links are proxied.",
+    ).tag(config=True)
+
+    # --- Kubernetes backend ---------------------------------------------------------------
+
+    scheduler_cpu = Unicode(
+        "1", help="CPU request and limit of a Kubernetes cluster's scheduler pod (no GPU)."
+    ).tag(config=True)
+    scheduler_memory = Unicode(
+        "4Gi", help="Memory request and limit of a Kubernetes cluster's scheduler pod."
+    ).tag(config=True)
+
+    worker_tolerations = List(
+        Dict(),
+        default_value=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        help="""Tolerations of GPU worker pods (not the scheduler), so they may run on nodes
+        tainted for GPU work. The default tolerates the usual nvidia.com/gpu taint.""",
+    ).tag(config=True)
+
+    operator_timeout = Int(
+        60,
+        help="""Seconds a new DaskCluster may wait for the dask-kubernetes operator before the
+        cluster's reasons say the operator is not acting.""",
+    ).tag(config=True)
+    deletion_timeout = Int(
+        60,
+        help="""Seconds a deleted DaskCluster may wait on the operator's finalizer before its
+        reasons say the deletion is stuck.""",
+    ).tag(config=True)
+
+    kubernetes_timeout = Float(
+        15.0, help="Seconds to wait for one Kubernetes API request (watches excepted)."
+    ).tag(config=True)
+
+    list_from_cache = Bool(
+        True,
+        help="""Serve cluster lists from the watch-fed cache. False lists every kind from the
+        Kubernetes API on each request (for benchmarks and debugging only).""",
     ).tag(config=True)
 
     stop_local_clusters_on_exit = Bool(

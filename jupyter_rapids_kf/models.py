@@ -6,6 +6,7 @@ definition of what a cluster looks like and which phase it is in.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
@@ -80,6 +81,10 @@ class Cluster:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def to_json_text(self) -> str:
+        """`to_json()` encoded; a backend whose clusters never change after creation memoizes it."""
+        return json.dumps(self.to_json())
 
 
 def derive_phase(

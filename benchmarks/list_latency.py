@@ -1,0 +1,196 @@
+"""GET rapids-kf/clusters with 500 clusters and 2,000 worker pods: the watch-fed cache versus
+listing every kind from the Kubernetes API on each request.
+
+Everything runs on 127.0.0.1: the Kubernetes API emulator of the tests (in a thread), and a real
+Jupyter server with the extension (a subprocess) for each mode. Prints p50/p95 per mode, their
+ratio, the API requests made while measuring, and the memory the cache holds.
+
+    python benchmarks/list_latency.py [--clusters 500] [--workers 4] [--requests 200] [--api-requests 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import tracemalloc
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none  # noqa: E402
+from jupyter_rapids_kf.models import ClusterSpec  # noqa: E402
+from tests.kubernetes.emulator import Emulator  # noqa: E402
+from tests.kubernetes.fake_operator import reconcile  # noqa: E402
+
+TOKEN = "list-latency-benchmark"
+
+
+def start_emulator(clusters: int, workers: int) -> tuple[Emulator, asyncio.AbstractEventLoop]:
+    emu = Emulator(namespace="bench")
+    loop = asyncio.new_event_loop()
+    ready = threading.Event()
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+        emu.serve()
+        for i in range(clusters):
+            spec = ClusterSpec(name=f"gpu-etl-{i:03d}", workers=workers, gpus_per_worker=1, image="rapidsai/base:26.10",
+                               worker_command="dask-cuda-worker", cpu="4", memory="16Gi", idle_timeout=3600, env={})
+            emu.put("daskclusters", drop_none(build_daskcluster(spec, image=spec.image, scheduler_cpu="1",
+                                                                scheduler_memory="4Gi")))
+            reconcile(emu, spec.name)
+        emu.history.clear()  # the benchmark never resumes old watches; keep memory flat
+        ready.set()
+        loop.run_forever()
+
+    threading.Thread(target=run, daemon=True).start()
+    ready.wait()
+    return emu, loop
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(kubeconfig: Path, from_cache: bool, scratch: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    config = scratch / f"config-{from_cache}.json"
+    config.write_text(json.dumps({
+        "ServerApp": {"jpserver_extensions": {"jupyter_rapids_kf": True}, "port": port, "ip": "127.0.0.1",
+                      "open_browser": False, "root_dir": str(scratch), "allow_root": True},
+        "IdentityProvider": {"token": TOKEN},
+        "RapidsKF": {"backend": "kubernetes", "namespace": "bench", "list_from_cache": from_cache,
+                     "max_clusters": 10_000, "kubernetes_timeout": 60},
+    }))
+    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
+           "HOSTNAME": "benchmark-notebook-0"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "jupyter_server", f"--config={config}"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=scratch,
+    )
+    return process, port
+
+
+def get_clusters(conn: http.client.HTTPConnection, path: str = "/rapids-kf/clusters") -> tuple[float, int, dict]:
+    started = time.perf_counter()
+    conn.request("GET", path, headers={"Authorization": f"token {TOKEN}"})
+    response = conn.getresponse()
+    body = response.read()
+    elapsed = time.perf_counter() - started
+    return elapsed, response.status, json.loads(body) if body else {}
+
+
+def measure(port: int, expected: int, requests: int, emu: Emulator) -> dict:
+    deadline = time.monotonic() + 180
+    last = None
+    while True:  # wait until the server answers with every cluster
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+            _, status, body = get_clusters(conn)
+            if status == 200 and len(body.get("clusters", [])) == expected:
+                break
+            last = (status, str(body)[:300])
+        except (OSError, ValueError) as err:
+            last = err
+        if time.monotonic() > deadline:
+            raise SystemExit(f"the server on port {port} never listed {expected} clusters: {last}")
+        time.sleep(0.5)
+    for _ in range(10):
+        get_clusters(conn)  # warm up
+    before = sum(1 for m, uri in list(emu.requests) if m == "GET" and "watch=true" not in uri)
+    times = []
+    for _ in range(requests):
+        elapsed, status, _ = get_clusters(conn)
+        assert status == 200
+        times.append(elapsed * 1000)
+    after = sum(1 for m, uri in list(emu.requests) if m == "GET" and "watch=true" not in uri)
+    times.sort()
+    floor = sorted(get_clusters(conn, "/api/status")[0] * 1000 for _ in range(requests))
+    return {
+        "floor_p50_ms": statistics.median(floor),
+        "floor_p95_ms": floor[int(0.95 * (len(floor) - 1))],
+        "p50_ms": statistics.median(times),
+        "p95_ms": times[int(0.95 * (len(times) - 1))],
+        "api_calls": after - before,
+        "requests": requests,
+    }
+
+
+def cache_memory(kubeconfig: Path) -> tuple[float, int]:
+    """MiB held by a started backend's cache (tracemalloc), and how many clusters it holds."""
+    from jupyter_rapids_kf.backends.kubernetes import KubernetesBackend
+    from jupyter_rapids_kf.config import RapidsKF
+
+    async def run() -> tuple[float, int]:
+        os.environ["KUBECONFIG"] = str(kubeconfig)
+        backend = KubernetesBackend(RapidsKF(namespace="bench", kubernetes_timeout=60))
+        await backend.kube.api()  # the HTTP client is not the cache
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        await backend.start()
+        held = tracemalloc.get_traced_memory()[0] - base
+        tracemalloc.stop()
+        count = len(await backend.list())
+        await backend.stop()
+        return held / 2**20, count
+
+    return asyncio.run(run())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clusters", type=int, default=500)
+    parser.add_argument("--workers", type=int, default=4, help="worker pods per cluster")
+    parser.add_argument("--requests", type=int, default=200, help="requests served from the cache")
+    parser.add_argument("--api-requests", type=int, default=50, help="requests listing from the API (slow)")
+    args = parser.parse_args()
+
+    emu, loop = start_emulator(args.clusters, args.workers)
+    pods = len(emu.objects[("", "pods")])
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        kubeconfig = emu.write_kubeconfig(scratch / "kubeconfig")
+        print(f"emulator: {args.clusters} DaskClusters, {args.clusters * args.workers} worker pods "
+              f"({pods} pods with schedulers); sequential GET rapids-kf/clusters: {args.requests} from the cache, "
+              f"{args.api_requests} listing from the API")
+        results = {}
+        for mode, from_cache, count in (("cache", True, args.requests), ("api", False, args.api_requests)):
+            process, port = start_server(kubeconfig, from_cache, scratch)
+            try:
+                results[mode] = measure(port, args.clusters, count, emu)
+            finally:
+                process.terminate()
+                process.wait(30)
+        memory, held = cache_memory(kubeconfig)
+    loop.call_soon_threadsafe(loop.stop)
+
+    for mode, label in (("cache", "from the watch-fed cache"), ("api", "listing from the API each time")):
+        r = results[mode]
+        print(f"{label:32s} p50 {r['p50_ms']:8.2f} ms   p95 {r['p95_ms']:8.2f} ms   "
+              f"API requests while measuring: {r['api_calls']}")
+    r = results["cache"]
+    print(f"{'(Jupyter floor: GET /api/status)':32s} p50 {r['floor_p50_ms']:8.2f} ms   p95 {r['floor_p95_ms']:8.2f} ms")
+    print(f"ratio (API / cache): p50 {results['api']['p50_ms'] / results['cache']['p50_ms']:.1f}x   "
+          f"p95 {results['api']['p95_ms'] / results['cache']['p95_ms']:.1f}x")
+    print(f"cache memory: {memory:.1f} MiB for {held} clusters and {pods} pods "
+          f"({memory * 1024 / max(1, pods + held * 2):.1f} KiB per object)")
+    ok = results["cache"]["p95_ms"] <= 10 and results["cache"]["api_calls"] == 0
+    print("target (p95 <= 10 ms, no API call per request):", "met" if ok else "NOT met",
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,398 @@
+"""KubernetesBackend: DaskClusters in the user's namespace, reconciled by the dask-kubernetes operator.
+
+Reads come from the watch-fed cache (no API call per request); writes go to the API and their
+answers are put into the cache at once, so a GET right after a POST sees the new cluster.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from typing import Any
+
+from ...config import RapidsKF
+from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
+from ...models import Adapt, Cluster, ClusterSpec
+from ..base import BackendFacts, ChangeListener, Check, PodLogs
+from . import checks as preflight
+from . import proxy_allowlist
+from .cache import Watched
+from .client import (
+    DASKAUTOSCALERS,
+    DASKCLUSTERS,
+    DASKWORKERGROUPS,
+    EVENTS,
+    PODS,
+    Kube,
+    Resource,
+    detect_namespace,
+)
+from .spec import autoscaler_body, build_daskcluster, drop_none
+from .status import CLUSTER_LABEL, COMPONENT_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .uncached import list_from_api
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 2.0  # re-evaluates time-based reasons (operator silent, deletion stuck)
+START_WAIT = 5.0  # how long start() waits for the first lists before serving errors
+REQUIRED = (DASKCLUSTERS, DASKWORKERGROUPS, PODS)  # lists served only once these are read
+
+
+class KubernetesBackend:
+    name = "kubernetes"
+
+    def __init__(self, config: RapidsKF, serverapp: Any = None, *, kube: Kube | None = None):
+        self.config = config
+        self.namespace, self.namespace_source = detect_namespace(config.namespace)
+        self.kube = kube or Kube(self.namespace, timeout=config.kubernetes_timeout)
+        self.timeouts = Timeouts(operator=config.operator_timeout, deletion=config.deletion_timeout)
+        self._serverapp = serverapp
+        self._listeners: list[ChangeListener] = []
+        self._clusters: dict[str, Cluster] = {}
+        self._delete_requested: set[str] = set()
+        self._pods: dict[str, dict[str, dict]] = {}  # cluster name -> pod name -> pod
+        self._ticker: asyncio.Task | None = None
+        self._image: tuple[float, str | None, str] | None = None  # (when, image, where from)
+        self._gpus: tuple[float, int | None, list[str]] | None = None
+        self.allowlist = proxy_allowlist.SchedulerAllowlist(self.namespace, lambda: self._clusters.keys())
+        self.allowlist_state = "not configured yet"
+
+        def watched(resource: Resource, **kwargs) -> Watched:
+            return Watched(self.kube, resource, self._on_object, **kwargs)
+
+        self.watched = {
+            DASKCLUSTERS: watched(DASKCLUSTERS),
+            DASKWORKERGROUPS: watched(DASKWORKERGROUPS),
+            DASKAUTOSCALERS: watched(DASKAUTOSCALERS),
+            PODS: watched(PODS, label_selector=CLUSTER_LABEL),
+            # Only warnings are kept: they are what `reasons` quote.
+            EVENTS: watched(EVENTS, keep=lambda e: e.get("type") == "Warning"),
+        }
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for watched in self.watched.values():
+            watched.start()
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(*(self.watched[r].synced.wait() for r in REQUIRED)),
+                min(START_WAIT, self.config.kubernetes_timeout),
+            )
+        except asyncio.TimeoutError:
+            log.warning("rapids-kf: Kubernetes not readable yet: %s", self._not_ready().message)
+        self._recompute_all()
+        self._ticker = asyncio.ensure_future(self._tick())
+        if self.config.configure_proxy_allowlist:
+            self.allowlist_state = proxy_allowlist.install(self._serverapp, self.allowlist)
+        else:
+            self.allowlist_state = "not configured (c.RapidsKF.configure_proxy_allowlist is False)"
+
+    async def stop(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        await asyncio.gather(*(w.stop() for w in self.watched.values()))
+
+    def add_listener(self, listener: ChangeListener) -> None:
+        self._listeners.append(listener)
+
+    def watched_clusters(self) -> list[dict]:
+        return list(self.watched[DASKCLUSTERS].objects.values())
+
+    @property
+    def synced(self) -> bool:
+        return all(self.watched[r].synced.is_set() for r in REQUIRED)
+
+    def _not_ready(self) -> RapidsKFError:
+        for resource in REQUIRED:
+            watched = self.watched[resource]
+            if not watched.synced.is_set() and watched.error is not None:
+                return watched.error
+        return Unavailable("still reading the clusters of namespace "
+                           f"{self.namespace} from the Kubernetes API; try again in a moment")
+
+    # --- facts and checks ------------------------------------------------------------------
+
+    async def facts(self) -> BackendFacts:
+        image, image_source = await self.notebook_image()
+        gpus, gpu_notes = await self.free_gpus()
+        return BackendFacts(
+            namespace=self.namespace,
+            gpus_available=gpus,
+            default_image=image,
+            default_worker_command=self.config.default_worker_command,
+            accepts_image=True,
+            notes=[f"namespace {self.namespace} (from {self.namespace_source})",
+                   f"default image from {image_source}", *gpu_notes],
+        )
+
+    async def checks(self) -> list[Check]:
+        return await preflight.run(self)
+
+    async def notebook_image(self) -> tuple[str | None, str]:
+        """The image of the notebook pod this server runs in (read once), so versions match."""
+        if not self.config.use_notebook_image:
+            return None, "c.RapidsKF.default_image (use_notebook_image is off)"
+        if self._image is not None and (self._image[1] or time.monotonic() - self._image[0] < 60):
+            return self._image[1], self._image[2]
+        pod_name = os.environ.get("HOSTNAME", "")
+        image, source = None, "c.RapidsKF.default_image (no HOSTNAME to find the notebook pod)"
+        if pod_name:
+            try:
+                pod = await self.kube.request("GET", PODS, pod_name, verb="get")
+                containers = (pod.get("spec") or {}).get("containers") or [{}]
+                image = containers[0].get("image")
+                source = f"the notebook pod {pod_name}"
+            except RapidsKFError as err:
+                source = f"c.RapidsKF.default_image (notebook pod {pod_name} not readable: {err.message})"
+        self._image = (time.monotonic(), image, source)
+        return image, source
+
+    async def free_gpus(self) -> tuple[int | None, list[str]]:
+        # Unknown capacity (nodes not readable) is asked again only every 5 minutes.
+        if self._gpus is None or time.monotonic() - self._gpus[0] > (30 if self._gpus[1] is not None else 300):
+            free, notes = await preflight.free_gpus(self)
+            self._gpus = (time.monotonic(), free, notes)
+        return self._gpus[1], self._gpus[2]
+
+    # --- reads -----------------------------------------------------------------------------
+
+    async def list(self) -> list[Cluster]:
+        if not self.config.list_from_cache:
+            return await list_from_api(self.kube, self.timeouts)
+        if not self.synced:
+            raise self._not_ready()
+        return list(self._clusters.values())
+
+    async def get(self, name: str) -> Cluster:
+        if not self.synced:
+            raise self._not_ready()
+        cluster = self._clusters.get(name)
+        if cluster is None:
+            raise NotFound(f"no cluster named {name!r} in namespace {self.namespace}", field="name")
+        return cluster
+
+    # --- writes ----------------------------------------------------------------------------
+
+    async def create(self, spec: ClusterSpec) -> Cluster:
+        if spec.name in self._clusters:
+            raise Exists(f"a cluster named {spec.name!r} already exists", field="name")
+        image = spec.image or (await self.notebook_image())[0] or self.config.default_image
+        body = drop_none(build_daskcluster(
+            spec,
+            image=image,
+            scheduler_cpu=self.config.scheduler_cpu,
+            scheduler_memory=self.config.scheduler_memory,
+            tolerations=self.config.worker_tolerations,
+        ))
+        created = await self.kube.request("POST", DASKCLUSTERS, verb="create", body=body)
+        self._delete_requested.discard(spec.name)
+        self.watched[DASKCLUSTERS].put(created)
+        return self._clusters[spec.name]
+
+    async def scale(self, name: str, workers: int) -> Cluster:
+        self._usable(name)
+        autoscaler = self.watched[DASKAUTOSCALERS].objects.get(name)
+        if autoscaler is not None:
+            # A fixed size replaces adaptive scaling, as KubeCluster.scale does.
+            await self._delete_autoscaler(name)
+        try:
+            await self._set_replicas(name, workers)
+        except RapidsKFError:
+            if autoscaler is not None:  # leave the cluster as it was
+                spec = autoscaler.get("spec") or {}
+                await self._restore(lambda: self._create_autoscaler(name, spec.get("minimum", 0), spec.get("maximum", 0)))
+            raise
+        return self._clusters[name]
+
+    async def _set_replicas(self, name: str, workers: int) -> None:
+        """The worker group is what the operator scales; the DaskCluster field is kept in step so
+        that a later scale to the same number is not ignored as "no change"."""
+        patch = {"spec": {"worker": {"replicas": workers}}}
+        group_name = f"{name}-default"
+        cached = self.watched[DASKWORKERGROUPS].objects.get(group_name) or {}
+        dc = self.watched[DASKCLUSTERS].objects.get(name) or {}
+        before = (((cached or dc).get("spec") or {}).get("worker") or {}).get("replicas")
+        try:
+            updated = await self.kube.request("PATCH", DASKWORKERGROUPS, group_name, verb="patch", body=patch, patch=True)
+            self.watched[DASKWORKERGROUPS].put(updated)
+            patched_group = True
+        except NotFound:  # the operator has not made it yet: it will from the DaskCluster field
+            patched_group = False
+        try:
+            updated = await self.kube.request("PATCH", DASKCLUSTERS, name, verb="patch", body=patch, patch=True)
+        except RapidsKFError:
+            if patched_group and before is not None:
+                back = {"spec": {"worker": {"replicas": before}}}
+                await self._restore(lambda: self.kube.request(
+                    "PATCH", DASKWORKERGROUPS, group_name, verb="patch", body=back, patch=True))
+            raise
+        self.watched[DASKCLUSTERS].put(updated)
+
+    async def adapt(self, name: str, adapt: Adapt | None) -> Cluster:
+        self._usable(name)
+        existing = self.watched[DASKAUTOSCALERS].objects.get(name)
+        if adapt is None:
+            if existing is not None:
+                await self._delete_autoscaler(name)
+        elif existing is not None:
+            patch = {"spec": {"minimum": adapt.minimum, "maximum": adapt.maximum}}
+            updated = await self.kube.request("PATCH", DASKAUTOSCALERS, name, verb="patch", body=patch, patch=True)
+            self.watched[DASKAUTOSCALERS].put(updated)
+        else:
+            await self._create_autoscaler(name, adapt.minimum, adapt.maximum)
+        self._recompute(name)
+        return self._clusters[name]
+
+    async def _create_autoscaler(self, name: str, minimum: int, maximum: int) -> None:
+        owner = self.watched[DASKCLUSTERS].objects.get(name)
+        body = autoscaler_body(name, minimum, maximum, owner)
+        try:
+            created = await self.kube.request("POST", DASKAUTOSCALERS, verb="create", body=body)
+        except Exists:  # made meanwhile (a notebook's cluster.adapt()): take it over
+            created = await self.kube.request("PATCH", DASKAUTOSCALERS, name, verb="patch",
+                                              body={"spec": body["spec"]}, patch=True)
+        self.watched[DASKAUTOSCALERS].put(created)
+
+    async def _delete_autoscaler(self, name: str) -> None:
+        try:
+            await self.kube.request("DELETE", DASKAUTOSCALERS, name, verb="delete")
+        except NotFound:
+            pass
+        old = self.watched[DASKAUTOSCALERS].objects.get(name)
+        if old is not None:
+            self.watched[DASKAUTOSCALERS]._apply("DELETED", old)
+
+    async def _restore(self, undo) -> None:
+        try:
+            await undo()
+        except RapidsKFError as err:
+            log.warning("rapids-kf: could not undo a partial change: %s", err.message)
+
+    async def delete(self, name: str) -> Cluster:
+        if name not in self._clusters:
+            raise NotFound(f"no cluster named {name!r} in namespace {self.namespace}", field="name")
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        answer = await self.kube.request("DELETE", DASKCLUSTERS, name, verb="delete", body=options)
+        self._delete_requested.add(name)
+        if isinstance(answer, dict) and answer.get("kind") == "DaskCluster" and \
+                (answer.get("metadata") or {}).get("deletionTimestamp"):
+            self.watched[DASKCLUSTERS].put(answer)
+        self._recompute(name)
+        return self._clusters.get(name) or Cluster(name=name, namespace=self.namespace, backend=self.name, phase="Deleting")
+
+    def _usable(self, name: str) -> Cluster:
+        cluster = self._clusters.get(name)
+        if cluster is None:
+            raise NotFound(f"no cluster named {name!r} in namespace {self.namespace}", field="name")
+        if cluster.phase == "Deleting":
+            raise Invalid(f"cluster {name!r} is being deleted", field="name")
+        return cluster
+
+    # --- logs and dashboard ----------------------------------------------------------------
+
+    async def logs(self, name: str, component: str, tail: int) -> list[PodLogs]:
+        await self.get(name)
+        pods = sorted(
+            (p for p in self._pods.get(name, {}).values()
+             if (p["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == component),
+            key=lambda p: p["metadata"]["name"],
+        )
+        limit = asyncio.Semaphore(8)
+
+        async def read(pod: dict) -> PodLogs:
+            pod_name = pod["metadata"]["name"]
+            containers = (pod.get("spec") or {}).get("containers") or [{}]
+            params = {"tailLines": tail}
+            if containers[0].get("name"):
+                params["container"] = containers[0]["name"]
+            async with limit:
+                try:
+                    text = await self.kube.request("GET", PODS, pod_name, sub="log", verb="get logs of",
+                                                   params=params, text=True)
+                except (Invalid, NotFound) as err:  # not started yet, or gone meanwhile
+                    return PodLogs(pod=pod_name, component=component, lines=[f"(no logs: {err.message})"])
+            return PodLogs(pod=pod_name, component=component, lines=text.splitlines()[-tail:])
+
+        return list(await asyncio.gather(*(read(p) for p in pods)))
+
+    async def dashboard_target(self, name: str) -> str:
+        await self.get(name)
+        return f"http://{name}-scheduler.{self.namespace}:8787"
+
+    # --- from objects to clusters ----------------------------------------------------------
+
+    def _on_object(self, resource: Resource, kind: str, old: dict | None, new: dict | None) -> None:
+        obj = new or old or {}
+        if resource is DASKCLUSTERS:
+            self._recompute(obj["metadata"]["name"])
+        elif resource in (DASKWORKERGROUPS, DASKAUTOSCALERS):
+            cluster = (obj.get("spec") or {}).get("cluster") or obj["metadata"]["name"].removesuffix("-default")
+            self._recompute(cluster)
+        elif resource is PODS:
+            if self._gpus is not None and self._gpus[1] is not None:
+                self._gpus = None  # GPUs in use changed: count free GPUs again when asked
+            names = set()
+            for pod, add in ((old, False), (new, True)):
+                if pod is None:
+                    continue
+                cluster = (pod["metadata"].get("labels") or {}).get(CLUSTER_LABEL)
+                if cluster is None:
+                    continue
+                names.add(cluster)
+                pods = self._pods.setdefault(cluster, {})
+                if add:
+                    pods[pod["metadata"]["name"]] = pod
+                else:
+                    pods.pop(pod["metadata"]["name"], None)
+            for cluster in names:
+                self._recompute(cluster)
+        elif resource is EVENTS:
+            cluster = event_cluster(obj, set(self.watched[DASKCLUSTERS].objects))
+            if cluster:
+                self._recompute(cluster)
+
+    def _objects(self, name: str, dc: dict) -> Objects:
+        names = set(self.watched[DASKCLUSTERS].objects)
+        events = [e for e in self.watched[EVENTS].objects.values() if event_cluster(e, names) == name]
+        return Objects(
+            cluster=dc,
+            worker_group=self.watched[DASKWORKERGROUPS].objects.get(f"{name}-default"),
+            autoscaler=self.watched[DASKAUTOSCALERS].objects.get(name),
+            pods=list(self._pods.get(name, {}).values()),
+            events=events,
+            delete_requested=name in self._delete_requested,
+        )
+
+    def _recompute(self, name: str) -> None:
+        dc = self.watched[DASKCLUSTERS].objects.get(name)
+        if dc is None:
+            gone = self._clusters.pop(name, None)
+            self._delete_requested.discard(name)
+            if gone is not None:
+                self._emit("deleted", gone)
+            return
+        cluster = cluster_status(self._objects(name, dc), self.namespace, self.timeouts)
+        if self._clusters.get(name) != cluster:
+            self._clusters[name] = cluster
+            self._emit("cluster", cluster)
+
+    def _recompute_all(self) -> None:
+        for name in list(self.watched[DASKCLUSTERS].objects):
+            self._recompute(name)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(TICK_SECONDS)
+            for name, cluster in list(self._clusters.items()):
+                if cluster.phase in ("Creating", "Deleting"):
+                    self._recompute(name)
+
+    def _emit(self, kind: str, cluster: Cluster) -> None:
+        for listener in self._listeners:
+            try:
+                listener(kind, cluster)  # type: ignore[arg-type]
+            except Exception:
+                log.exception("rapids-kf: change listener failed")

@@ -1,0 +1,193 @@
+"""Preflight: what must hold for GPU clusters to work here, each failure with its fix.
+
+Shown by the Environment route and `jupyter rapids-kf doctor`: the API and the operator's
+CRDs, the operator acting on clusters, every permission the extension uses (asked with
+SelfSubjectAccessReview, so nothing is tried for real), GPU nodes, the dashboard proxy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from ...errors import Forbidden, RapidsKFError
+from ..base import Check
+from .client import ACCESS_REVIEWS, DASK_GROUP, NODES, OPERATOR_FIX, PERMISSION_FIX, Resource
+from .spec import GPU_RESOURCE
+
+if TYPE_CHECKING:
+    from .backend import KubernetesBackend
+
+DASK_KINDS = ("daskclusters", "daskworkergroups", "daskautoscalers")
+ALL_PODS = Resource("pods", "Pod", namespaced=False)
+NODE_FIX = (
+    "optional: apply manifests/optional/gpu-capacity (a ClusterRole that lets notebooks list "
+    "nodes) to show GPU capacity"
+)
+
+# (verb, API group, resource, subresource): everything the extension does in the namespace.
+PERMISSIONS: list[tuple[str, str, str, str]] = [
+    *[(verb, DASK_GROUP, plural, "") for plural in DASK_KINDS
+      for verb in ("get", "list", "watch", "create", "patch", "delete")],
+    *[(verb, "", plural, "") for plural in ("pods", "services", "events") for verb in ("get", "list", "watch")],
+    ("get", "", "pods", "log"),
+]
+
+
+async def can_i(backend: "KubernetesBackend", verb: str, group: str, resource: str, sub: str = "",
+                namespace: str | None = "") -> bool:
+    attributes: dict[str, Any] = {"verb": verb, "group": group, "resource": resource}
+    if sub:
+        attributes["subresource"] = sub
+    if namespace is not None:
+        attributes["namespace"] = namespace or backend.namespace
+    body = {
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "spec": {"resourceAttributes": attributes},
+    }
+    answer = await backend.kube.request("POST", ACCESS_REVIEWS, verb="create", body=body)
+    return bool((answer.get("status") or {}).get("allowed"))
+
+
+async def permissions_check(backend: "KubernetesBackend") -> Check:
+    results = await asyncio.gather(
+        *(can_i(backend, verb, group, res, sub) for verb, group, res, sub in PERMISSIONS),
+        return_exceptions=True,
+    )
+    missing, unknown = [], None
+    for (verb, group, res, sub), allowed in zip(PERMISSIONS, results):
+        if isinstance(allowed, RapidsKFError):
+            unknown = allowed
+        elif allowed is not True:
+            missing.append(f"{verb} {res}{'/' + sub if sub else ''}{'.' + group if group else ''}")
+    if unknown is not None and not missing:
+        return Check("permissions", False, f"cannot ask the API what is allowed: {unknown.message}", unknown.fix)
+    if missing:
+        return Check(
+            "permissions", False,
+            f"the notebook's service account may not {', '.join(missing)} in namespace {backend.namespace}",
+            PERMISSION_FIX,
+        )
+    return Check("permissions", True, f"all {len(PERMISSIONS)} permissions granted in namespace {backend.namespace}")
+
+
+def operator_check(backend: "KubernetesBackend") -> Check:
+    clusters = backend._clusters
+    silent = [c.name for c in clusters.values() if any("operator has not acted" in r for r in c.reasons)]
+    stuck = [c.name for c in clusters.values() if any("finalizer" in r for r in c.reasons)]
+    if silent or stuck:
+        names = ", ".join(sorted(set(silent + stuck)))
+        return Check("operator", False,
+                     f"the dask-kubernetes operator is not acting on cluster(s) {names}: it is not running "
+                     f"or does not watch namespace {backend.namespace}",
+                     "ask your administrator to check the operator: kubectl get pods -A -l "
+                     "app.kubernetes.io/name=dask-kubernetes-operator; " + OPERATOR_FIX)
+    acted = [dc for dc in backend.watched_clusters() if (dc.get("status") or {}).get("phase")]
+    if acted:
+        return Check("operator", True, f"the dask-kubernetes operator has acted on {len(acted)} cluster(s) here")
+    return Check("operator", True, "no cluster yet to tell whether the dask-kubernetes operator acts; "
+                                   f"a cluster it ignores for {int(backend.timeouts.operator)} s is reported")
+
+
+async def crd_check(backend: "KubernetesBackend") -> tuple[Check, Check]:
+    try:
+        served = await backend.kube.discovery(DASK_GROUP)
+    except RapidsKFError as err:
+        down = Check("kubernetes", False, err.message, err.fix or "check KUBECONFIG or the pod's service account")
+        return down, Check("crd", False, "not checked: the Kubernetes API cannot be reached", err.fix)
+    api = Check("kubernetes", True, f"Kubernetes API at {backend.kube.server}, namespace "
+                                    f"{backend.namespace} (from {backend.namespace_source})")
+    missing = [k for k in DASK_KINDS if k not in served]
+    if missing:
+        return api, Check("crd", False,
+                          f"the dask-kubernetes operator's resources are not served: {', '.join(missing)}",
+                          OPERATOR_FIX)
+    return api, Check("crd", True, f"{', '.join(DASK_KINDS)} ({DASK_GROUP}/v1) are served")
+
+
+def _gpus(obj: dict[str, Any], field: str) -> int:
+    try:
+        return int(str(((obj.get("status") or {}).get(field) or {}).get(GPU_RESOURCE, 0)))
+    except ValueError:
+        return 0
+
+
+def _pod_gpus(pod: dict[str, Any]) -> int:
+    total = 0
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        limits = (container.get("resources") or {}).get("limits") or {}
+        try:
+            total += int(str(limits.get(GPU_RESOURCE, 0)))
+        except ValueError:
+            pass
+    return total
+
+
+async def free_gpus(backend: "KubernetesBackend") -> tuple[int | None, list[str]]:
+    """Free GPUs where nodes can be read: allocatable minus what scheduled pods hold."""
+    try:
+        nodes = (await backend.kube.request("GET", NODES, verb="list")).get("items") or []
+    except Forbidden:
+        return None, ["GPU capacity unknown: this notebook may not read nodes (" + NODE_FIX + ")"]
+    except RapidsKFError as err:
+        return None, [f"GPU capacity unknown: {err.message}"]
+    gpu_nodes = {n["metadata"]["name"]: _gpus(n, "allocatable") for n in nodes
+                 if _gpus(n, "allocatable") and not (n.get("spec") or {}).get("unschedulable")}
+    total = sum(gpu_nodes.values())
+    notes = [f"{total} GPU(s) on {len(gpu_nodes)} node(s)"]
+    try:
+        params = {"fieldSelector": "status.phase!=Succeeded,status.phase!=Failed"}
+        pods = (await backend.kube.request("GET", ALL_PODS, verb="list", params=params)).get("items") or []
+    except RapidsKFError:
+        pods = [p for group in backend._pods.values() for p in group.values()]
+        notes.append("GPUs used in other namespaces are not visible: the free count is an upper bound")
+    used = sum(_pod_gpus(p) for p in pods if (p.get("spec") or {}).get("nodeName") in gpu_nodes
+               and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
+    return max(0, total - used), notes
+
+
+async def gpu_check(backend: "KubernetesBackend") -> Check:
+    free, notes = await backend.free_gpus()
+    if free is None:
+        return Check("gpus", True, "; ".join(notes), NODE_FIX if "nodes" in " ".join(notes) else None)
+    if not notes[0].startswith("0 "):
+        return Check("gpus", True, f"{free} GPU(s) free; " + "; ".join(notes))
+    return Check("gpus", False, "no schedulable node advertises nvidia.com/gpu",
+                 "ask your administrator to install the NVIDIA GPU operator or device plugin on the GPU nodes")
+
+
+async def run(backend: "KubernetesBackend") -> list[Check]:
+    api, crd = await crd_check(backend)
+    checks = [api, crd]
+    if not api.ok:
+        return checks
+    checks.append(await permissions_check(backend))
+    checks.append(operator_check(backend))
+    if backend.synced:
+        errors = [w.error.message for w in backend.watched.values() if w.error is not None]
+        checks.append(Check("cache", not errors,
+                            "watching clusters, worker groups, autoscalers, pods and events"
+                            if not errors else "; ".join(errors),
+                            None if not errors else PERMISSION_FIX))
+    else:
+        err = backend._not_ready()
+        checks.append(Check("cache", False, err.message, err.fix))
+    checks.append(await gpu_check(backend))
+    image, source = await backend.notebook_image()
+    checks.append(Check("image", True, f"new clusters use {image or backend.config.default_image} (from {source})"))
+    if backend._serverapp is None:  # `jupyter rapids-kf doctor`: no server to look at
+        on = backend.config.configure_proxy_allowlist
+        checks.append(Check("proxy-allowlist", True,
+                            "the Jupyter server will let /proxy/<host>:8787 reach only this namespace's schedulers"
+                            if on else "c.RapidsKF.configure_proxy_allowlist is False: /proxy links to dashboards "
+                            "need ServerProxy.host_allowlist; rapids-kf/clusters/<name>/dashboard works regardless"))
+        return checks
+    allowlisted = backend.allowlist_state.startswith("/proxy") or backend.allowlist_state.startswith("left")
+    checks.append(Check(
+        "proxy-allowlist", allowlisted, f"jupyter-server-proxy: {backend.allowlist_state}",
+        None if allowlisted else "dashboards still open at rapids-kf/clusters/<name>/dashboard; to let "
+        "/proxy/<host>:8787 links work, load jupyter-server-proxy and keep "
+        "c.RapidsKF.configure_proxy_allowlist = True",
+    ))
+    return checks

@@ -1,0 +1,287 @@
+"""A Cluster from the objects behind it: phase from pods, reasons in plain words.
+
+The operator's `status.phase` says Running as soon as the scheduler Service exists, so it is
+only used to tell whether the operator acted at all. Everything a user sees comes from pods,
+the worker group, the autoscaler and Warning events.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ...models import Adapt, Cluster, GPUUsage, Scheduler, Workers, dashboard_path, derive_phase
+from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
+
+CLUSTER_LABEL = "dask.org/cluster-name"
+COMPONENT_LABEL = "dask.org/component"
+GROUP_LABEL = "dask.org/workergroup-name"
+# Container states that will not get better by waiting.
+FAILED_WAITING = {
+    "CrashLoopBackOff", "ImagePullBackOff", "ErrImagePull", "InvalidImageName",
+    "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+}
+# Warning events already told through pod conditions and container states.
+EVENTS_SHOWN_ELSEWHERE = {"FailedScheduling", "BackOff", "Failed", "Unhealthy"}
+MAX_EVENT_REASONS = 3
+
+
+def parse_time(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _age(seconds: float) -> str:
+    return f"{int(seconds)} s" if seconds < 120 else f"{int(seconds // 60)} min"
+
+
+class KubeCluster(Cluster):
+    """A Cluster the backend never changes after making it: its JSON is built once.
+
+    Each change of the objects behind a cluster makes a new instance, so lists served from the
+    cache pay neither `dataclasses.asdict` nor JSON encoding on every request (500 clusters:
+    15-30 ms on a busy 2-core machine).
+    """
+
+    _json: dict[str, Any] | None = None
+    _text: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        if self._json is None:
+            self._json = super().to_json()
+        return self._json
+
+    def to_json_text(self) -> str:
+        if self._text is None:
+            self._text = super().to_json_text()
+        return self._text
+
+
+@dataclass
+class Objects:
+    """Everything the cache holds about one cluster."""
+
+    cluster: dict[str, Any]
+    worker_group: dict[str, Any] | None = None
+    autoscaler: dict[str, Any] | None = None
+    pods: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    delete_requested: bool = False
+
+
+@dataclass
+class Timeouts:
+    operator: float = 60.0  # seconds before "the operator is not acting" is said
+    deletion: float = 60.0  # seconds before "deletion is stuck on the finalizer" is said
+
+
+def _pod_ready(pod: dict[str, Any]) -> bool:
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        return False
+    status = pod.get("status") or {}
+    if status.get("phase") != "Running":
+        return False
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def _container_problems(pod: dict[str, Any]) -> list[tuple[str, str]]:
+    """(reason, message) of containers that are waiting for a reason that will not pass."""
+    status = pod.get("status") or {}
+    found = []
+    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in FAILED_WAITING:
+            found.append((waiting["reason"], waiting.get("message") or ""))
+    return found
+
+
+def _unschedulable(pod: dict[str, Any]) -> str | None:
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("reason") == "Unschedulable":
+            return cond.get("message") or "no node can run this pod"
+    return None
+
+
+def _main_container(pod_spec: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    containers = (pod_spec or {}).get("containers") or [{}]
+    return next((c for c in containers if c.get("name") == name), containers[0])
+
+
+def _worker_command(container: dict[str, Any]) -> str:
+    words = list(container.get("command") or []) + list(container.get("args") or [])
+    if "--name" in words:
+        words = words[: words.index("--name")]
+    return " ".join(words) or "dask worker"
+
+
+def _int(value: Any, default: int = 0) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return default
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float | None = None) -> Cluster:
+    now = time.time() if now is None else now
+    dc = objs.cluster
+    meta, spec = dc.get("metadata") or {}, dc.get("spec") or {}
+    name = meta.get("name", "")
+    created = meta.get("creationTimestamp") or ""
+    age = now - (parse_time(created) or now)
+
+    worker_spec = spec.get("worker") or {}
+    worker = _main_container(worker_spec.get("spec"), "worker")
+    scheduler_container = _main_container((spec.get("scheduler") or {}).get("spec"), "scheduler")
+    resources = worker.get("resources") or {}
+    limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
+    gpus_per_worker = _int(limits.get(GPU_RESOURCE))
+
+    desired = _int(((objs.worker_group or {}).get("spec") or {}).get("worker", {}).get("replicas"),
+                   _int(worker_spec.get("replicas")))
+    default_group = f"{name}-default"
+    schedulers, workers = [], []
+    for pod in objs.pods:
+        labels = pod.get("metadata", {}).get("labels") or {}
+        if labels.get(COMPONENT_LABEL) == "scheduler":
+            schedulers.append(pod)
+        elif labels.get(COMPONENT_LABEL) == "worker" and labels.get(GROUP_LABEL, default_group) == default_group:
+            workers.append(pod)
+    scheduler_ready = any(_pod_ready(p) for p in schedulers)
+    ready = sum(1 for p in workers if _pod_ready(p))
+
+    reasons: list[str] = []
+    failed = False
+    if (dc.get("status") or {}).get("phase") == "Error":
+        failed = True
+        reasons.append("the dask-kubernetes operator rejected this cluster (status Error); "
+                       "see its events: kubectl describe daskcluster " + name)
+    for pod in schedulers + workers:
+        component = pod["metadata"].get("labels", {}).get(COMPONENT_LABEL, "")
+        for reason, message in _container_problems(pod):
+            failed = True
+            reasons.append(f"{component} pod {pod['metadata']['name']}: {reason}"
+                           + (f": {message}" if message else ""))
+    unschedulable: dict[str, list[str]] = {}
+    for pod in schedulers + workers:
+        message = _unschedulable(pod)
+        if message:
+            component = pod["metadata"].get("labels", {}).get(COMPONENT_LABEL, "")
+            unschedulable.setdefault(message, []).append(component)
+    for message, components in unschedulable.items():
+        who = (f"the {components[0]} pod" if len(components) == 1
+               else _plural(len(components), components[0] + " pod") if len(set(components)) == 1
+               else _plural(len(components), "pod"))
+        reasons.append(f"{who} cannot be scheduled: {message}")
+
+    deleting = bool(meta.get("deletionTimestamp")) or objs.delete_requested
+    started = bool(schedulers) or bool(workers)
+    operator_acted = bool((dc.get("status") or {}).get("phase")) or objs.worker_group is not None or started
+
+    if deleting:
+        since = parse_time(meta.get("deletionTimestamp"))
+        waiting = now - since if since else 0
+        finalizers = meta.get("finalizers") or []
+        if finalizers and waiting > timeouts.deletion:
+            reasons = [
+                f"deletion has waited more than {_age(timeouts.deletion)} for the dask-kubernetes operator to remove its "
+                f"finalizer ({', '.join(finalizers)}): the operator seems not to be running. An "
+                f"administrator can start it, or remove the finalizer: kubectl patch daskcluster {name} "
+                f"-n {namespace} --type merge -p '{{\"metadata\":{{\"finalizers\":[]}}}}'"
+            ]
+        else:
+            reasons = []
+    elif not operator_acted:
+        if age > timeouts.operator:
+            reasons.append(
+                f"the dask-kubernetes operator has not acted on this cluster within {_age(timeouts.operator)}: it is "
+                "probably not running or not watching this namespace (ask your administrator; "
+                "`jupyter rapids-kf doctor` checks it)"
+            )
+        else:
+            reasons.append("waiting for the dask-kubernetes operator to create the scheduler and workers")
+
+    phase = derive_phase(
+        deleting=deleting, failed=failed, started=started,
+        scheduler_ready=scheduler_ready, desired=desired, ready=ready,
+    )
+    if phase in ("Creating", "Pending", "Scaling") and operator_acted and not deleting:
+        if phase == "Creating":
+            reasons.append("waiting for the scheduler pod to be created")
+        elif not scheduler_ready and not unschedulable:
+            reasons.append("the scheduler pod is starting")
+        if ready < desired:
+            reasons.append(f"{desired - ready} of {_plural(desired, 'worker')} not ready yet")
+        elif len(workers) > desired:
+            reasons.append(f"{_plural(len(workers) - desired, 'worker')} retiring")
+        reasons.extend(_event_reasons(objs.events, parse_time(created) or 0))
+
+    adapt = None
+    if objs.autoscaler is not None:
+        a_spec = objs.autoscaler.get("spec") or {}
+        adapt = Adapt(minimum=_int(a_spec.get("minimum")), maximum=_int(a_spec.get("maximum")))
+    return KubeCluster(
+        name=name,
+        namespace=namespace,
+        backend="kubernetes",
+        phase=phase,
+        created=created,
+        image=worker.get("image") or scheduler_container.get("image"),
+        worker_command=_worker_command(worker),
+        gpus_per_worker=gpus_per_worker,
+        workers=Workers(desired=desired, ready=ready, pending=max(0, desired - ready)),
+        scheduler=Scheduler(ready=scheduler_ready, address=f"tcp://{name}-scheduler.{namespace}:8786"),
+        dashboard_url=dashboard_path(name),
+        adapt=adapt,
+        idle_timeout=_int(spec.get("idleTimeout")),
+        reasons=_unique(reasons),
+        managed=(meta.get("labels") or {}).get(MANAGED_LABEL) == MANAGED_VALUE,
+        cpu=limits.get("cpu") or requests.get("cpu"),
+        memory=limits.get("memory") or requests.get("memory"),
+        gpus=GPUUsage(in_use=ready * gpus_per_worker),
+    )
+
+
+def _event_reasons(events: list[dict[str, Any]], since: float) -> list[str]:
+    """Recent Warning events of the cluster's objects, newest first (quota refusals, ...)."""
+    found = []
+    for event in events:
+        if event.get("type") != "Warning" or event.get("reason") in EVENTS_SHOWN_ELSEWHERE:
+            continue
+        when = parse_time(event.get("lastTimestamp") or event.get("eventTime")
+                          or (event.get("metadata") or {}).get("creationTimestamp"))
+        if when is not None and when + 1 < since:
+            continue  # about an earlier cluster of the same name
+        obj = event.get("involvedObject") or {}
+        found.append((when or 0, f"{event.get('reason')}: {obj.get('kind', '').lower()} "
+                                 f"{obj.get('name', '')}: {event.get('message', '')}".strip()))
+    found.sort(reverse=True)
+    return [text for _, text in found[:MAX_EVENT_REASONS]]
+
+
+def _unique(items: list[str]) -> list[str]:
+    return list(dict.fromkeys(items))
+
+
+def event_cluster(event: dict[str, Any], clusters: set[str]) -> str | None:
+    """Which cluster an event is about: its DaskCluster, or objects named `<cluster>-...`."""
+    name = (event.get("involvedObject") or {}).get("name") or ""
+    if name in clusters:
+        return name
+    best = None
+    parts = name.split("-")
+    for i in range(len(parts) - 1, 0, -1):
+        candidate = "-".join(parts[:i])
+        if candidate in clusters:
+            best = candidate
+            break
+    return best

@@ -1,0 +1,201 @@
+"""The REST API on the Kubernetes backend, end to end against the emulator: what a user sees."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from . import crd, fake_operator
+from .conftest import NOTEBOOK_IMAGE
+
+
+def sent(k8s, plural: str = "daskclusters") -> list[dict]:
+    return [body for p, body in k8s.received if p == plural]
+
+
+async def create_running(api, k8s, name="gpu-etl", workers=2, **fields) -> dict:
+    code, body = await api.call("POST", "clusters", {"name": name, "workers": workers, **fields})
+    assert code == 202, body
+    fake_operator.reconcile(k8s, name)
+    return await api.wait_for(name, lambda c: c["phase"] == "Running", timeout=10)
+
+
+async def test_create_sends_a_valid_gpu_daskcluster_with_the_notebook_image(api, k8s):
+    code, cluster = await api.call("POST", "clusters", {"name": "gpu-etl", "workers": 2, "gpus_per_worker": 1})
+    assert code == 202, cluster
+    assert cluster["phase"] == "Creating" and cluster["managed"] is True
+    assert cluster["image"] == NOTEBOOK_IMAGE
+    assert cluster["workers"]["desired"] == 2 and cluster["gpus_per_worker"] == 1
+
+    [body] = sent(k8s)
+    assert crd.errors("daskclusters", body) == [] and k8s.validation == []
+    scheduler = body["spec"]["scheduler"]["spec"]["containers"][0]
+    worker = body["spec"]["worker"]["spec"]["containers"][0]
+    assert worker["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert "nvidia.com/gpu" not in json.dumps(body["spec"]["scheduler"])
+    assert worker["image"] == scheduler["image"] == NOTEBOOK_IMAGE
+    assert worker["args"][0] == "dask-cuda-worker"
+
+    listed = await api.get("clusters")
+    assert [c["name"] for c in listed["clusters"]] == ["gpu-etl"]
+    running = await create_running(api, k8s, name="second", workers=1)
+    assert running["workers"] == {"desired": 1, "ready": 1, "pending": 0}
+    assert running["scheduler"]["ready"] is True and running["reasons"] == []
+
+
+async def test_status_reasons_reach_the_user(api, k8s):
+    await api.call("POST", "clusters", {"name": "stuck", "workers": 2})
+    message = "0/3 nodes are available: 3 Insufficient nvidia.com/gpu."
+    fake_operator.reconcile(k8s, "stuck", workers_ready=0, unschedulable=message)
+    cluster = await api.wait_for("stuck", lambda c: c["phase"] == "Scaling")
+    assert f"2 worker pods cannot be scheduled: {message}" in cluster["reasons"]
+    fake_operator.pod(k8s, "stuck", "scheduler", "stuck-scheduler-7d9f8-abcde", ready=False,
+                      waiting=("ImagePullBackOff", 'Back-off pulling image "rapids:nope"'))
+    failed = await api.wait_for("stuck", lambda c: c["phase"] == "Failed")
+    assert any("ImagePullBackOff" in r for r in failed["reasons"])
+
+
+async def test_every_list_and_get_is_served_from_the_cache(api, k8s):
+    await create_running(api, k8s)
+    reads = k8s.count("GET", r"/(daskclusters|daskworkergroups|pods)(\?|/|$)")
+    for _ in range(20):
+        assert len((await api.get("clusters"))["clusters"]) == 1
+        await api.get("clusters/gpu-etl")
+    assert k8s.count("GET", r"/(daskclusters|daskworkergroups|pods)(\?|/|$)") == reads
+
+
+async def test_clusters_made_elsewhere_appear_unmanaged(api, k8s):
+    await api.get("clusters")  # the backend is watching
+    fake_operator.external_cluster(k8s, "from-notebook", workers=1)
+    cluster = await api.wait_for("from-notebook", lambda c: True, timeout=5)
+    assert cluster["managed"] is False and cluster["worker_command"] == "dask-worker"
+
+
+async def test_scale_patches_the_worker_group_and_keeps_the_cluster_field_in_step(api, k8s):
+    await create_running(api, k8s)
+    code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"workers": 4})
+    assert code == 202, cluster
+    assert cluster["workers"]["desired"] == 4 and cluster["phase"] == "Scaling"
+    assert k8s.get("daskworkergroups", "gpu-etl-default")["spec"]["worker"]["replicas"] == 4
+    assert k8s.get("daskclusters", "gpu-etl")["spec"]["worker"]["replicas"] == 4
+    # A notebook's KubeCluster.scale(1) patches only the worker group: the DaskCluster says 4.
+    group = k8s.get("daskworkergroups", "gpu-etl-default")
+    group["spec"]["worker"]["replicas"] = 1
+    k8s.put("daskworkergroups", group)
+    await api.wait_for("gpu-etl", lambda c: c["workers"]["desired"] == 1)
+    # Scaling back to the stale value 4 still reaches the worker group.
+    code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"workers": 4})
+    assert code == 202 and cluster["workers"]["desired"] == 4
+    assert k8s.get("daskworkergroups", "gpu-etl-default")["spec"]["worker"]["replicas"] == 4
+    assert all(crd.errors(p, b) == [] for p, b in k8s.received if p.startswith("dask"))
+
+
+async def test_adapt_creates_patches_and_removes_the_autoscaler(api, k8s):
+    await create_running(api, k8s)
+    code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"adapt": {"minimum": 1, "maximum": 4}})
+    assert code == 202, cluster
+    assert cluster["adapt"] == {"minimum": 1, "maximum": 4}
+    scaler = k8s.get("daskautoscalers", "gpu-etl")
+    assert scaler["spec"] == {"cluster": "gpu-etl", "minimum": 1, "maximum": 4}
+    assert scaler["metadata"]["ownerReferences"][0]["name"] == "gpu-etl"
+    assert crd.errors("daskautoscalers", scaler) == []
+
+    code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"adapt": {"minimum": 2, "maximum": 6}})
+    assert code == 202 and k8s.get("daskautoscalers", "gpu-etl")["spec"]["maximum"] == 6
+    code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"workers": 3})  # a fixed size ends adapting
+    assert code == 202 and cluster["adapt"] is None
+    assert k8s.get("daskautoscalers", "gpu-etl") is None
+    code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"adapt": {"minimum": 0, "maximum": 2}})
+    code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"adapt": None})
+    assert code == 202 and cluster["adapt"] is None and k8s.get("daskautoscalers", "gpu-etl") is None
+
+
+async def test_delete_uses_background_propagation_and_shows_deleting(api, k8s):
+    await create_running(api, k8s)
+    dc = k8s.get("daskclusters", "gpu-etl")
+    dc["metadata"]["finalizers"] = ["kopf.zalando.org/KopfFinalizerMarker"]
+    k8s.put("daskclusters", dc)
+    code, cluster = await api.call("DELETE", "clusters/gpu-etl")
+    assert code == 202 and cluster["phase"] == "Deleting"
+    assert ("delete:daskclusters", {"apiVersion": "v1", "kind": "DeleteOptions",
+                                    "propagationPolicy": "Background"}) in k8s.received
+    code, _ = await api.call("PATCH", "clusters/gpu-etl", {"workers": 1})
+    assert code == 400  # no scaling a cluster on its way out
+    k8s.remove("daskclusters", "gpu-etl")  # the operator removed its finalizer
+    await api.wait_gone("gpu-etl", timeout=5)
+    code, body = await api.call("DELETE", "clusters/gpu-etl")
+    assert code == 404 and body["error"]["code"] == "not_found"
+
+
+async def test_logs_come_from_pods_log(api, k8s):
+    await create_running(api, k8s)
+    k8s.logs["gpu-etl-default-worker-0000-pod"] = "starting\nconnected to scheduler\nready"
+    data = await api.get("clusters/gpu-etl/logs", component="worker", tail="2")
+    by_pod = {p["pod"]: p["lines"] for p in data["logs"]}
+    assert by_pod["gpu-etl-default-worker-0000-pod"] == ["connected to scheduler", "ready"]
+    assert by_pod["gpu-etl-default-worker-0001-pod"][0].startswith("(no logs:")
+    assert any("tailLines=2" in uri and "/log" in uri for _, uri in k8s.requests)
+    scheduler = await api.get("clusters/gpu-etl/logs", component="scheduler")
+    assert [p["pod"] for p in scheduler["logs"]] == ["gpu-etl-scheduler-7d9f8-abcde"]
+
+
+async def test_events_stream_pushes_changes(api, k8s, events):
+    await api.get("clusters")
+    stream = events()
+    snapshot = await stream.wait(lambda kind, data: kind == "clusters", what="snapshot")
+    assert snapshot == {"clusters": []}
+    await api.call("POST", "clusters", {"name": "live", "workers": 1})
+    await stream.wait(lambda k, d: k == "cluster" and d["name"] == "live" and d["phase"] == "Creating")
+    fake_operator.reconcile(k8s, "live")
+    await stream.wait(lambda k, d: k == "cluster" and d["name"] == "live" and d["phase"] == "Running")
+    k8s.remove("daskclusters", "live")
+    await stream.wait(lambda k, d: k == "deleted" and d["name"] == "live")
+
+
+async def test_environment_shows_defaults_gpus_and_checks(api, k8s):
+    fake_operator.gpu_node(k8s, "gpu-node-1", 4)
+    fake_operator.gpu_node(k8s, "gpu-node-2", 4)
+    await create_running(api, k8s, workers=2)  # holds 2 GPUs on gpu-node-1
+    env = await api.get("environment")
+    assert env["backend"] == "kubernetes" and env["namespace"] == k8s.namespace
+    assert env["defaults"]["image"] == NOTEBOOK_IMAGE
+    assert env["gpus_available"] == 6
+    checks = {c["name"]: c for c in env["checks"]}
+    for name in ("kubernetes", "crd", "permissions", "operator", "cache", "gpus", "image"):
+        assert checks[name]["ok"], checks[name]
+
+
+async def test_permission_and_operator_checks_name_their_fix(api, k8s):
+    k8s.deny("create", "daskautoscalers")
+    k8s.deny("get", "pods/log")
+    k8s.deny("list", "nodes")
+    env = await api.get("environment")
+    checks = {c["name"]: c for c in env["checks"]}
+    assert not checks["permissions"]["ok"]
+    assert "create daskautoscalers.kubernetes.dask.org" in checks["permissions"]["message"]
+    assert "get pods/log" in checks["permissions"]["message"]
+    assert "manifests" in checks["permissions"]["fix"]
+    assert checks["gpus"]["ok"] and "may not read nodes" in checks["gpus"]["message"]
+    assert env["gpus_available"] is None
+
+
+@pytest.mark.parametrize("kind,expected", [
+    ("client", "Client('tcp://gpu-etl-scheduler.kubeflow-user:8786')"),
+    ("kubecluster", "KubeCluster.from_name('gpu-etl', namespace='kubeflow-user'"),
+    ("cudf", "dask.config.set({\"dataframe.backend\": 'cudf'})"),
+])
+async def test_snippets_point_at_the_scheduler_service(api, k8s, kind, expected):
+    await create_running(api, k8s)
+    data = await api.get("clusters/gpu-etl/snippet", kind=kind)
+    assert expected in data["code"]
+    compile(data["code"], "snippet", "exec")
+
+
+async def test_image_falls_back_to_the_configured_one_outside_a_notebook_pod(api, k8s, monkeypatch):
+    monkeypatch.setenv("HOSTNAME", "a-laptop")  # no such pod in the namespace
+    env = await api.get("environment")
+    assert env["defaults"]["image"] == "rapidsai/base:26.10-cuda13-py3.12"
+    assert any("notebook pod a-laptop not readable" in note for note in env["notes"])
+    code, cluster = await api.call("POST", "clusters", {"name": "gpu-etl"})
+    assert code == 202 and cluster["image"] == "rapidsai/base:26.10-cuda13-py3.12"

@@ -1,0 +1,59 @@
+"""The admin kit grants exactly what the extension uses, and keeps other namespaces out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from jupyter_rapids_kf.backends.kubernetes.checks import PERMISSIONS
+
+ROOT = Path(__file__).resolve().parents[2] / "manifests"
+
+
+def load(path: Path) -> list[dict]:
+    return [d for d in yaml.safe_load_all(path.read_text()) if d]
+
+
+def granted(role: dict) -> set[tuple[str, str, str]]:
+    return {(verb, group, resource) for rule in role["rules"] for group in rule["apiGroups"]
+            for resource in rule["resources"] for verb in rule["verbs"]}
+
+
+def test_every_kustomization_lists_files_that_exist():
+    for kustomization in ROOT.rglob("kustomization.yaml"):
+        for resource in yaml.safe_load(kustomization.read_text())["resources"]:
+            assert (kustomization.parent / resource).is_file(), (kustomization, resource)
+
+
+def test_edit_role_is_aggregated_into_kubeflow_edit_and_grants_exactly_what_preflight_checks():
+    [role] = load(ROOT / "clusterrole-edit.yaml")
+    assert role["metadata"]["labels"] == {"rbac.authorization.kubeflow.org/aggregate-to-kubeflow-edit": "true"}
+    needed = {(verb, group, f"{res}/{sub}" if sub else res) for verb, group, res, sub in PERMISSIONS}
+    assert granted(role) == needed
+    assert not any("*" in rule["verbs"] or "*" in rule["resources"] for rule in role["rules"])
+
+
+def test_view_role_reads_only():
+    [role] = load(ROOT / "clusterrole-view.yaml")
+    assert role["metadata"]["labels"] == {"rbac.authorization.kubeflow.org/aggregate-to-kubeflow-view": "true"}
+    assert {verb for verb, _, _ in granted(role)} == {"get", "list", "watch"}
+
+
+def test_optional_gpu_capacity_role_reads_nodes_only():
+    role, binding = load(ROOT / "optional/gpu-capacity/clusterrole.yaml")
+    assert granted(role) == {("get", "", "nodes"), ("list", "", "nodes")}
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+
+
+def test_network_policy_keeps_other_namespaces_off_the_schedulers():
+    [policy] = load(ROOT / "namespace/networkpolicy.yaml")
+    spec = policy["spec"]
+    assert spec["podSelector"] == {"matchLabels": {"dask.org/component": "scheduler"}}
+    assert spec["policyTypes"] == ["Ingress"]
+    [rule] = spec["ingress"]
+    assert {p["port"] for p in rule["ports"]} == {8786, 8787}
+    sources = rule["from"]
+    assert {"podSelector": {}} in sources  # this namespace only (no namespaceSelector beside it)
+    others = [s for s in sources if "namespaceSelector" in s]
+    assert all(s["namespaceSelector"].get("matchLabels") for s in others)  # never "all namespaces"
