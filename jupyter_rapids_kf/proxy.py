@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from jupyter_server.utils import url_path_join
 from jupyter_server_proxy.handlers import ProxyHandler
 from tornado import web
+from tornado.httpclient import HTTPClientError
 
 from .errors import RapidsKFError
 from .handlers import _STATUS_CODES
@@ -87,7 +88,13 @@ class DashboardProxyHandler(ProxyHandler):
         except RapidsKFError:
             self.close(code=1008, reason="no such dashboard")
             return
-        return await self.proxy_open(host, port, proxied_path or "")
+        try:
+            return await self.proxy_open(host, port, proxied_path or "")
+        except (OSError, HTTPClientError) as err:
+            # The scheduler went away (cluster deleted or restarting): a clean close lets
+            # bokeh retry quietly instead of logging a traceback here.
+            self.log.info("rapids-kf: dashboard of %s not reachable: %s", name, err)
+            self.close(code=1011, reason="the dashboard is not reachable")
 
     # ProxyHandler routes GET through WebSocketHandlerMixin.get; keep its auth marker visible.
     get = web.authenticated(ProxyHandler.get)

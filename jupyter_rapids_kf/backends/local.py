@@ -55,6 +55,7 @@ class Runner:
     state: dict[str, Any] = field(default_factory=dict)
     deleting_since: float | None = None
     failed: str | None = None
+    pending_scale: int | None = None  # asked for while the scheduler was starting
 
     @property
     def name(self) -> str:
@@ -310,7 +311,11 @@ class LocalBackend:
         return cluster
 
     async def scale(self, name: str, workers: int) -> Cluster:
-        runner = self._usable(name)
+        runner = self._usable(name, starting_ok=True)
+        if not runner.state:
+            # Still starting: remembered, and applied as soon as the scheduler answers.
+            runner.spec["workers"] = runner.pending_scale = workers
+            return self._changed(runner)
         runner.state = await self._call(runner, "rapids_kf_scale", n=workers)
         return self._changed(runner)
 
@@ -375,13 +380,13 @@ class LocalBackend:
             return None
         return standby
 
-    def _usable(self, name: str) -> Runner:
+    def _usable(self, name: str, starting_ok: bool = False) -> Runner:
         runner = self._runner(name)
         if runner.deleting_since is not None:
             raise Invalid(f"cluster {name!r} is being deleted", field="name")
         if runner.failed:
             raise Invalid(f"cluster {name!r} has failed: {runner.failed}", field="name")
-        if not runner.state:
+        if not runner.state and not starting_ok:
             raise Invalid(f"cluster {name!r} is still starting; try again when its scheduler is up", field="name")
         return runner
 
@@ -439,6 +444,9 @@ class LocalBackend:
         if runner.address is not None:
             try:
                 runner.state = await self._call(runner, "rapids_kf_state")
+                if runner.pending_scale is not None:
+                    workers, runner.pending_scale = runner.pending_scale, None
+                    runner.state = await self._call(runner, "rapids_kf_scale", n=workers)
             except Unavailable:
                 runner.state = {}
         if self._cluster(runner).to_json() != before:

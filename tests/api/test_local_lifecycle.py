@@ -126,3 +126,16 @@ async def _ready(backend, n):
 
 async def _exited(process):
     return process.poll() is not None
+
+
+async def test_a_scale_sent_while_the_cluster_starts_is_applied_when_it_is_up(api):
+    status, _ = await api.call("POST", "clusters", {"name": "eager", "workers": 1})
+    assert status == 202
+    try:
+        status, cluster = await api.call("PATCH", "clusters/eager", {"workers": 2})
+        assert status == 202, cluster
+        assert cluster["workers"]["desired"] == 2
+        await api.wait_for("eager", lambda c: c["phase"] == "Running" and c["workers"]["ready"] == 2, what="2 workers")
+    finally:
+        await api.call("DELETE", "clusters/eager")
+        await api.wait_gone("eager")

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import os
+import signal
+from pathlib import Path
+
+from jupyter_core.paths import jupyter_runtime_dir
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
 
 async def test_the_dashboard_route_only_knows_clusters_by_name(api, jp_fetch):
     for path in ["other-host:8787/status", "..%2F..%2Fapi%2Fstatus"]:
@@ -32,3 +41,22 @@ async def test_the_generic_proxy_still_refuses_hosts_outside_its_allowlist(raw_g
     # Refused before any connection is made: nothing is sent to this address.
     response = await raw_get(f"{jp_base_url}proxy/10.1.2.3:8787/status")
     assert response.code == 403
+
+
+
+async def test_a_dashboard_websocket_to_a_dead_scheduler_is_closed_cleanly(api, jp_fetch, jp_http_port, jp_base_url, jp_auth_header):
+    status, _ = await api.call("POST", "clusters", {"name": "crashy", "workers": 0})
+    assert status == 202
+    try:
+        await api.wait_for("crashy", lambda c: c["phase"] == "Running")
+        spec = Path(jupyter_runtime_dir()) / "rapids-kf-clusters" / "crashy.spec.json"
+        os.killpg(json.loads(spec.read_text())["pid"], signal.SIGKILL)  # dies without a goodbye
+        await api.wait_for("crashy", lambda c: c["phase"] == "Failed", what="Failed")
+        url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url}rapids-kf/clusters/crashy/dashboard/status/ws"
+        ws = await websocket_connect(HTTPRequest(url, headers=dict(jp_auth_header)))
+        assert await ws.read_message() is None
+        assert ws.close_code == 1011
+        assert "not reachable" in ws.close_reason
+    finally:
+        await api.call("DELETE", "clusters/crashy")
+        await api.wait_gone("crashy")
