@@ -12,10 +12,7 @@ import json
 import logging
 import os
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +30,7 @@ from ..models import (
 )
 from .base import BackendFacts, ChangeListener, Check, PodLogs
 from .local_gpu import detect_gpus
+from .local_process import Launcher, Runner
 from .local_runner import quantity, write_json
 
 log = logging.getLogger(__name__)
@@ -41,44 +39,6 @@ NAMESPACE = "local"
 POLL_SECONDS = 0.25
 RPC_TIMEOUT = 5.0
 DELETE_GRACE = 30.0
-
-
-@dataclass
-class Runner:
-    """What the backend knows of one cluster's runner process."""
-
-    spec: dict[str, Any]
-    pid: int
-    process: subprocess.Popen | None = None  # None when adopted after a restart
-    address: str | None = None
-    dashboard_port: int | None = None
-    state: dict[str, Any] = field(default_factory=dict)
-    deleting_since: float | None = None
-    failed: str | None = None
-    pending_scale: int | None = None  # asked for while the scheduler was starting
-
-    @property
-    def name(self) -> str:
-        return self.spec["name"]
-
-    def alive(self) -> bool:
-        if self.process is not None:
-            return self.process.poll() is None
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return _is_runner(self.pid)
-
-
-def _is_runner(pid: int) -> bool:
-    """Guards against a recycled pid after a reboot or a long downtime."""
-    try:
-        return b"local_runner" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return True  # no /proc (macOS): trust the pid
 
 
 class LocalBackend:
@@ -96,13 +56,12 @@ class LocalBackend:
         self.state_dir = Path(state_dir)
         self.stop_on_exit = stop_on_exit
         self.poll_seconds = poll_seconds
-        self.use_standby = standby
-        self._standby: subprocess.Popen | None = None
         self._runners: dict[str, Runner] = {}
         self._listeners: list[ChangeListener] = []
         self._monitor: asyncio.Task | None = None
         self._rpc: Any = None
         self._gpus = detect_gpus()
+        self._launcher = Launcher(self.state_dir, gpu=bool(self._gpus), standby=standby)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -112,25 +71,22 @@ class LocalBackend:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self._rpc = await ConnectionPool(limit=64, timeout=RPC_TIMEOUT)
         self._adopt()
-        self._spawn_standby()
+        self._launcher.keep_standby()
         self._monitor = asyncio.ensure_future(self._watch())
 
     async def stop(self) -> None:
         if self._monitor:
             self._monitor.cancel()
-        if self._standby is not None:
-            self._standby.kill()
-            self._standby.wait()
-            self._standby = None
+        self._launcher.stop()
         if self.stop_on_exit:
             for runner in list(self._runners.values()):
-                self._signal(runner, signal.SIGTERM)
+                runner.signal(signal.SIGTERM)
             deadline = time.monotonic() + 10
             while any(r.alive() for r in self._runners.values()) and time.monotonic() < deadline:
                 await asyncio.sleep(0.1)
             for runner in self._runners.values():
                 if runner.alive():
-                    self._signal(runner, signal.SIGKILL)
+                    runner.signal(signal.SIGKILL)
                 self._forget_files(runner.name)
         if self._rpc is not None:
             await self._rpc.close()
@@ -300,8 +256,7 @@ class LocalBackend:
         self._forget_files(spec.name)
         spec_path = self.state_dir / f"{spec.name}.spec.json"
         write_json(spec_path, data)
-        process = self._take_standby(spec_path) or self._spawn([str(spec_path)], spec_path)
-        self._spawn_standby()
+        process = self._launcher.start(spec_path)
         data["pid"] = process.pid
         write_json(spec_path, data)
         runner = Runner(spec=data, pid=process.pid, process=process)
@@ -335,50 +290,10 @@ class LocalBackend:
                 try:
                     await self._call(runner, "rapids_kf_close")
                 except Unavailable:
-                    self._signal(runner, signal.SIGTERM)
+                    runner.signal(signal.SIGTERM)
             else:
-                self._signal(runner, signal.SIGTERM)
+                runner.signal(signal.SIGTERM)
         return self._changed(runner)
-
-    def _spawn(self, args: list[str], spec_path: Path | None = None) -> subprocess.Popen:
-        """A runner in a session of its own: it outlives a server restart, and Ctrl-C in
-        the server's terminal spares it."""
-        log_path = spec_path.with_suffix("").with_suffix(".log") if spec_path else os.devnull
-        with open(log_path, "ab") as log_file:
-            try:
-                return subprocess.Popen(
-                    [sys.executable, "-m", "jupyter_rapids_kf.backends.local_runner", *args],
-                    stdin=subprocess.PIPE if spec_path is None else subprocess.DEVNULL,
-                    stdout=log_file,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                    cwd=self.state_dir,
-                )
-            except OSError as err:
-                if spec_path:
-                    spec_path.unlink(missing_ok=True)
-                raise Unavailable(f"could not start the cluster process: {err}") from err
-
-    def _spawn_standby(self) -> None:
-        """Keep one runner with dask already imported, so that a new cluster starts sooner."""
-        if not self.use_standby or (self._standby and self._standby.poll() is None):
-            return
-        try:
-            self._standby = self._spawn(["--standby"] + (["--gpu"] if self._gpus else []))
-        except Unavailable as err:
-            log.warning("rapids-kf: no standby runner: %s", err)
-            self._standby = None
-
-    def _take_standby(self, spec_path: Path) -> subprocess.Popen | None:
-        standby, self._standby = self._standby, None
-        if standby is None or standby.poll() is not None or standby.stdin is None:
-            return None
-        try:
-            standby.stdin.write(f"{spec_path}\n".encode())
-            standby.stdin.close()
-        except OSError:
-            return None
-        return standby
 
     def _usable(self, name: str, starting_ok: bool = False) -> Runner:
         runner = self._runner(name)
@@ -437,7 +352,7 @@ class LocalBackend:
             return
         if runner.deleting_since is not None:
             if time.monotonic() - runner.deleting_since > DELETE_GRACE:
-                self._signal(runner, signal.SIGKILL)
+                runner.signal(signal.SIGKILL)
             return
         if runner.address is None:
             self._read_state_file(runner)
@@ -468,7 +383,7 @@ class LocalBackend:
             self._forget_files(runner.name)
             self._emit("deleted", self._cluster(runner))
         elif runner.failed is None:
-            runner.failed = _failure_reason(self._log_tail(runner.name, 40), runner)
+            runner.failed = runner.failure_reason(self._log_tail(runner.name, 40))
             runner.state = {}
             self._emit("cluster", self._cluster(runner))
 
@@ -487,12 +402,6 @@ class LocalBackend:
         except (OSError, asyncio.TimeoutError) as err:
             raise Unavailable(f"the scheduler of {runner.name!r} does not answer: {err}") from err
 
-    def _signal(self, runner: Runner, sig: int) -> None:
-        try:
-            os.killpg(runner.pid, sig)  # the runner and its worker processes
-        except (ProcessLookupError, PermissionError):
-            pass
-
     def _changed(self, runner: Runner) -> Cluster:
         cluster = self._cluster(runner)
         self._emit("cluster", cluster)
@@ -506,14 +415,6 @@ class LocalBackend:
 def _lines(records: Any) -> list[str]:
     """Dask log records come newest first as (level, message); users read oldest first."""
     return [message for _level, message in reversed(list(records))]
-
-
-def _failure_reason(lines: list[str], runner: Runner) -> str:
-    code = runner.process.poll() if runner.process else None
-    errors = [line for line in lines if "Error" in line or "error" in line]
-    detail = (errors or lines or ["no output"])[-1].strip()
-    prefix = f"the cluster process exited with code {code}" if code is not None else "the cluster process exited"
-    return f"{prefix}: {detail}"
 
 
 def _total_memory() -> int:

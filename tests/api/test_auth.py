@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-import pytest
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 from jupyter_server.base.handlers import APIHandler
 from tornado.web import RequestHandler
