@@ -36,6 +36,7 @@ test-python: setup
 	$(BIN)/python -m pytest -q -m "not controlplane"
 
 test-js: setup
+	$(BIN)/jlpm prettier:check
 	$(BIN)/jlpm test
 
 # Tier 3: kube-apiserver, controller-manager, scheduler, etcd and kwok built from Go modules

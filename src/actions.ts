@@ -37,7 +37,10 @@ export interface IActionContext {
 }
 
 /** A server error in one line, with its fix when the server gave one. */
-export function describeError(error: unknown, trans: TranslationBundle): string {
+export function describeError(
+  error: unknown,
+  trans: TranslationBundle
+): string {
   if (error instanceof APIError && error.fix) {
     return trans.__('%1. Fix: %2', error.message, error.fix);
   }
@@ -58,7 +61,12 @@ export function pageLabel(page: string, trans: TranslationBundle): string {
 
 /** Dashboard pages worth offering: GPU plots only where workers have GPUs. */
 export function dashboardPages(cluster: ICluster | undefined): string[] {
-  const pages = ['status', 'individual-task-stream', 'individual-progress', 'individual-workers'];
+  const pages = [
+    'status',
+    'individual-task-stream',
+    'individual-progress',
+    'individual-workers'
+  ];
   if (cluster && cluster.gpus_per_worker > 0) {
     pages.push('individual-gpu-memory', 'individual-gpu-utilization');
   }
@@ -74,7 +82,10 @@ export class ClusterActionRunner {
     const environment = await model.loadEnvironment();
     if (!environment) {
       Notification.error(
-        trans.__('GPU clusters: the server does not answer: %1', model.environmentError),
+        trans.__(
+          'GPU clusters: the server does not answer: %1',
+          model.environmentError
+        ),
         { autoClose: AUTO_CLOSE }
       );
       return null;
@@ -91,13 +102,19 @@ export class ClusterActionRunner {
     }
     this._ctx.showPanel();
     Notification.info(
-      trans.__('Creating GPU cluster %1; you will be told when it is running.', cluster.name),
+      trans.__(
+        'Creating GPU cluster %1; you will be told when it is running.',
+        cluster.name
+      ),
       { autoClose: AUTO_CLOSE }
     );
     return cluster;
   }
 
-  async openDashboard(name: string, page = 'status'): Promise<DashboardWidget | null> {
+  async openDashboard(
+    name: string,
+    page = 'status'
+  ): Promise<DashboardWidget | null> {
     const { app, model, trans, dashboards } = this._ctx;
     if (!model.find(name) && !model.loaded) {
       // Restoring the layout at startup: the list has not arrived yet.
@@ -120,7 +137,9 @@ export class ClusterActionRunner {
       void dashboards.add(widget);
     }
     if (!widget.isAttached) {
-      app.shell.add(widget, 'main', { mode: page === 'status' ? 'tab-after' : 'split-right' });
+      app.shell.add(widget, 'main', {
+        mode: page === 'status' ? 'tab-after' : 'split-right'
+      });
     }
     app.shell.activateById(widget.id);
     return widget;
@@ -155,14 +174,18 @@ export class ClusterActionRunner {
     if (code === null) {
       return;
     }
-    const notebookId = notebooks ? insertBelowActiveCell(notebooks, code) : null;
+    const notebookId = notebooks
+      ? insertBelowActiveCell(notebooks, code)
+      : null;
     if (notebookId) {
       app.shell.activateById(notebookId);
       return;
     }
     copyToClipboard(code);
     Notification.info(
-      trans.__('No notebook is open, so the snippet was copied to the clipboard instead.'),
+      trans.__(
+        'No notebook is open, so the snippet was copied to the clipboard instead.'
+      ),
       { autoClose: AUTO_CLOSE }
     );
   }
@@ -171,9 +194,12 @@ export class ClusterActionRunner {
     const code = await this.snippet(name, kind);
     if (code !== null) {
       copyToClipboard(code);
-      Notification.success(this._ctx.trans.__('Snippet copied to the clipboard.'), {
-        autoClose: 3000
-      });
+      Notification.success(
+        this._ctx.trans.__('Snippet copied to the clipboard.'),
+        {
+          autoClose: 3000
+        }
+      );
     }
   }
 
@@ -210,7 +236,9 @@ export class ClusterActionRunner {
         ],
         checkbox: {
           label: trans.__('Do not ask again'),
-          caption: trans.__('Delete clusters without this question (Settings can bring it back)')
+          caption: trans.__(
+            'Delete clusters without this question (Settings can bring it back)'
+          )
         },
         defaultButton: 0
       });

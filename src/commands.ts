@@ -50,7 +50,9 @@ export function registerCommands(
   const { commands } = app;
 
   /** The cluster a command is about. */
-  const target = async (args: ReadonlyPartialJSONObject): Promise<string | null> => {
+  const target = async (
+    args: ReadonlyPartialJSONObject
+  ): Promise<string | null> => {
     if (typeof args.name === 'string') {
       return args.name;
     }
@@ -61,7 +63,9 @@ export function registerCommands(
       : app.contextMenuHitTest(node => !!node.dataset.clusterName);
     const hit =
       fromMenu ??
-      (document.activeElement?.closest('[data-cluster-name]') as HTMLElement | null);
+      (document.activeElement?.closest(
+        '[data-cluster-name]'
+      ) as HTMLElement | null);
     if (hit?.dataset.clusterName) {
       return hit.dataset.clusterName;
     }
@@ -82,7 +86,9 @@ export function registerCommands(
 
   commands.addCommand(CommandIDs.newCluster, {
     label: args => (args.toolbar ? '' : trans.__('New GPU cluster')),
-    caption: trans.__('Create a GPU Dask cluster with the defaults of this server'),
+    caption: trans.__(
+      'Create a GPU Dask cluster with the defaults of this server'
+    ),
     icon: args => (args.toolbar ? addIcon : undefined),
     execute: () => runner.newCluster()
   });
@@ -117,7 +123,9 @@ export function registerCommands(
       args.kind
         ? trans.__('Insert %1', snippetLabel(args.kind as SnippetKind, trans))
         : trans.__('Insert GPU cluster snippet'),
-    caption: trans.__('Insert code for a cluster below the active notebook cell'),
+    caption: trans.__(
+      'Insert code for a cluster below the active notebook cell'
+    ),
     execute: async args => {
       const name = await target(args);
       if (name) {
@@ -150,7 +158,9 @@ export function registerCommands(
   });
   commands.addCommand(CommandIDs.deleteCluster, {
     label: args =>
-      named(args) ? trans.__('Delete %1', named(args)) : trans.__('Delete GPU cluster'),
+      named(args)
+        ? trans.__('Delete %1', named(args))
+        : trans.__('Delete GPU cluster'),
     icon: deleteIcon,
     execute: async args => {
       const name = await target(args);
@@ -183,7 +193,9 @@ export function registerCommands(
   });
   commands.addCommand(CommandIDs.useInDaskExtension, {
     label: trans.__('Show in the Dask sidebar'),
-    caption: trans.__("Point dask-labextension's dashboard panel at this cluster"),
+    caption: trans.__(
+      "Point dask-labextension's dashboard panel at this cluster"
+    ),
     isVisible: () => commands.hasCommand(DASK_POPULATE_URL),
     execute: async args => {
       const name = await target(args);
@@ -191,7 +203,10 @@ export function registerCommands(
       if (cluster && commands.hasCommand(DASK_POPULATE_URL)) {
         // dask-labextension checks the URL from the server side, without the browser's
         // cookies: a token-protected server needs the token in the URL.
-        const url = new URL(dashboardUrl(cluster, '') + '/', window.location.href);
+        const url = new URL(
+          dashboardUrl(cluster, '') + '/',
+          window.location.href
+        );
         const token = (app.serviceManager.serverSettings.token as string) || '';
         if (token) {
           url.searchParams.set('token', token);
@@ -229,26 +244,39 @@ export function registerCommands(
   return {
     newCluster: () => void commands.execute(CommandIDs.newCluster),
     openDashboard: (name, page) =>
-      void commands.execute(CommandIDs.openDashboard, { name, page: page ?? 'status' }),
+      void commands.execute(CommandIDs.openDashboard, {
+        name,
+        page: page ?? 'status'
+      }),
     openDashboardMenu: (name, anchor) => {
       const menu = new Menu({ commands });
       menu.addClass('jp-RapidsKF-menu');
       for (const page of dashboardPages(model.find(name))) {
-        menu.addItem({ command: CommandIDs.openDashboard, args: { name, page, menu: true } });
+        menu.addItem({
+          command: CommandIDs.openDashboard,
+          args: { name, page, menu: true }
+        });
       }
       if (commands.hasCommand(DASK_POPULATE_URL)) {
         menu.addItem({ type: 'separator' });
-        menu.addItem({ command: CommandIDs.useInDaskExtension, args: { name } });
+        menu.addItem({
+          command: CommandIDs.useInDaskExtension,
+          args: { name }
+        });
       }
       openMenu(menu, anchor);
     },
-    insertSnippet: name => void commands.execute(CommandIDs.insertSnippet, { name }),
+    insertSnippet: name =>
+      void commands.execute(CommandIDs.insertSnippet, { name }),
     openSnippetMenu: (name, anchor) => {
       const menu = new Menu({ commands });
       menu.addClass('jp-RapidsKF-menu');
       const kinds = snippetKinds(model.find(name));
       for (const kind of kinds) {
-        menu.addItem({ command: CommandIDs.insertSnippet, args: { name, kind } });
+        menu.addItem({
+          command: CommandIDs.insertSnippet,
+          args: { name, kind }
+        });
       }
       menu.addItem({ type: 'separator' });
       for (const kind of kinds) {
@@ -257,7 +285,8 @@ export function registerCommands(
       openMenu(menu, anchor);
     },
     showLogs: name => void commands.execute(CommandIDs.showLogs, { name }),
-    deleteCluster: name => void commands.execute(CommandIDs.deleteCluster, { name }),
+    deleteCluster: name =>
+      void commands.execute(CommandIDs.deleteCluster, { name }),
     scale: (name, workers) => runner.scale(name, workers),
     adapt: (name, adapt) => runner.adapt(name, adapt)
   };

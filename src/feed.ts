@@ -133,10 +133,17 @@ export class ClusterFeed {
       return;
     }
     const type = response.headers.get('Content-Type') ?? '';
-    if (!response.ok || !type.startsWith('text/event-stream') || !response.body) {
+    if (
+      !response.ok ||
+      !type.startsWith('text/event-stream') ||
+      !response.body
+    ) {
       const detail = `the event stream answered ${response.status}`;
       if (NOT_A_STREAM.has(response.status)) {
-        this._failures = Math.max(this._failures, this._failuresBeforePolling - 1);
+        this._failures = Math.max(
+          this._failures,
+          this._failuresBeforePolling - 1
+        );
       }
       return this._failed(generation, detail);
     }
@@ -165,7 +172,9 @@ export class ClusterFeed {
           return;
         }
         this._armStallTimer(generation);
-        for (const event of parser.feed(decoder.decode(value, { stream: true }))) {
+        for (const event of parser.feed(
+          decoder.decode(value, { stream: true })
+        )) {
           this._dispatch(event);
         }
         if (parser.retry !== null) {

@@ -70,8 +70,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
       },
       showPanel
     });
-    const actions = registerCommands(app, model, runner, trans, showPanel, palette);
-    const panel = new ClusterSidePanel({ model, actions, commands: app.commands, trans });
+    const actions = registerCommands(
+      app,
+      model,
+      runner,
+      trans,
+      showPanel,
+      palette
+    );
+    const panel = new ClusterSidePanel({
+      model,
+      actions,
+      commands: app.commands,
+      trans
+    });
     app.shell.add(panel, 'left', { rank: 250 });
 
     if (restorer) {
@@ -107,7 +119,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
           update();
           loaded.changed.connect(update);
         })
-        .catch(reason => console.warn('rapids-kf: settings not loaded', reason));
+        .catch(reason =>
+          console.warn('rapids-kf: settings not loaded', reason)
+        );
     }
 
     void checkServer(translator ?? nullTranslator).then(environment => {

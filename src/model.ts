@@ -341,10 +341,13 @@ export class ClusterListModel implements IDisposable {
             oldest = Math.min(oldest, since);
           }
         }
-        this._expiryTimer = setTimeout(() => {
-          this._expiryTimer = null;
-          this._updateAwake();
-        }, Math.max(0, oldest + this._watchLimit - Date.now()) + 1);
+        this._expiryTimer = setTimeout(
+          () => {
+            this._expiryTimer = null;
+            this._updateAwake();
+          },
+          Math.max(0, oldest + this._watchLimit - Date.now()) + 1
+        );
       }
     } else if (this._feed.running && this._standbyTimer === null) {
       // A short grace keeps the stream when the user only glances at another panel.
@@ -385,7 +388,12 @@ export namespace ClusterListModel {
     feed?: Partial<
       Omit<
         IFeedOptions,
-        'openStream' | 'listClusters' | 'onSnapshot' | 'onCluster' | 'onDeleted' | 'onStatus'
+        | 'openStream'
+        | 'listClusters'
+        | 'onSnapshot'
+        | 'onCluster'
+        | 'onDeleted'
+        | 'onStatus'
       >
     >;
     /** How long the stream stays open after the panel was hidden, ms. */

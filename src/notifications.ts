@@ -41,7 +41,8 @@ export function notifyChanges(
           actions: [
             {
               label: trans.__('Show logs'),
-              callback: () => void commands.execute(CommandIDs.showLogs, { name })
+              callback: () =>
+                void commands.execute(CommandIDs.showLogs, { name })
             }
           ]
         }
@@ -67,11 +68,13 @@ export function notifyChanges(
           actions: [
             {
               label: trans.__('Dashboard'),
-              callback: () => void commands.execute(CommandIDs.openDashboard, { name })
+              callback: () =>
+                void commands.execute(CommandIDs.openDashboard, { name })
             },
             {
               label: trans.__('Insert snippet'),
-              callback: () => void commands.execute(CommandIDs.insertSnippet, { name })
+              callback: () =>
+                void commands.execute(CommandIDs.insertSnippet, { name })
             }
           ]
         }

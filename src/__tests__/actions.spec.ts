@@ -2,7 +2,12 @@ import { Dialog } from '@jupyterlab/apputils';
 import { nullTranslator } from '@jupyterlab/translation';
 import { fireEvent, screen, waitFor } from '@testing-library/react';
 
-import { ClusterActionRunner, dashboardPages, describeError, IActionContext } from '../actions';
+import {
+  ClusterActionRunner,
+  dashboardPages,
+  describeError,
+  IActionContext
+} from '../actions';
 import { APIError } from '../api';
 import { DEFAULT_SETTINGS, ISettings } from '../tokens';
 import { cluster } from './fakes';
@@ -79,16 +84,31 @@ describe('deleting a cluster', () => {
 
 describe('action helpers', () => {
   it('offers GPU plots only for clusters with GPUs', () => {
-    expect(dashboardPages(cluster('cpu'))).not.toContain('individual-gpu-memory');
+    expect(dashboardPages(cluster('cpu'))).not.toContain(
+      'individual-gpu-memory'
+    );
     expect(dashboardPages(cluster('gpu', { gpus_per_worker: 1 }))).toEqual(
-      expect.arrayContaining(['status', 'individual-gpu-memory', 'individual-gpu-utilization'])
+      expect.arrayContaining([
+        'status',
+        'individual-gpu-memory',
+        'individual-gpu-utilization'
+      ])
     );
   });
 
   it('puts the server fix after the message', () => {
-    expect(describeError(new APIError(403, 'forbidden', 'cannot create daskclusters', undefined, 'kubectl apply -k manifests/'), trans)).toBe(
-      'cannot create daskclusters. Fix: kubectl apply -k manifests/'
-    );
+    expect(
+      describeError(
+        new APIError(
+          403,
+          'forbidden',
+          'cannot create daskclusters',
+          undefined,
+          'kubectl apply -k manifests/'
+        ),
+        trans
+      )
+    ).toBe('cannot create daskclusters. Fix: kubectl apply -k manifests/');
     expect(describeError(new Error('boom'), trans)).toBe('boom');
   });
 });

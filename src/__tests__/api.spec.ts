@@ -92,19 +92,37 @@ describe('api writes and streams', () => {
     await adaptCluster('gpu-etl', null, settings);
     await deleteCluster('gpu-etl', settings);
     expect(requests.map(r => [r.method, r.url.split('?')[0], r.body])).toEqual([
-      ['PATCH', 'http://localhost:8888/user/x/rapids-kf/clusters/gpu-etl', '{"workers":3}'],
-      ['PATCH', 'http://localhost:8888/user/x/rapids-kf/clusters/gpu-etl', '{"adapt":{"minimum":1,"maximum":4}}'],
-      ['PATCH', 'http://localhost:8888/user/x/rapids-kf/clusters/gpu-etl', '{"adapt":null}'],
+      [
+        'PATCH',
+        'http://localhost:8888/user/x/rapids-kf/clusters/gpu-etl',
+        '{"workers":3}'
+      ],
+      [
+        'PATCH',
+        'http://localhost:8888/user/x/rapids-kf/clusters/gpu-etl',
+        '{"adapt":{"minimum":1,"maximum":4}}'
+      ],
+      [
+        'PATCH',
+        'http://localhost:8888/user/x/rapids-kf/clusters/gpu-etl',
+        '{"adapt":null}'
+      ],
       ['DELETE', 'http://localhost:8888/user/x/rapids-kf/clusters/gpu-etl', '']
     ]);
   });
 
   it('asks for a snippet kind and for log tails', async () => {
-    const { settings, requests } = fakeServer(200, { kind: 'cudf', code: 'import dask', logs: [] });
+    const { settings, requests } = fakeServer(200, {
+      kind: 'cudf',
+      code: 'import dask',
+      logs: []
+    });
     expect(await getSnippet('a', 'cudf', settings)).toBe('import dask');
     expect(await getLogs('a', 'worker', 50, settings)).toEqual([]);
     expect(requests[0].url).toContain('rapids-kf/clusters/a/snippet?kind=cudf');
-    expect(requests[1].url).toContain('rapids-kf/clusters/a/logs?component=worker&tail=50');
+    expect(requests[1].url).toContain(
+      'rapids-kf/clusters/a/logs?component=worker&tail=50'
+    );
   });
 
   it('says the server cannot be reached when the request fails', async () => {
@@ -136,7 +154,9 @@ describe('api writes and streams', () => {
     const abort = new AbortController();
     const response = await openEvents(abort.signal, settings);
     expect(response.headers.get('Content-Type')).toBe('text/event-stream');
-    expect(seen[0].url.split('?')[0]).toBe('http://localhost:8888/rapids-kf/events');
+    expect(seen[0].url.split('?')[0]).toBe(
+      'http://localhost:8888/rapids-kf/events'
+    );
     expect(seen[0].headers.get('Accept')).toBe('text/event-stream');
     expect(seen[0].headers.get('Authorization')).toBe('token secret');
   });

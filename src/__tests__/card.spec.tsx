@@ -46,10 +46,14 @@ describe('ClusterCard', () => {
     );
     expect(screen.getByText('Pending')).toBeTruthy();
     expect(screen.getByText('1 of 3 workers ready')).toBeTruthy();
-    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe('1');
+    expect(screen.getByRole('progressbar').getAttribute('aria-valuenow')).toBe(
+      '1'
+    );
     expect(screen.getByText('3 min')).toBeTruthy();
     expect(screen.getByText('rapidsai/base:26.10')).toBeTruthy();
-    const reasons = screen.getByRole('list', { name: 'Why gpu-etl is not ready' });
+    const reasons = screen.getByRole('list', {
+      name: 'Why gpu-etl is not ready'
+    });
     expect(reasons.textContent).toContain('Insufficient nvidia.com/gpu');
   });
 
@@ -72,7 +76,9 @@ describe('ClusterCard', () => {
         now={NOW}
       />
     );
-    expect(screen.getByText('2 in use · memory 8.0 GiB of 32 GiB · 42% busy')).toBeTruthy();
+    expect(
+      screen.getByText('2 in use · memory 8.0 GiB of 32 GiB · 42% busy')
+    ).toBeTruthy();
     expect(screen.getByRole('meter').getAttribute('aria-valuenow')).toBe('25');
   });
 
@@ -93,12 +99,17 @@ describe('ClusterCard', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Snippet' }));
     fireEvent.click(screen.getByRole('button', { name: 'Logs of cpu' }));
     fireEvent.click(screen.getByRole('button', { name: 'Delete cpu' }));
-    fireEvent.click(screen.getByRole('button', { name: 'More dashboard plots of cpu' }));
+    fireEvent.click(
+      screen.getByRole('button', { name: 'More dashboard plots of cpu' })
+    );
     expect(spy.openDashboard).toHaveBeenCalledWith('cpu');
     expect(spy.insertSnippet).toHaveBeenCalledWith('cpu');
     expect(spy.showLogs).toHaveBeenCalledWith('cpu');
     expect(spy.deleteCluster).toHaveBeenCalledWith('cpu');
-    expect(spy.openDashboardMenu).toHaveBeenCalledWith('cpu', expect.any(HTMLElement));
+    expect(spy.openDashboardMenu).toHaveBeenCalledWith(
+      'cpu',
+      expect.any(HTMLElement)
+    );
   });
 
   it('offers no dashboard or snippet before the scheduler is up, and no delete twice', () => {
@@ -115,9 +126,18 @@ describe('ClusterCard', () => {
         now={NOW}
       />
     );
-    expect((screen.getByRole('button', { name: 'Dashboard' }) as HTMLButtonElement).disabled).toBe(true);
-    expect((screen.getByRole('button', { name: 'Snippet' }) as HTMLButtonElement).disabled).toBe(true);
-    expect((screen.getByRole('button', { name: 'Delete new' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(
+      (screen.getByRole('button', { name: 'Dashboard' }) as HTMLButtonElement)
+        .disabled
+    ).toBe(true);
+    expect(
+      (screen.getByRole('button', { name: 'Snippet' }) as HTMLButtonElement)
+        .disabled
+    ).toBe(true);
+    expect(
+      (screen.getByRole('button', { name: 'Delete new' }) as HTMLButtonElement)
+        .disabled
+    ).toBe(true);
   });
 });
 
@@ -154,7 +174,9 @@ describe('ScaleControl', () => {
     move(node, 3);
     move(node, 4);
     move(node, 5);
-    expect(screen.getByRole('status').textContent).toBe('Release to scale to 5');
+    expect(screen.getByRole('status').textContent).toBe(
+      'Release to scale to 5'
+    );
     expect(onScale).not.toHaveBeenCalled();
     await act(async () => {
       window.dispatchEvent(new Event('pointerup'));
@@ -166,7 +188,14 @@ describe('ScaleControl', () => {
   it('sends nothing when released where it started', async () => {
     const onScale = jest.fn(async () => '');
     const { container } = render(
-      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={onScale} onAdapt={jest.fn()} />
+      <ScaleControl
+        cluster={cluster('a')}
+        pending={null}
+        maxWorkers={16}
+        trans={trans}
+        onScale={onScale}
+        onAdapt={jest.fn()}
+      />
     );
     const node = slider(container);
     fireEvent.pointerDown(node);
@@ -181,7 +210,15 @@ describe('ScaleControl', () => {
   it('with the keyboard, sends once after the keys rest', async () => {
     const onScale = jest.fn(async () => '');
     const { container } = render(
-      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={onScale} onAdapt={jest.fn()} keyboardDelay={500} />
+      <ScaleControl
+        cluster={cluster('a')}
+        pending={null}
+        maxWorkers={16}
+        trans={trans}
+        onScale={onScale}
+        onAdapt={jest.fn()}
+        keyboardDelay={500}
+      />
     );
     const node = slider(container);
     for (const value of [3, 4]) {
@@ -203,7 +240,10 @@ describe('ScaleControl', () => {
   it('shows the asked size as pending until the workers are ready', () => {
     render(
       <ScaleControl
-        cluster={cluster('a', { phase: 'Scaling', workers: { desired: 5, ready: 3, pending: 2 } })}
+        cluster={cluster('a', {
+          phase: 'Scaling',
+          workers: { desired: 5, ready: 3, pending: 2 }
+        })}
         pending={{ workers: 5, sending: false, acknowledged: true }}
         maxWorkers={16}
         trans={trans}
@@ -211,14 +251,27 @@ describe('ScaleControl', () => {
         onAdapt={jest.fn()}
       />
     );
-    expect(screen.getByRole('status').textContent).toBe('Scaling to 5 workers: 3 ready');
-    expect(document.querySelector('output')?.getAttribute('data-pending')).toBe('true');
+    expect(screen.getByRole('status').textContent).toBe(
+      'Scaling to 5 workers: 3 ready'
+    );
+    expect(document.querySelector('output')?.getAttribute('data-pending')).toBe(
+      'true'
+    );
   });
 
   it('goes back and says why when the server refuses', async () => {
-    const onScale = jest.fn(async () => 'Not scaled to 9: workers must be between 0 and 8');
+    const onScale = jest.fn(
+      async () => 'Not scaled to 9: workers must be between 0 and 8'
+    );
     const { container } = render(
-      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={onScale} onAdapt={jest.fn()} />
+      <ScaleControl
+        cluster={cluster('a')}
+        pending={null}
+        maxWorkers={16}
+        trans={trans}
+        onScale={onScale}
+        onAdapt={jest.fn()}
+      />
     );
     const node = slider(container);
     fireEvent.pointerDown(node);
@@ -236,7 +289,14 @@ describe('ScaleControl', () => {
   it('turns adaptive scaling on and off, and applies a new range', async () => {
     const onAdapt = jest.fn(async () => '');
     const view = render(
-      <ScaleControl cluster={cluster('a')} pending={null} maxWorkers={16} trans={trans} onScale={jest.fn()} onAdapt={onAdapt} />
+      <ScaleControl
+        cluster={cluster('a')}
+        pending={null}
+        maxWorkers={16}
+        trans={trans}
+        onScale={jest.fn()}
+        onAdapt={onAdapt}
+      />
     );
     await act(async () => {
       fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));
@@ -244,9 +304,18 @@ describe('ScaleControl', () => {
     expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 2 });
 
     view.rerender(
-      <ScaleControl cluster={cluster('a', { adapt: { minimum: 1, maximum: 2 } })} pending={null} maxWorkers={16} trans={trans} onScale={jest.fn()} onAdapt={onAdapt} />
+      <ScaleControl
+        cluster={cluster('a', { adapt: { minimum: 1, maximum: 2 } })}
+        pending={null}
+        maxWorkers={16}
+        trans={trans}
+        onScale={jest.fn()}
+        onAdapt={onAdapt}
+      />
     );
-    expect((view.container.querySelector('jp-slider') as any).disabled).toBe(true);
+    expect((view.container.querySelector('jp-slider') as any).disabled).toBe(
+      true
+    );
     fireEvent.change(screen.getByLabelText('Max'), { target: { value: '6' } });
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Apply' }));
@@ -254,8 +323,13 @@ describe('ScaleControl', () => {
     expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 6 });
 
     fireEvent.change(screen.getByLabelText('Min'), { target: { value: '9' } });
-    expect(screen.getByRole('alert').textContent).toContain('0 ≤ min ≤ max ≤ 16');
-    expect((screen.getByRole('button', { name: 'Apply' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByRole('alert').textContent).toContain(
+      '0 ≤ min ≤ max ≤ 16'
+    );
+    expect(
+      (screen.getByRole('button', { name: 'Apply' }) as HTMLButtonElement)
+        .disabled
+    ).toBe(true);
 
     await act(async () => {
       fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));

@@ -5,7 +5,10 @@ import { TextEncoder } from 'util';
 
 import { ICluster, IEnvironment } from '../tokens';
 
-export function cluster(name: string, overrides: Partial<ICluster> = {}): ICluster {
+export function cluster(
+  name: string,
+  overrides: Partial<ICluster> = {}
+): ICluster {
   return {
     name,
     namespace: 'local',
@@ -24,12 +27,19 @@ export function cluster(name: string, overrides: Partial<ICluster> = {}): IClust
     managed: true,
     cpu: '1',
     memory: '4Gi',
-    gpus: { in_use: 0, memory_used: null, memory_total: null, utilization: null },
+    gpus: {
+      in_use: 0,
+      memory_used: null,
+      memory_total: null,
+      utilization: null
+    },
     ...overrides
   };
 }
 
-export function environment(overrides: Partial<IEnvironment> = {}): IEnvironment {
+export function environment(
+  overrides: Partial<IEnvironment> = {}
+): IEnvironment {
   return {
     version: '0.1.0',
     backend: 'kubernetes',
@@ -47,7 +57,12 @@ export function environment(overrides: Partial<IEnvironment> = {}): IEnvironment
       memory: '16Gi',
       idle_timeout: 3600
     },
-    limits: { max_workers: 16, max_gpus_per_worker: 8, max_clusters: 5, max_idle_timeout: 0 },
+    limits: {
+      max_workers: 16,
+      max_gpus_per_worker: 8,
+      max_clusters: 5,
+      max_idle_timeout: 0
+    },
     profiles: [
       {
         name: 'gpu-large',

@@ -63,11 +63,16 @@ describe('ClusterFeed', () => {
     t.feed.start();
     await flush();
     expect(t.feed.status).toBe('connecting');
-    t.streams[0].push('retry: 2000\n\n' + sse('clusters', { clusters: [cluster('a')] }));
+    t.streams[0].push(
+      'retry: 2000\n\n' + sse('clusters', { clusters: [cluster('a')] })
+    );
     await flush();
     expect(t.feed.status).toBe('live');
     t.streams[0].push(
-      sse('cluster', cluster('a', { workers: { desired: 3, ready: 2, pending: 1 } })) +
+      sse(
+        'cluster',
+        cluster('a', { workers: { desired: 3, ready: 2, pending: 1 } })
+      ) +
         ': keepalive\n\n' +
         sse('deleted', { name: 'a', namespace: 'local' })
     );
@@ -77,7 +82,9 @@ describe('ClusterFeed', () => {
   });
 
   it('reconnects with growing delays after the stream breaks, starting at the server retry', async () => {
-    const t = setup({ backoff: { initial: 500, max: 30000, factor: 2, jitter: 0.2 } });
+    const t = setup({
+      backoff: { initial: 500, max: 30000, factor: 2, jitter: 0.2 }
+    });
     t.feed.start();
     await flush();
     t.streams[0].push('retry: 1000\n\n' + sse('clusters', { clusters: [] }));
@@ -202,7 +209,9 @@ describe('ClusterFeed', () => {
   });
 
   it('ignores events that are not JSON or that it does not know', async () => {
-    const warn = jest.spyOn(console, 'warn').mockImplementation(() => undefined);
+    const warn = jest
+      .spyOn(console, 'warn')
+      .mockImplementation(() => undefined);
     const t = setup();
     t.feed.start();
     await flush();

@@ -50,8 +50,16 @@ describe('the New GPU cluster form rules', () => {
   it('a profile fills the form; its values are not sent again, changes on top are', () => {
     const env = environment();
     const values = withProfile(initialValues(env), env, 'gpu-large');
-    expect(values).toMatchObject({ workers: '4', gpus_per_worker: '4', memory: '64Gi', name: 'gpu-etl-7f3c' });
-    expect(toRequest(values, env)).toEqual({ name: 'gpu-etl-7f3c', profile: 'gpu-large' });
+    expect(values).toMatchObject({
+      workers: '4',
+      gpus_per_worker: '4',
+      memory: '64Gi',
+      name: 'gpu-etl-7f3c'
+    });
+    expect(toRequest(values, env)).toEqual({
+      name: 'gpu-etl-7f3c',
+      profile: 'gpu-large'
+    });
     expect(toRequest({ ...values, workers: '8' }, env)).toEqual({
       name: 'gpu-etl-7f3c',
       profile: 'gpu-large',
@@ -93,19 +101,47 @@ describe('the New GPU cluster form rules', () => {
   it('puts a server error next to its field, with the fix', () => {
     expect(
       errorsFromServer(
-        new APIError(403, 'limit', 'gpus_per_worker must be at most 2', 'gpus_per_worker', 'ask your administrator'),
+        new APIError(
+          403,
+          'limit',
+          'gpus_per_worker must be at most 2',
+          'gpus_per_worker',
+          'ask your administrator'
+        ),
         trans
       )
-    ).toEqual({ gpus_per_worker: 'gpus_per_worker must be at most 2', fix: 'ask your administrator' });
-    expect(
-      errorsFromServer(new APIError(409, 'exists', "a cluster named 'x' already exists", 'name'), trans)
-    ).toEqual({ name: "a cluster named 'x' already exists. Choose another name." });
+    ).toEqual({
+      gpus_per_worker: 'gpus_per_worker must be at most 2',
+      fix: 'ask your administrator'
+    });
     expect(
       errorsFromServer(
-        new APIError(403, 'limit', 'this namespace already has 5 clusters', undefined, 'delete a cluster'),
+        new APIError(
+          409,
+          'exists',
+          "a cluster named 'x' already exists",
+          'name'
+        ),
         trans
       )
-    ).toEqual({ form: 'this namespace already has 5 clusters', fix: 'delete a cluster' });
+    ).toEqual({
+      name: "a cluster named 'x' already exists. Choose another name."
+    });
+    expect(
+      errorsFromServer(
+        new APIError(
+          403,
+          'limit',
+          'this namespace already has 5 clusters',
+          undefined,
+          'delete a cluster'
+        ),
+        trans
+      )
+    ).toEqual({
+      form: 'this namespace already has 5 clusters',
+      fix: 'delete a cluster'
+    });
   });
 });
 
@@ -124,16 +160,29 @@ describe('NewClusterDialog', () => {
     const create = jest.fn(async (request: IClusterRequest) => {
       requests.push(request);
       if (requests.length === 1) {
-        throw new APIError(409, 'exists', "a cluster named 'taken' already exists", 'name');
+        throw new APIError(
+          409,
+          'exists',
+          "a cluster named 'taken' already exists",
+          'name'
+        );
       }
       return cluster(request.name!, { phase: 'Creating' });
     });
-    const dialog = new NewClusterDialog({ environment: environment(), trans, create });
+    const dialog = new NewClusterDialog({
+      environment: environment(),
+      trans,
+      create
+    });
     const result = show(dialog);
     await waitFor(() => expect(screen.getByLabelText('Name')).toBeTruthy());
 
-    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'taken' } });
-    fireEvent.change(screen.getByLabelText('Workers'), { target: { value: '3' } });
+    fireEvent.change(screen.getByLabelText('Name'), {
+      target: { value: 'taken' }
+    });
+    fireEvent.change(screen.getByLabelText('Workers'), {
+      target: { value: '3' }
+    });
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Create' }));
     });
@@ -143,11 +192,19 @@ describe('NewClusterDialog', () => {
       )
     );
     expect(dialog.isAttached).toBe(true);
-    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe('taken');
-    expect((screen.getByLabelText('Workers') as HTMLInputElement).value).toBe('3');
-    expect(screen.getByLabelText('Name').getAttribute('aria-invalid')).toBe('true');
+    expect((screen.getByLabelText('Name') as HTMLInputElement).value).toBe(
+      'taken'
+    );
+    expect((screen.getByLabelText('Workers') as HTMLInputElement).value).toBe(
+      '3'
+    );
+    expect(screen.getByLabelText('Name').getAttribute('aria-invalid')).toBe(
+      'true'
+    );
 
-    fireEvent.change(screen.getByLabelText('Name'), { target: { value: 'free' } });
+    fireEvent.change(screen.getByLabelText('Name'), {
+      target: { value: 'free' }
+    });
     await waitFor(() => expect(screen.queryByRole('alert')).toBeNull()); // editing clears it
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Create' }));
@@ -163,15 +220,23 @@ describe('NewClusterDialog', () => {
 
   it('does not send a request the form can tell is wrong', async () => {
     const create = jest.fn();
-    const dialog = new NewClusterDialog({ environment: environment(), trans, create });
+    const dialog = new NewClusterDialog({
+      environment: environment(),
+      trans,
+      create
+    });
     show(dialog).catch(() => undefined);
     await waitFor(() => expect(screen.getByLabelText('Workers')).toBeTruthy());
-    fireEvent.change(screen.getByLabelText('Workers'), { target: { value: '99' } });
+    fireEvent.change(screen.getByLabelText('Workers'), {
+      target: { value: '99' }
+    });
     await act(async () => {
       fireEvent.click(screen.getByRole('button', { name: 'Create' }));
     });
     await waitFor(() =>
-      expect(screen.getByRole('alert').textContent).toBe('Enter a whole number from 0 to 16.')
+      expect(screen.getByRole('alert').textContent).toBe(
+        'Enter a whole number from 0 to 16.'
+      )
     );
     expect(create).not.toHaveBeenCalled();
     dialog.reject();
@@ -184,12 +249,18 @@ describe('NewClusterDialog', () => {
       limits: { ...environment().limits, max_gpus_per_worker: 0 },
       profiles: []
     });
-    const dialog = new NewClusterDialog({ environment: env, trans, create: jest.fn() });
+    const dialog = new NewClusterDialog({
+      environment: env,
+      trans,
+      create: jest.fn()
+    });
     show(dialog).catch(() => undefined);
     await waitFor(() => expect(screen.getByLabelText('Name')).toBeTruthy());
     expect(screen.queryByLabelText('Image')).toBeNull();
     expect(screen.queryByLabelText('Profile')).toBeNull();
-    expect((screen.getByLabelText('GPUs per worker') as HTMLInputElement).disabled).toBe(true);
+    expect(
+      (screen.getByLabelText('GPUs per worker') as HTMLInputElement).disabled
+    ).toBe(true);
     expect(screen.getByText('No GPUs here: workers use the CPU.')).toBeTruthy();
     dialog.reject();
   });

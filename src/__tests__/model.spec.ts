@@ -7,16 +7,23 @@ import { cluster, environment, FakeStream, flush, sse } from './fakes';
 function setup(options: { standbyDelay?: number; watchLimit?: number } = {}) {
   const streams: FakeStream[] = [];
   const calls: string[] = [];
-  let scaleAnswer: (name: string, workers: number) => Promise<ICluster> = async (
-    name,
-    workers
-  ) => cluster(name, { phase: 'Scaling', workers: { desired: workers, ready: 2, pending: workers - 2 } });
+  let scaleAnswer: (
+    name: string,
+    workers: number
+  ) => Promise<ICluster> = async (name, workers) =>
+    cluster(name, {
+      phase: 'Scaling',
+      workers: { desired: workers, ready: 2, pending: workers - 2 }
+    });
   const api: IClusterAPI = {
     getEnvironment: async () => environment(),
     listClusters: async () => [],
     createCluster: async request => {
       calls.push(`create ${request.name}`);
-      return cluster(request.name!, { phase: 'Creating', workers: { desired: 2, ready: 0, pending: 2 } });
+      return cluster(request.name!, {
+        phase: 'Creating',
+        workers: { desired: 2, ready: 0, pending: 2 }
+      });
     },
     scaleCluster: (name, workers) => {
       calls.push(`scale ${name} ${workers}`);
@@ -103,15 +110,32 @@ describe('ClusterListModel', () => {
     const t = setup();
     await t.live([cluster('a')]);
     const done = t.model.scale('a', 3);
-    expect(t.model.pending('a')).toEqual({ workers: 3, sending: true, acknowledged: false });
+    expect(t.model.pending('a')).toEqual({
+      workers: 3,
+      sending: true,
+      acknowledged: false
+    });
     await done;
     expect(t.calls).toEqual(['scale a 3']);
     expect(t.model.pending('a')?.workers).toBe(3);
     expect(t.model.pending('a')?.sending).toBe(false);
     // While live, the answer does not overwrite what the stream says; the stream catches up.
-    await t.push(sse('cluster', cluster('a', { phase: 'Scaling', workers: { desired: 3, ready: 2, pending: 1 } })));
+    await t.push(
+      sse(
+        'cluster',
+        cluster('a', {
+          phase: 'Scaling',
+          workers: { desired: 3, ready: 2, pending: 1 }
+        })
+      )
+    );
     expect(t.model.pending('a')?.workers).toBe(3);
-    await t.push(sse('cluster', cluster('a', { workers: { desired: 3, ready: 3, pending: 0 } })));
+    await t.push(
+      sse(
+        'cluster',
+        cluster('a', { workers: { desired: 3, ready: 3, pending: 0 } })
+      )
+    );
     expect(t.model.pending('a')).toBeNull();
     t.model.dispose();
   });
@@ -122,13 +146,23 @@ describe('ClusterListModel', () => {
     let release: (c: ICluster) => void = () => undefined;
     t.answerScale(() => new Promise(resolve => (release = resolve)));
     const done = t.model.scale('a', 5);
-    await t.push(sse('cluster', cluster('a', { workers: { desired: 2, ready: 2, pending: 0 } })));
+    await t.push(
+      sse(
+        'cluster',
+        cluster('a', { workers: { desired: 2, ready: 2, pending: 0 } })
+      )
+    );
     expect(t.model.pending('a')?.workers).toBe(5);
     release(cluster('a', { workers: { desired: 5, ready: 2, pending: 3 } }));
     await done;
     expect(t.model.pending('a')?.workers).toBe(5);
     // Someone else scales to 4 afterwards: the pending 5 is dropped, 4 shows.
-    await t.push(sse('cluster', cluster('a', { workers: { desired: 4, ready: 2, pending: 2 } })));
+    await t.push(
+      sse(
+        'cluster',
+        cluster('a', { workers: { desired: 4, ready: 2, pending: 2 } })
+      )
+    );
     expect(t.model.pending('a')).toBeNull();
     t.model.dispose();
   });
@@ -137,9 +171,17 @@ describe('ClusterListModel', () => {
     const t = setup();
     await t.live([cluster('a')]);
     t.answerScale(async () => {
-      throw new APIError(403, 'limit', 'workers must be between 0 and 16', 'workers', 'ask your administrator');
+      throw new APIError(
+        403,
+        'limit',
+        'workers must be between 0 and 16',
+        'workers',
+        'ask your administrator'
+      );
     });
-    await expect(t.model.scale('a', 40)).rejects.toThrow('workers must be between 0 and 16');
+    await expect(t.model.scale('a', 40)).rejects.toThrow(
+      'workers must be between 0 and 16'
+    );
     expect(t.model.pending('a')).toBeNull();
     expect(t.model.find('a')?.workers.desired).toBe(2);
     t.model.dispose();
@@ -222,7 +264,10 @@ describe('ClusterListModel', () => {
     const t = setup();
     expect(await t.model.loadEnvironment()).toEqual(environment());
     const broken = new ClusterListModel({
-      api: { ...defaultlessAPI(), getEnvironment: async () => Promise.reject(new Error('down')) }
+      api: {
+        ...defaultlessAPI(),
+        getEnvironment: async () => Promise.reject(new Error('down'))
+      }
     });
     expect(await broken.loadEnvironment()).toBeNull();
     expect(broken.environmentError).toBe('down');

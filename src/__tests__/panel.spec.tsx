@@ -1,7 +1,13 @@
 import { Notification } from '@jupyterlab/apputils';
 import { nullTranslator } from '@jupyterlab/translation';
 import { CommandRegistry } from '@lumino/commands';
-import { act, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import {
+  act,
+  fireEvent,
+  render,
+  screen,
+  waitFor
+} from '@testing-library/react';
 import * as React from 'react';
 
 import { ClusterPanel } from '../components/ClusterPanel';
@@ -14,12 +20,16 @@ import { cluster, environment, FakeStream, flush, sse } from './fakes';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
 
-function fakeAPI(streams: FakeStream[], clusters: ICluster[] = []): IClusterAPI {
+function fakeAPI(
+  streams: FakeStream[],
+  clusters: ICluster[] = []
+): IClusterAPI {
   const fail = () => Promise.reject(new Error('not in this test'));
   return {
     getEnvironment: async () => environment(),
     listClusters: async () => clusters,
-    createCluster: async request => cluster(request.name!, { phase: 'Creating' }),
+    createCluster: async request =>
+      cluster(request.name!, { phase: 'Creating' }),
     scaleCluster: fail,
     adaptCluster: fail,
     deleteCluster: fail,
@@ -49,7 +59,12 @@ describe('ClusterPanel', () => {
     model.setEnvironment(
       environment({
         checks: [
-          { name: 'operator', ok: false, message: 'the DaskCluster CRD is not served', fix: 'helm install dask-kubernetes-operator' },
+          {
+            name: 'operator',
+            ok: false,
+            message: 'the DaskCluster CRD is not served',
+            fix: 'helm install dask-kubernetes-operator'
+          },
           { name: 'dask', ok: true, message: 'fine', fix: null }
         ]
       })
@@ -60,22 +75,35 @@ describe('ClusterPanel', () => {
       'service account found and DaskCluster CRD served'
     );
     const problems = screen.getByRole('list', { name: 'Setup problems' });
-    expect(problems.textContent).toContain('operator: the DaskCluster CRD is not served');
-    expect(problems.textContent).toContain('Fix: helm install dask-kubernetes-operator');
+    expect(problems.textContent).toContain(
+      'operator: the DaskCluster CRD is not served'
+    );
+    expect(problems.textContent).toContain(
+      'Fix: helm install dask-kubernetes-operator'
+    );
     expect(problems.textContent).not.toContain('fine'); // passed checks are not problems
     model.dispose();
   });
 
   it('says when the service does not answer and offers no New button then', async () => {
     const model = new ClusterListModel({
-      api: { ...fakeAPI([]), getEnvironment: () => Promise.reject(new Error('503 unavailable')) }
+      api: {
+        ...fakeAPI([]),
+        getEnvironment: () => Promise.reject(new Error('503 unavailable'))
+      }
     });
     render(<ClusterPanel model={model} actions={noActions} trans={trans} />);
     await act(() => model.loadEnvironment());
     expect(screen.getByRole('alert').textContent).toBe(
       'The GPU cluster service does not answer: 503 unavailable'
     );
-    expect((screen.getByRole('button', { name: 'New GPU cluster' }) as HTMLButtonElement).disabled).toBe(true);
+    expect(
+      (
+        screen.getByRole('button', {
+          name: 'New GPU cluster'
+        }) as HTMLButtonElement
+      ).disabled
+    ).toBe(true);
     model.dispose();
   });
 
@@ -83,9 +111,13 @@ describe('ClusterPanel', () => {
     const streams: FakeStream[] = [];
     const model = new ClusterListModel({ api: fakeAPI(streams) });
     model.setEnvironment(environment());
-    const { container } = render(<ClusterPanel model={model} actions={noActions} trans={trans} />);
+    const { container } = render(
+      <ClusterPanel model={model} actions={noActions} trans={trans} />
+    );
     const connection = () => container.querySelector('.jp-RapidsKF-connection');
-    expect(connection()?.textContent).toBe('Updates paused while the panel is hidden.');
+    expect(connection()?.textContent).toBe(
+      'Updates paused while the panel is hidden.'
+    );
     await act(async () => {
       model.setVisible(true);
       await flush();
@@ -95,11 +127,18 @@ describe('ClusterPanel', () => {
     expect(screen.getByText(/No clusters yet/)).toBeTruthy();
     expect(connection()).toBeNull(); // live needs no words
     await act(async () => {
-      streams[0].push(sse('cluster', cluster('b-cluster')) + sse('cluster', cluster('a-cluster', { phase: 'Pending' })));
+      streams[0].push(
+        sse('cluster', cluster('b-cluster')) +
+          sse('cluster', cluster('a-cluster', { phase: 'Pending' }))
+      );
       await flush();
     });
-    const cards = screen.getByRole('list', { name: 'GPU clusters' }).querySelectorAll('.jp-RapidsKF-card');
-    expect(Array.from(cards).map(card => card.getAttribute('data-cluster-name'))).toEqual(['a-cluster', 'b-cluster']);
+    const cards = screen
+      .getByRole('list', { name: 'GPU clusters' })
+      .querySelectorAll('.jp-RapidsKF-card');
+    expect(
+      Array.from(cards).map(card => card.getAttribute('data-cluster-name'))
+    ).toEqual(['a-cluster', 'b-cluster']);
     await act(async () => {
       streams[0].end();
       await flush();
@@ -117,14 +156,28 @@ describe('LogView', () => {
   it('shows the lines of each process and reloads for another component', async () => {
     const load = jest.fn(async (component: string) =>
       component === 'scheduler'
-        ? [{ pod: 'a-scheduler', component: 'scheduler' as const, lines: ['started', 'listening'] }]
+        ? [
+            {
+              pod: 'a-scheduler',
+              component: 'scheduler' as const,
+              lines: ['started', 'listening']
+            }
+          ]
         : []
     );
     render(<LogView cluster="a" trans={trans} load={load} />);
-    await waitFor(() => expect(screen.getByRole('region', { name: 'a-scheduler' }).textContent).toContain('started\nlistening'));
-    fireEvent.change(screen.getByLabelText('Component'), { target: { value: 'worker' } });
     await waitFor(() =>
-      expect(screen.getByText('No workers are running, so there are no worker logs.')).toBeTruthy()
+      expect(
+        screen.getByRole('region', { name: 'a-scheduler' }).textContent
+      ).toContain('started\nlistening')
+    );
+    fireEvent.change(screen.getByLabelText('Component'), {
+      target: { value: 'worker' }
+    });
+    await waitFor(() =>
+      expect(
+        screen.getByText('No workers are running, so there are no worker logs.')
+      ).toBeTruthy()
     );
     expect(load.mock.calls).toEqual([
       ['scheduler', 200],
@@ -133,8 +186,16 @@ describe('LogView', () => {
   });
 
   it('says why the logs could not be read', async () => {
-    render(<LogView cluster="a" trans={trans} load={() => Promise.reject(new Error('cluster not found'))} />);
-    await waitFor(() => expect(screen.getByRole('alert').textContent).toBe('cluster not found'));
+    render(
+      <LogView
+        cluster="a"
+        trans={trans}
+        load={() => Promise.reject(new Error('cluster not found'))}
+      />
+    );
+    await waitFor(() =>
+      expect(screen.getByRole('alert').textContent).toBe('cluster not found')
+    );
   });
 });
 
@@ -144,29 +205,54 @@ describe('notifications', () => {
     const model = new ClusterListModel({ api: fakeAPI(streams) });
     const emitted: { type: string; message: string; autoClose: unknown }[] = [];
     for (const type of ['success', 'error', 'info'] as const) {
-      jest.spyOn(Notification, type).mockImplementation((message: string, options?: any) => {
-        emitted.push({ type, message, autoClose: options?.autoClose });
-        return '';
-      });
+      jest
+        .spyOn(Notification, type)
+        .mockImplementation((message: string, options?: any) => {
+          emitted.push({ type, message, autoClose: options?.autoClose });
+          return '';
+        });
     }
     notifyChanges(model, new CommandRegistry(), trans);
     model.setVisible(true);
     await flush();
-    streams[0].push(sse('clusters', { clusters: [cluster('old', { phase: 'Pending' })] }));
+    streams[0].push(
+      sse('clusters', { clusters: [cluster('old', { phase: 'Pending' })] })
+    );
     await flush();
     await model.create({ name: 'mine' });
     streams[0].push(
       sse('cluster', cluster('mine', { phase: 'Pending' })) +
-        sse('cluster', cluster('mine', { phase: 'Running', workers: { desired: 2, ready: 2, pending: 0 } })) +
+        sse(
+          'cluster',
+          cluster('mine', {
+            phase: 'Running',
+            workers: { desired: 2, ready: 2, pending: 0 }
+          })
+        ) +
         sse('cluster', cluster('old', { phase: 'Running' })) + // not made here: no pop-up
-        sse('cluster', cluster('old', { phase: 'Failed', reasons: ['ImagePullBackOff'] })) +
+        sse(
+          'cluster',
+          cluster('old', { phase: 'Failed', reasons: ['ImagePullBackOff'] })
+        ) +
         sse('deleted', { name: 'mine', namespace: 'local' })
     );
     await flush();
     expect(emitted).toEqual([
-      { type: 'success', message: 'GPU cluster mine is running with 2 workers.', autoClose: expect.any(Number) },
-      { type: 'error', message: 'GPU cluster old failed: ImagePullBackOff', autoClose: false },
-      { type: 'info', message: 'GPU cluster mine was deleted.', autoClose: expect.any(Number) }
+      {
+        type: 'success',
+        message: 'GPU cluster mine is running with 2 workers.',
+        autoClose: expect.any(Number)
+      },
+      {
+        type: 'error',
+        message: 'GPU cluster old failed: ImagePullBackOff',
+        autoClose: false
+      },
+      {
+        type: 'info',
+        message: 'GPU cluster mine was deleted.',
+        autoClose: expect.any(Number)
+      }
     ]);
     expect(emitted.every(n => n.autoClose !== 0)).toBe(true);
     model.dispose();
@@ -177,9 +263,15 @@ describe('notifications', () => {
 describe('snippet kinds', () => {
   it('offers KubeCluster only for clusters on Kubernetes', () => {
     expect(snippetKinds(cluster('a'))).toEqual(['client', 'cudf']);
-    expect(snippetKinds(cluster('k', { backend: 'kubernetes' }))).toEqual(['client', 'kubecluster', 'cudf']);
+    expect(snippetKinds(cluster('k', { backend: 'kubernetes' }))).toEqual([
+      'client',
+      'kubecluster',
+      'cudf'
+    ]);
     expect(chooseKind(cluster('a'), 'kubecluster')).toBe('client');
-    expect(chooseKind(cluster('k', { backend: 'kubernetes' }), 'kubecluster')).toBe('kubecluster');
+    expect(
+      chooseKind(cluster('k', { backend: 'kubernetes' }), 'kubecluster')
+    ).toBe('kubecluster');
     expect(chooseKind(cluster('a'), 'cudf')).toBe('cudf');
   });
 });

@@ -14,14 +14,22 @@ function notebookTracker() {
   ]);
   notebook.model = model;
   notebook.activeCellIndex = 0;
-  return { tracker: { currentWidget: { id: 'nb-1', content: notebook } } as any, notebook };
+  return {
+    tracker: { currentWidget: { id: 'nb-1', content: notebook } } as any,
+    notebook
+  };
 }
 
 describe('insertBelowActiveCell', () => {
   it('adds a code cell with the snippet right below the active cell and selects it', () => {
     const { tracker, notebook } = notebookTracker();
-    expect(insertBelowActiveCell(tracker, 'client = Client("tcp://x:8786")')).toBe('nb-1');
-    const cells = notebook.model!.sharedModel.cells.map(cell => [cell.cell_type, cell.source]);
+    expect(
+      insertBelowActiveCell(tracker, 'client = Client("tcp://x:8786")')
+    ).toBe('nb-1');
+    const cells = notebook.model!.sharedModel.cells.map(cell => [
+      cell.cell_type,
+      cell.source
+    ]);
     expect(cells).toEqual([
       ['markdown', '# Title'],
       ['code', 'client = Client("tcp://x:8786")'],
@@ -33,6 +41,8 @@ describe('insertBelowActiveCell', () => {
   });
 
   it('says when no notebook is open', () => {
-    expect(insertBelowActiveCell({ currentWidget: null } as any, 'code')).toBeNull();
+    expect(
+      insertBelowActiveCell({ currentWidget: null } as any, 'code')
+    ).toBeNull();
   });
 });

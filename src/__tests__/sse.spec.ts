@@ -6,7 +6,9 @@ describe('SSEParser', () => {
     const events = parser.feed(
       'retry: 2000\n\n: keepalive\n\nevent: clusters\ndata: {"clusters":[]}\n\n'
     );
-    expect(events).toEqual([{ event: 'clusters', data: '{"clusters":[]}', id: null }]);
+    expect(events).toEqual([
+      { event: 'clusters', data: '{"clusters":[]}', id: null }
+    ]);
     expect(parser.retry).toBe(2000);
   });
 

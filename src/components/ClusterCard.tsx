@@ -44,7 +44,11 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
       tabIndex={0}
     >
       <div className="jp-RapidsKF-cardHeader">
-        <span id={titleId} className="jp-RapidsKF-cardName" title={cluster.name}>
+        <span
+          id={titleId}
+          className="jp-RapidsKF-cardName"
+          title={cluster.name}
+        >
           {cluster.name}
         </span>
         <span
@@ -130,7 +134,10 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
       <div className="jp-RapidsKF-actions">
         <SplitButton
           label={trans.__('Dashboard')}
-          title={trans.__('Open the Dask dashboard of %1 in a tab', cluster.name)}
+          title={trans.__(
+            'Open the Dask dashboard of %1 in a tab',
+            cluster.name
+          )}
           menuLabel={trans.__('More dashboard plots of %1', cluster.name)}
           disabled={!usable}
           onClick={() => actions.openDashboard(cluster.name)}
@@ -151,7 +158,10 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
           type="button"
           className="jp-RapidsKF-button jp-RapidsKF-iconButton"
           aria-label={trans.__('Logs of %1', cluster.name)}
-          title={trans.__('Show the scheduler and worker logs of %1', cluster.name)}
+          title={trans.__(
+            'Show the scheduler and worker logs of %1',
+            cluster.name
+          )}
           onClick={() => actions.showLogs(cluster.name)}
         >
           <listIcon.react tag="span" className="jp-RapidsKF-icon" />
@@ -203,7 +213,10 @@ function GPUFacts(props: {
             aria-valuemax={100}
             aria-valuenow={used}
           >
-            <div className="jp-RapidsKF-progressBar" style={{ width: `${used}%` }} />
+            <div
+              className="jp-RapidsKF-progressBar"
+              style={{ width: `${used}%` }}
+            />
           </div>
         )}
       </dd>

@@ -135,7 +135,10 @@ function EnvironmentHeader(props: {
         </div>
       ))}
       {failed.length > 0 && (
-        <ul className="jp-RapidsKF-checks" aria-label={trans.__('Setup problems')}>
+        <ul
+          className="jp-RapidsKF-checks"
+          aria-label={trans.__('Setup problems')}
+        >
           {failed.map(check => (
             <FailedCheck key={check.name} check={check} trans={trans} />
           ))}
@@ -145,7 +148,10 @@ function EnvironmentHeader(props: {
   );
 }
 
-function FailedCheck(props: { check: ICheck; trans: TranslationBundle }): JSX.Element {
+function FailedCheck(props: {
+  check: ICheck;
+  trans: TranslationBundle;
+}): JSX.Element {
   const { check, trans } = props;
   return (
     <li className="jp-RapidsKF-check">
@@ -174,7 +180,10 @@ function ConnectionState(props: {
       text = trans.__('Connecting…');
       break;
     case 'reconnecting':
-      text = trans.__('Live updates interrupted (%1); reconnecting…', model.statusDetail);
+      text = trans.__(
+        'Live updates interrupted (%1); reconnecting…',
+        model.statusDetail
+      );
       break;
     case 'polling':
       text = trans.__(
@@ -186,7 +195,11 @@ function ConnectionState(props: {
       text = trans.__('Updates paused while the panel is hidden.');
   }
   return (
-    <div className="jp-RapidsKF-connection" data-status={model.status} role="status">
+    <div
+      className="jp-RapidsKF-connection"
+      data-status={model.status}
+      role="status"
+    >
       {text}
     </div>
   );

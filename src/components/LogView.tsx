@@ -87,9 +87,15 @@ export function LogView(props: ILogViewProps): JSX.Element {
         </p>
       )}
       {logs?.map(pod => (
-        <section key={pod.pod} className="jp-RapidsKF-logPod" aria-label={pod.pod}>
+        <section
+          key={pod.pod}
+          className="jp-RapidsKF-logPod"
+          aria-label={pod.pod}
+        >
           <h3>{pod.pod}</h3>
-          <pre>{pod.lines.length ? pod.lines.join('\n') : trans.__('(no lines)')}</pre>
+          <pre>
+            {pod.lines.length ? pod.lines.join('\n') : trans.__('(no lines)')}
+          </pre>
         </section>
       ))}
     </div>

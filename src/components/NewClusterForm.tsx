@@ -6,7 +6,12 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { IEnvironment } from '../tokens';
-import { FormErrors, FormField, IFormValues, imageAllowed } from './clusterForm';
+import {
+  FormErrors,
+  FormField,
+  IFormValues,
+  imageAllowed
+} from './clusterForm';
 
 export interface INewClusterFormProps {
   environment: IEnvironment;
@@ -21,14 +26,21 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
   const { environment, values, errors, busy, trans } = props;
   const { limits } = environment;
   const noGPUs = limits.max_gpus_per_worker === 0;
-  const advancedOpen = ['cpu', 'memory', 'worker_command', 'idle_timeout', 'env'].some(
-    field => errors[field as FormField]
-  );
+  const advancedOpen = [
+    'cpu',
+    'memory',
+    'worker_command',
+    'idle_timeout',
+    'env'
+  ].some(field => errors[field as FormField]);
 
   const field = (
     name: FormField,
     label: string,
-    input: Omit<React.InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value'> = {},
+    input: Omit<
+      React.InputHTMLAttributes<HTMLInputElement>,
+      'onChange' | 'value'
+    > = {},
     help?: string
   ) => {
     const id = `jp-RapidsKF-form-${name}`;
@@ -56,7 +68,11 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
           </div>
         )}
         {error && (
-          <div id={`${id}-error`} className="jp-RapidsKF-fieldError" role="alert">
+          <div
+            id={`${id}-error`}
+            className="jp-RapidsKF-fieldError"
+            role="alert"
+          >
             {error}
           </div>
         )}
@@ -80,10 +96,15 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
           {trans.__('Fix:')} <code>{errors.fix}</code>
         </div>
       )}
-      {field('name', trans.__('Name'), { autoComplete: 'off', spellCheck: false })}
+      {field('name', trans.__('Name'), {
+        autoComplete: 'off',
+        spellCheck: false
+      })}
       {environment.profiles.length > 0 && (
         <div className="jp-RapidsKF-field">
-          <label htmlFor="jp-RapidsKF-form-profile">{trans.__('Profile')}</label>
+          <label htmlFor="jp-RapidsKF-form-profile">
+            {trans.__('Profile')}
+          </label>
           <select
             id="jp-RapidsKF-form-profile"
             className="jp-mod-styled"
@@ -114,7 +135,12 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
         {field(
           'gpus_per_worker',
           trans.__('GPUs per worker'),
-          { type: 'number', min: 0, max: limits.max_gpus_per_worker, disabled: busy || noGPUs },
+          {
+            type: 'number',
+            min: 0,
+            max: limits.max_gpus_per_worker,
+            disabled: busy || noGPUs
+          },
           noGPUs ? trans.__('No GPUs here: workers use the CPU.') : undefined
         )}
       </div>
@@ -127,24 +153,37 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
           )}
       {!imageAllowed(environment) && (
         <div className="jp-RapidsKF-help">
-          {trans.__("Local clusters run in this server's Python environment; there is no image to choose.")}
+          {trans.__(
+            "Local clusters run in this server's Python environment; there is no image to choose."
+          )}
         </div>
       )}
-      <details className="jp-RapidsKF-advanced" open={advancedOpen || undefined}>
+      <details
+        className="jp-RapidsKF-advanced"
+        open={advancedOpen || undefined}
+      >
         <summary>{trans.__('Advanced')}</summary>
         <div className="jp-RapidsKF-fieldRow">
           {field('cpu', trans.__('CPU per worker'), { spellCheck: false })}
-          {field('memory', trans.__('Memory per worker'), { spellCheck: false })}
+          {field('memory', trans.__('Memory per worker'), {
+            spellCheck: false
+          })}
         </div>
-        {field('worker_command', trans.__('Worker command'), { spellCheck: false })}
+        {field('worker_command', trans.__('Worker command'), {
+          spellCheck: false
+        })}
         {field(
           'idle_timeout',
           trans.__('Idle timeout (seconds)'),
           { type: 'number', min: 0 },
-          trans.__('A cluster without work for this long is deleted; 0 keeps it.')
+          trans.__(
+            'A cluster without work for this long is deleted; 0 keeps it.'
+          )
         )}
         <div className="jp-RapidsKF-field">
-          <label htmlFor="jp-RapidsKF-form-env">{trans.__('Environment variables')}</label>
+          <label htmlFor="jp-RapidsKF-form-env">
+            {trans.__('Environment variables')}
+          </label>
           <textarea
             id="jp-RapidsKF-form-env"
             className={`jp-mod-styled${errors.env ? ' jp-RapidsKF-invalid' : ''}`}

@@ -104,9 +104,16 @@ export function ScaleControl(props: IScaleControlProps): JSX.Element {
 
   const onKeyDown = (event: React.KeyboardEvent) => {
     if (
-      ['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown', 'Home', 'End', 'PageUp', 'PageDown'].includes(
-        event.key
-      )
+      [
+        'ArrowLeft',
+        'ArrowRight',
+        'ArrowUp',
+        'ArrowDown',
+        'Home',
+        'End',
+        'PageUp',
+        'PageDown'
+      ].includes(event.key)
     ) {
       interacting.current = 'keys';
       if (keyTimer.current) {
@@ -293,9 +300,7 @@ export function AdaptControl(props: IAdaptControlProps): JSX.Element {
             type="submit"
             className="jp-RapidsKF-button"
             disabled={
-              invalid ||
-              busy ||
-              (lo === adapt.minimum && hi === adapt.maximum)
+              invalid || busy || (lo === adapt.minimum && hi === adapt.maximum)
             }
           >
             {trans.__('Apply')}
@@ -304,7 +309,10 @@ export function AdaptControl(props: IAdaptControlProps): JSX.Element {
       )}
       {invalid && adapt !== null && (
         <div className="jp-RapidsKF-error" role="alert">
-          {trans.__('Minimum and maximum must be whole numbers with 0 ≤ min ≤ max ≤ %1.', maxWorkers)}
+          {trans.__(
+            'Minimum and maximum must be whole numbers with 0 ≤ min ≤ max ≤ %1.',
+            maxWorkers
+          )}
         </div>
       )}
       {error && (

@@ -127,7 +127,10 @@ export function validate(
   }
   const workers = integer(values.workers);
   if (workers === null || workers > limits.max_workers) {
-    errors.workers = trans.__('Enter a whole number from 0 to %1.', limits.max_workers);
+    errors.workers = trans.__(
+      'Enter a whole number from 0 to %1.',
+      limits.max_workers
+    );
   }
   const gpus = integer(values.gpus_per_worker);
   if (gpus === null || gpus > limits.max_gpus_per_worker) {
@@ -137,7 +140,9 @@ export function validate(
     );
   }
   if (integer(values.idle_timeout) === null) {
-    errors.idle_timeout = trans.__('Enter a number of seconds (0: never stop).');
+    errors.idle_timeout = trans.__(
+      'Enter a number of seconds (0: never stop).'
+    );
   }
   if (imageAllowed(environment) && !values.image.trim()) {
     errors.image = trans.__('Enter an image.');
@@ -188,7 +193,10 @@ export function toRequest(
 }
 
 /** Where a server error shows: next to its field when the form has one. */
-export function errorsFromServer(error: unknown, trans: TranslationBundle): FormErrors {
+export function errorsFromServer(
+  error: unknown,
+  trans: TranslationBundle
+): FormErrors {
   if (!(error instanceof APIError)) {
     return { form: (error as Error)?.message ?? String(error) };
   }

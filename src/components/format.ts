@@ -87,7 +87,10 @@ export function phaseHelp(cluster: ICluster, trans: TranslationBundle): string {
 }
 
 /** The value of `%` with no decimals, or null. */
-export function percent(part: number | null, total: number | null): number | null {
+export function percent(
+  part: number | null,
+  total: number | null
+): number | null {
   if (part === null || total === null || total <= 0) {
     return null;
   }

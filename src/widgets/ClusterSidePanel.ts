@@ -54,7 +54,9 @@ export class ClusterSidePanel extends SidePanel {
       );
     }
     this.addWidget(
-      ReactWidget.create(React.createElement(ClusterPanel, { model, actions, trans }))
+      ReactWidget.create(
+        React.createElement(ClusterPanel, { model, actions, trans })
+      )
     );
     document.addEventListener('visibilitychange', this._onVisibility);
   }
@@ -80,7 +82,9 @@ export class ClusterSidePanel extends SidePanel {
   }
 
   private _update(): void {
-    this._model.setVisible(this.isVisible && document.visibilityState !== 'hidden');
+    this._model.setVisible(
+      this.isVisible && document.visibilityState !== 'hidden'
+    );
   }
 
   private _onVisibility = (): void => this._update();

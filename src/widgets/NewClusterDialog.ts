@@ -21,7 +21,10 @@ import { NewClusterForm } from '../components/NewClusterForm';
 import { ICluster, IClusterRequest, IEnvironment } from '../tokens';
 
 /** The form's body: holds the values and errors, renders the controlled form. */
-export class NewClusterBody extends ReactWidget implements Dialog.IBodyWidget<ICluster | null> {
+export class NewClusterBody
+  extends ReactWidget
+  implements Dialog.IBodyWidget<ICluster | null>
+{
   constructor(
     readonly environment: IEnvironment,
     private readonly _trans: TranslationBundle
@@ -53,7 +56,12 @@ export class NewClusterBody extends ReactWidget implements Dialog.IBodyWidget<IC
             ? withProfile(this.values, this.environment, value)
             : { ...this.values, [field]: value };
         if (this.errors[field] || this.errors.form) {
-          const { [field]: _dropped, form: _form, fix: _fix, ...rest } = this.errors;
+          const {
+            [field]: _dropped,
+            form: _form,
+            fix: _fix,
+            ...rest
+          } = this.errors;
           this.errors = rest;
         }
         this.update();
@@ -113,7 +121,9 @@ export class NewClusterDialog extends Dialog<ICluster | null> {
     body.errors = {};
     body.update();
     try {
-      body.created = await this._create(toRequest(body.values, body.environment));
+      body.created = await this._create(
+        toRequest(body.values, body.environment)
+      );
     } catch (error) {
       body.errors = errorsFromServer(error, this._trans);
       body.busy = false;

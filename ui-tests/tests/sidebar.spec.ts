@@ -11,11 +11,11 @@ import * as path from 'path';
 
 // `make screenshots` sets SCREENSHOT_DIR to docs/screenshots; a plain run keeps the tree clean.
 const SCREENSHOTS =
-  process.env.SCREENSHOT_DIR ?? path.resolve(__dirname, '..', 'test-results', 'screenshots');
+  process.env.SCREENSHOT_DIR ??
+  path.resolve(__dirname, '..', 'test-results', 'screenshots');
 const LATENCY_SAMPLES = Number(process.env.LATENCY_SAMPLES ?? 20);
 const LATENCY_SCALE_SAMPLES = Number(process.env.LATENCY_SCALE_SAMPLES ?? 6);
 const PANEL_ID = 'jp-RapidsKF-sidebar';
-
 
 async function shoot(target: Locator, name: string): Promise<void> {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
@@ -75,11 +75,16 @@ test.afterEach(async ({ request }) => {
 });
 
 function percentile(sorted: number[], p: number): number {
-  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  const index = Math.min(
+    sorted.length - 1,
+    Math.ceil((p / 100) * sorted.length) - 1
+  );
   return sorted[Math.max(0, index)];
 }
 
-test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page }) => {
+test('a new user creates, scales, uses and deletes a GPU cluster', async ({
+  page
+}) => {
   const started = Date.now();
   // Every request of the page (and its frames) stays on this machine's loopback.
   const external: string[] = [];
@@ -99,20 +104,31 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
     .locator('[data-id]')
     .evaluateAll(nodes => nodes.map(node => node.getAttribute('data-id')));
   expect(tabs.indexOf(PANEL_ID)).toBeGreaterThan(tabs.indexOf('filebrowser'));
-  expect(tabs.indexOf(PANEL_ID)).toBeGreaterThan(tabs.indexOf('jp-running-sessions'));
+  expect(tabs.indexOf(PANEL_ID)).toBeGreaterThan(
+    tabs.indexOf('jp-running-sessions')
+  );
   await page.sidebar.openTab(PANEL_ID);
   const panel = page.locator(`#${PANEL_ID}`);
-  await expect(panel.locator('.jp-RapidsKF-backend')).toHaveText('this machine (local)');
+  await expect(panel.locator('.jp-RapidsKF-backend')).toHaveText(
+    'this machine (local)'
+  );
   await expect(panel.locator('.jp-RapidsKF-namespace')).toHaveText('local');
 
   step('create');
   // 2. New GPU cluster, accept the defaults.
-  await panel.getByRole('button', { name: 'New GPU cluster', exact: true }).click();
+  await panel
+    .getByRole('button', { name: 'New GPU cluster', exact: true })
+    .click();
   const dialog = page.locator('.jp-Dialog');
-  await expect(dialog.getByLabel('Name')).toHaveValue(/^[a-z]+-etl-[0-9a-f]{4}$/);
+  await expect(dialog.getByLabel('Name')).toHaveValue(
+    /^[a-z]+-etl-[0-9a-f]{4}$/
+  );
   await expect(dialog.getByLabel('Workers')).toHaveValue('2');
   await expect(dialog.getByLabel('Image')).toHaveCount(0); // the local backend takes none
-  await shoot(dialog.locator('.jp-Dialog-content'), 'new-cluster-dialog-light.png');
+  await shoot(
+    dialog.locator('.jp-Dialog-content'),
+    'new-cluster-dialog-light.png'
+  );
   const name = await dialog.getByLabel('Name').inputValue();
   await dialog.getByRole('button', { name: 'Create', exact: true }).click();
   await expect(dialog).toHaveCount(0);
@@ -121,17 +137,25 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   // 3. The card appears and becomes Running with 2 of 2 workers.
   const card = panel.locator(`.jp-RapidsKF-card[data-cluster-name="${name}"]`);
   await expect(card).toBeVisible();
-  await expect(card.locator('.jp-RapidsKF-phase')).toHaveText('Running', { timeout: 120000 });
-  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('2 of 2 workers ready');
+  await expect(card.locator('.jp-RapidsKF-phase')).toHaveText('Running', {
+    timeout: 120000
+  });
+  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText(
+    '2 of 2 workers ready'
+  );
 
   // 3b. Asking for a second cluster with the same name: the server's 409 shows next to the
   // name, and what was typed stays.
   step('name taken');
-  await page.getByRole('button', { name: 'New GPU cluster', exact: true }).click();
+  await page
+    .getByRole('button', { name: 'New GPU cluster', exact: true })
+    .click();
   await dialog.getByLabel('Name').fill(name);
   await dialog.getByLabel('Workers').fill('1');
   await dialog.getByRole('button', { name: 'Create', exact: true }).click();
-  await expect(dialog.locator('#jp-RapidsKF-form-name-error')).toContainText('already exists');
+  await expect(dialog.locator('#jp-RapidsKF-form-name-error')).toContainText(
+    'already exists'
+  );
   await expect(dialog.getByLabel('Name')).toHaveValue(name);
   await expect(dialog.getByLabel('Workers')).toHaveValue('1');
   await dialog.getByRole('button', { name: 'Cancel', exact: true }).click();
@@ -148,9 +172,12 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
     }
   });
   await dragSliderTo(page, slider, 3);
-  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('3 of 3 workers ready', {
-    timeout: 60000
-  });
+  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText(
+    '3 of 3 workers ready',
+    {
+      timeout: 60000
+    }
+  );
   await expect(card.locator('.jp-RapidsKF-phase')).toHaveText('Running');
   await expect(card.locator('.jp-RapidsKF-scaleValue')).toHaveText('3');
   expect(patches).toEqual(['{"workers":3}']);
@@ -163,18 +190,25 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   const dashboardTab = page.getByRole('tab', { name: `${name}: Status` });
   await expect(dashboardTab).toBeVisible();
   const frame = page.frameLocator('.jp-RapidsKF-dashboard iframe');
-  await expect(frame.locator('.bk-Figure').first()).toBeVisible({ timeout: 60000 });
+  await expect(frame.locator('.bk-Figure').first()).toBeVisible({
+    timeout: 60000
+  });
   await expect(frame.locator('canvas').first()).toBeVisible();
-  await expect.poll(() => frame.locator('.bk-Figure').count()).toBeGreaterThan(3);
+  await expect
+    .poll(() => frame.locator('.bk-Figure').count())
+    .toBeGreaterThan(3);
 
   // 5b. The logs tab shows the scheduler's recent lines.
   step('logs');
   await card.getByRole('button', { name: `Logs of ${name}` }).click();
   const logs = page.locator('.jp-RapidsKF-logsWidget');
-  await expect(logs.getByRole('region', { name: `${name}-scheduler` })).toContainText(
-    'Scheduler at'
-  );
-  await page.getByRole('tab', { name: `Logs: ${name}` }).locator('.lm-TabBar-tabCloseIcon').click();
+  await expect(
+    logs.getByRole('region', { name: `${name}-scheduler` })
+  ).toContainText('Scheduler at');
+  await page
+    .getByRole('tab', { name: `Logs: ${name}` })
+    .locator('.lm-TabBar-tabCloseIcon')
+    .click();
 
   step('snippet');
   // 6. The client snippet, inserted from the snippet menu into a new notebook, runs.
@@ -185,7 +219,10 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   const source = await page.notebook.getCellTextInput(1);
   expect(source).toContain('from dask.distributed import Client');
   await page.notebook.runCell(1);
-  const output = page.locator('.jp-Notebook .jp-Cell').nth(1).locator('.jp-OutputArea');
+  const output = page
+    .locator('.jp-Notebook .jp-Cell')
+    .nth(1)
+    .locator('.jp-OutputArea');
   await expect(output).toContainText(/Workers:\s*3/, { timeout: 60000 });
   // Some work, so the dashboard has something to show.
   await page.notebook.addCell(
@@ -194,21 +231,28 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   );
   const work = (await page.notebook.getCellCount()) - 1;
   await page.notebook.runCell(work);
-  await expect(page.locator('.jp-Notebook .jp-Cell').nth(work).locator('.jp-OutputArea')).toContainText(
-    '0.5',
-    { timeout: 60000 }
-  );
+  await expect(
+    page.locator('.jp-Notebook .jp-Cell').nth(work).locator('.jp-OutputArea')
+  ).toContainText('0.5', { timeout: 60000 });
   await dashboardTab.click();
   await page.waitForTimeout(1500); // the task stream draws what it received
   await shoot(dashboard, 'dashboard-light.png');
 
   step('dask-labextension');
   // 6b. Where dask-labextension is installed, its sidebar can show this cluster.
-  await card.getByRole('button', { name: `More dashboard plots of ${name}` }).click();
-  await page.getByRole('menuitem', { name: 'Show in the Dask sidebar' }).click();
+  await card
+    .getByRole('button', { name: `More dashboard plots of ${name}` })
+    .click();
+  await page
+    .getByRole('menuitem', { name: 'Show in the Dask sidebar' })
+    .click();
   const daskUrl = page.locator('.dask-URLInput input');
-  await expect(daskUrl).toHaveValue(new RegExp(`/rapids-kf/clusters/${name}/dashboard/?$`));
-  await expect(page.locator('.dask-DashboardListing-item').first()).toBeVisible({ timeout: 30000 });
+  await expect(daskUrl).toHaveValue(
+    new RegExp(`/rapids-kf/clusters/${name}/dashboard/?$`)
+  );
+  await expect(page.locator('.dask-DashboardListing-item').first()).toBeVisible(
+    { timeout: 30000 }
+  );
 
   // 7. Latency: a change made through the REST API (not the UI) until the card shows it.
   // Adaptive scaling pinned to the current size is switched on and off: a real change of
@@ -217,70 +261,80 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await page.sidebar.openTab(PANEL_ID);
   const measure = (kind: 'adapt' | 'scale', count: number) =>
     page.evaluate(
-    async ({ name, kind, count }) => {
-      const xsrf = decodeURIComponent(document.cookie.match(/_xsrf=([^;]+)/)?.[1] ?? '');
-      const config = JSON.parse(
-        document.getElementById('jupyter-config-data')?.textContent ?? '{}'
-      );
-      const baseUrl: string = config.baseUrl ?? '/';
-      const text = () =>
-        document
-          .querySelector(`.jp-RapidsKF-card[data-cluster-name="${name}"]`)
-          ?.querySelector('.jp-RapidsKF-workersText')?.textContent ?? '';
-      const until = (check: () => boolean, timeout: number) =>
-        new Promise<void>((resolve, reject) => {
-          if (check()) {
-            return resolve();
-          }
-          const observer = new MutationObserver(() => {
+      async ({ name, kind, count }) => {
+        const xsrf = decodeURIComponent(
+          document.cookie.match(/_xsrf=([^;]+)/)?.[1] ?? ''
+        );
+        const config = JSON.parse(
+          document.getElementById('jupyter-config-data')?.textContent ?? '{}'
+        );
+        const baseUrl: string = config.baseUrl ?? '/';
+        const text = () =>
+          document
+            .querySelector(`.jp-RapidsKF-card[data-cluster-name="${name}"]`)
+            ?.querySelector('.jp-RapidsKF-workersText')?.textContent ?? '';
+        const until = (check: () => boolean, timeout: number) =>
+          new Promise<void>((resolve, reject) => {
             if (check()) {
-              observer.disconnect();
-              clearTimeout(timer);
-              resolve();
+              return resolve();
             }
+            const observer = new MutationObserver(() => {
+              if (check()) {
+                observer.disconnect();
+                clearTimeout(timer);
+                resolve();
+              }
+            });
+            const timer = setTimeout(() => {
+              observer.disconnect();
+              reject(new Error(`timed out; the card says "${text()}"`));
+            }, timeout);
+            observer.observe(document.body, {
+              subtree: true,
+              childList: true,
+              characterData: true
+            });
           });
-          const timer = setTimeout(() => {
-            observer.disconnect();
-            reject(new Error(`timed out; the card says "${text()}"`));
-          }, timeout);
-          observer.observe(document.body, {
-            subtree: true,
-            childList: true,
-            characterData: true
+        const delays: number[] = [];
+        for (let i = 0; i < count; i++) {
+          const on = i % 2 === 0;
+          const workers = on ? 4 : 3;
+          const body =
+            kind === 'adapt'
+              ? { adapt: on ? { minimum: 3, maximum: 3 } : null }
+              : { workers };
+          const start = performance.now();
+          const response = await fetch(`${baseUrl}rapids-kf/clusters/${name}`, {
+            method: 'PATCH',
+            headers: {
+              'Content-Type': 'application/json',
+              'X-XSRFToken': xsrf
+            },
+            body: JSON.stringify(body)
           });
-        });
-      const delays: number[] = [];
-      for (let i = 0; i < count; i++) {
-        const on = i % 2 === 0;
-        const workers = on ? 4 : 3;
-        const body =
-          kind === 'adapt'
-            ? { adapt: on ? { minimum: 3, maximum: 3 } : null }
-            : { workers };
-        const start = performance.now();
-        const response = await fetch(`${baseUrl}rapids-kf/clusters/${name}`, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/json', 'X-XSRFToken': xsrf },
-          body: JSON.stringify(body)
-        });
-        if (response.status !== 202) {
-          throw new Error(`PATCH answered ${response.status}: ${await response.text()}`);
+          if (response.status !== 202) {
+            throw new Error(
+              `PATCH answered ${response.status}: ${await response.text()}`
+            );
+          }
+          if (kind === 'adapt') {
+            await until(() => text().includes('adaptive 3–3') === on, 10000);
+            delays.push(performance.now() - start);
+            await new Promise(resolve => setTimeout(resolve, 100));
+          } else {
+            await until(() => text().includes(`of ${workers} workers`), 10000);
+            delays.push(performance.now() - start);
+            // Let the workers start or stop before the next sample.
+            await until(
+              () => text() === `${workers} of ${workers} workers ready`,
+              60000
+            );
+          }
         }
-        if (kind === 'adapt') {
-          await until(() => text().includes('adaptive 3–3') === on, 10000);
-          delays.push(performance.now() - start);
-          await new Promise(resolve => setTimeout(resolve, 100));
-        } else {
-          await until(() => text().includes(`of ${workers} workers`), 10000);
-          delays.push(performance.now() - start);
-          // Let the workers start or stop before the next sample.
-          await until(() => text() === `${workers} of ${workers} workers ready`, 60000);
-        }
-      }
-      return delays;
-    },
-    { name, kind, count }
-  );
+        return delays;
+      },
+      { name, kind, count }
+    );
   const summary = (what: string, delays: number[]) => {
     const sorted = [...delays].sort((a, b) => a - b);
     const p50 = percentile(sorted, 50);
@@ -292,7 +346,10 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
     return { p50, p95 };
   };
   const samples = await measure('adapt', LATENCY_SAMPLES);
-  const adapt = summary('adaptive scaling switched through the REST API', samples);
+  const adapt = summary(
+    'adaptive scaling switched through the REST API',
+    samples
+  );
   const scale = summary(
     'scale PATCH through the REST API (until the new size shows)',
     await measure('scale', LATENCY_SCALE_SAMPLES)
@@ -306,7 +363,9 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   // 8. Dark theme: the panel follows it.
   await page.theme.setDarkTheme();
   await page.sidebar.openTab(PANEL_ID);
-  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText('3 of 3 workers ready');
+  await expect(card.locator('.jp-RapidsKF-workersText')).toHaveText(
+    '3 of 3 workers ready'
+  );
   await shoot(panel, 'sidebar-dark.png');
   await page.theme.setLightTheme();
 
@@ -320,10 +379,14 @@ test('a new user creates, scales, uses and deletes a GPU cluster', async ({ page
   await expect(confirm).toContainText(`Delete ${name}?`);
   await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
   await expect(card).toHaveCount(0, { timeout: 60000 });
-  await expect(page.getByRole('tab', { name: `${name}: Status` })).toHaveCount(0);
+  await expect(page.getByRole('tab', { name: `${name}: Status` })).toHaveCount(
+    0
+  );
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
 
   step('done');
   expect(external).toEqual([]);
-  console.log(`browser test took ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  console.log(
+    `browser test took ${((Date.now() - started) / 1000).toFixed(0)} s`
+  );
 });
