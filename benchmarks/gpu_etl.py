@@ -29,6 +29,7 @@ import os
 import platform
 import secrets
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -237,6 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
 
+    # A `timeout` or Ctrl-C still stops the server, which stops the clusters it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     sizes = sorted(etl.parse_rows(s) for s in args.sizes.split(","))
     pandas_max = etl.parse_rows(args.pandas_max_rows)
     engines = set(args.engines.split(","))
