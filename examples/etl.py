@@ -281,7 +281,7 @@ def load(root: str | Path, backend: str, rows: int | str | None = None, client=N
             orders = pq.read_table(files, columns=ORDER_COLUMNS).to_pandas()
         else:
             orders = lib.read_parquet(files, columns=ORDER_COLUMNS)
-        return orders, lib.read_parquet(root / "customers.parquet"), lib.read_parquet(root / "products.parquet")
+        return orders, lib.read_parquet(str(root / "customers.parquet")), lib.read_parquet(str(root / "products.parquet"))
 
     import dask
     import dask.dataframe as dd
