@@ -299,11 +299,30 @@ def load(root: str | Path, backend: str, rows: int | str | None = None, client=N
             target = partitions
         if target and target < orders.npartitions:
             orders = orders.repartition(npartitions=target)
+        orders = spread(client, orders)
         customers = dd.read_parquet(str(root / "customers.parquet"), blocksize=None)
         products = dd.read_parquet(str(root / "products.parquet"), blocksize=None)
-        orders, customers, products = dask.persist(orders, customers, products)
+        customers, products = dask.persist(customers, products)
     wait([orders, customers, products])
     return orders, customers, products
+
+
+def spread(client, frame):
+    """Persist partition i on worker i mod n.
+
+    Left to itself, the scheduler may place every partition of a freshly read dataset on
+    one worker (the tasks share their dependencies), and with one GPU per worker the
+    other GPUs then sit idle for every query. Placing them explicitly keeps each GPU busy.
+    """
+    import dask.dataframe as dd
+
+    workers = sorted(client.scheduler_info()["workers"])
+    parts = frame.to_delayed()
+    futures = [
+        client.compute(part, workers=[workers[i % len(workers)]], allow_other_workers=False)
+        for i, part in enumerate(parts)
+    ]
+    return dd.from_delayed(futures, meta=frame._meta, divisions=frame.divisions, verify_meta=False)
 
 
 def gpu_partitions(rows: int, workers: int) -> int:

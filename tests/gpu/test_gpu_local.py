@@ -17,12 +17,11 @@ pytestmark = [pytest.mark.gpu, pytest.mark.timeout(900)]
 
 WORKER_FACTS = """
 import json, os
-from dask.distributed import Client, get_worker
+from dask.distributed import Client
 
-def facts():
+def facts(dask_worker):
     import rmm
-    worker = get_worker()
-    return {"devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "threads": worker.state.nthreads,
+    return {"devices": os.environ.get("CUDA_VISIBLE_DEVICES"), "threads": dask_worker.state.nthreads,
             "pool": type(rmm.mr.get_current_device_resource()).__name__}
 
 with Client(ADDRESS_HERE) as client:
