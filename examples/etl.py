@@ -42,7 +42,7 @@ MIN_AMOUNT = 10.0
 
 ROWS_PER_FILE = 25_000_000  # about 600 MB per file, one file per generation task
 ROW_GROUP_ROWS = 1_000_000  # 24 MB: lets Dask on CPUs split files into small partitions
-GPU_PARTITION_BYTES = 4 * 2**30  # a GPU wants few, large partitions
+GPU_PARTITION_BYTES = 12 * 2**30  # a GPU wants few, large partitions: one per GPU up to this
 CPU_PARTITION_BYTES = (32 * 2**20, 256 * 2**20)  # CPUs want many small ones: two per core or more
 ORDER_COLUMNS = ["customer", "product", "amount", "quantity", "day"]
 BYTES_PER_ROW = 24  # int32 customer, product, quantity, day + float64 amount
@@ -291,7 +291,8 @@ def load(root: str | Path, backend: str, rows: int | str | None = None, client=N
     with dask.config.set(cluster_config(backend)):
         if backend == "cudf":
             # One partition per file, read by the GPU's own Parquet reader, then merged into
-            # a few large partitions: per partition, a GPU needs ~1 GiB to be busy.
+            # a few large partitions (one per GPU up to 12 GiB): a GPU needs ~1 GiB per task
+            # to be busy, and every extra task costs scheduling and a reduction input.
             orders = dd.read_parquet(files, columns=ORDER_COLUMNS, blocksize=None)
             target = partitions or gpu_partitions(rows, workers)
         else:
@@ -304,6 +305,10 @@ def load(root: str | Path, backend: str, rows: int | str | None = None, client=N
         products = dd.read_parquet(str(root / "products.parquet"), blocksize=None)
         customers, products = dask.persist(customers, products)
     wait([orders, customers, products])
+    # A copy of each small table on every worker: the broadcast joins then move no data.
+    from distributed import futures_of
+
+    client.replicate(futures_of(customers) + futures_of(products))
     return orders, customers, products
 
 

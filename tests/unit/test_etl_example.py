@@ -86,8 +86,9 @@ def test_dask_on_pandas_gives_the_same_result_as_one_process(dataset):
 
 def test_gpu_partitions_are_few_and_a_multiple_of_the_gpus():
     assert etl.gpu_partitions(50_000_000, 2) == 2
-    assert etl.gpu_partitions(800_000_000, 2) % 2 == 0
-    per_partition = 800_000_000 * etl.BYTES_PER_ROW / etl.gpu_partitions(800_000_000, 2)
+    assert etl.gpu_partitions(800_000_000, 2) == 2, "one partition per GPU up to 12 GiB"
+    assert etl.gpu_partitions(2_000_000_000, 2) % 2 == 0
+    per_partition = 2_000_000_000 * etl.BYTES_PER_ROW / etl.gpu_partitions(2_000_000_000, 2)
     assert per_partition <= etl.GPU_PARTITION_BYTES
     assert etl.cluster_config("cudf")["dataframe.shuffle.method"] == "tasks"
     assert etl.cpu_blocksize(800_000_000, 32) == 256 * 2**20
