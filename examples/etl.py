@@ -346,8 +346,8 @@ def cluster_config(backend: str) -> dict[str, Any]:
     """Dask settings for each backend; use them around graph construction and compute."""
     config: dict[str, Any] = {"dataframe.backend": backend}
     if backend == "cudf":
-        # dask's default P2P shuffle moves data through Arrow on the host; the task-based
-        # shuffle keeps cuDF frames on the GPU. (This ETL needs no shuffle at all.)
+        # dask's default P2P shuffle stages partitions in host memory and on disk; the
+        # task-based shuffle keeps cuDF frames on the GPUs. (This ETL needs no shuffle.)
         config["dataframe.shuffle.method"] = "tasks"
     return config
 
