@@ -154,16 +154,15 @@ class ClusterService:
         what, value = parse_scale_request(body)
         backend = await self.backend()
         facts = await backend.facts()
+        gpus = (await backend.get(name)).gpus_per_worker
         if what == "workers":
-            self._check_workers("workers", value, facts)
-            await backend.get(name)
+            self._check_workers("workers", value, facts, gpus)
             return await backend.scale(name, value)
         if value is not None:
-            self._check_workers("adapt.minimum", value.minimum, facts)
-            self._check_workers("adapt.maximum", value.maximum, facts)
+            self._check_workers("adapt.minimum", value.minimum, facts, gpus)
+            self._check_workers("adapt.maximum", value.maximum, facts, gpus)
             if value.minimum > value.maximum:
                 raise Invalid("adapt.minimum must not be larger than adapt.maximum", field="adapt.minimum")
-        await backend.get(name)
         return await backend.adapt(name, value)
 
     async def delete(self, name: str) -> Cluster:
@@ -264,9 +263,14 @@ class ClusterService:
             defaults = {"name": f"{prefix}-{secrets.token_hex(2)}", **defaults}
         return defaults
 
-    def _check_workers(self, field: str, value: int, facts: BackendFacts) -> None:
-        """Admin guardrails are `limit` (403); what the hardware cannot do is `invalid`."""
-        maximum = self._limits(facts)["max_workers"]
+    def _check_workers(self, field: str, value: int, facts: BackendFacts, gpus_per_worker: int) -> None:
+        """Admin guardrails are `limit` (403); what the hardware cannot do is `invalid`.
+
+        The hardware bound (facts.max_workers: one worker per GPU on the local backend) holds
+        for GPU clusters only; a CPU cluster (gpus_per_worker 0) on a GPU machine is bounded
+        by the admin's limit alone.
+        """
+        maximum = self._limits(facts)["max_workers"] if gpus_per_worker > 0 else self.config.max_workers
         if value < 0:
             raise Invalid(f"{field} must be between 0 and {maximum}", field=field)
         if value > self.config.max_workers:
@@ -295,8 +299,8 @@ class ClusterService:
         name = values.get("name") or self._defaults(facts, suggest_name=True)["name"]
         limits = self._limits(facts)
 
-        self._check_workers("workers", values["workers"], facts)
         gpus = values["gpus_per_worker"]
+        self._check_workers("workers", values["workers"], facts, gpus)
         if gpus < 0:
             raise Invalid("gpus_per_worker must not be negative", field="gpus_per_worker")
         if gpus > self.config.max_gpus_per_worker:

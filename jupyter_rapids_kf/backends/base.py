@@ -58,7 +58,7 @@ class BackendFacts:
     default_cpu: str | None = None
     default_memory: str | None = None
     accepts_image: bool = True  # the local backend runs in this server's environment
-    max_workers: int | None = None  # a hardware bound (local: GPU count), None when unbounded
+    max_workers: int | None = None  # a hardware bound on GPU clusters (local: GPU count), None when unbounded
     max_gpus_per_worker: int | None = None
     notes: list[str] = field(default_factory=list)
 

@@ -129,7 +129,10 @@ class LocalBackend:
                 max_workers=len(self._gpus),  # LocalCUDACluster: one worker per GPU
                 max_gpus_per_worker=1,
                 accepts_image=False,
-                notes=[f"{len(self._gpus)} GPU(s): clusters are LocalCUDACluster, one worker per GPU"],
+                notes=[
+                    f"{len(self._gpus)} GPU(s): clusters are LocalCUDACluster, one worker per GPU; "
+                    "gpus_per_worker 0 makes a CPU LocalCluster"
+                ],
             )
         return BackendFacts(
             namespace=NAMESPACE,

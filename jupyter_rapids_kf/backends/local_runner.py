@@ -43,20 +43,31 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def gpu_summary(scheduler: Any) -> dict[str, Any]:
-    """GPU memory and utilisation across workers, from the NVML metrics workers report."""
+    """GPU memory and utilisation across workers, from the NVML metrics workers report.
+
+    distributed reports NVML readings twice: as the `gpu` metric (`memory-used`,
+    `utilization`) with `memory-total` in the worker's startup information, and through
+    the worker's system monitor as `gpu_memory_used`, `gpu_utilization` and
+    `gpu-memory-total`. The `gpu` metric exists only where NVML was initialised before the
+    worker was built, so either is read.
+    """
     used = total = 0
     utils: list[float] = []
     seen = False
     for ws in scheduler.workers.values():
-        metrics = (ws.metrics or {}).get("gpu") or {}
+        all_metrics = ws.metrics or {}
+        metrics = all_metrics.get("gpu") or {}
         info = (ws.extra or {}).get("gpu") or {}
-        if not metrics and not info:
+        memory_used = _first_number(metrics.get("memory-used"), all_metrics.get("gpu_memory_used"))
+        memory_total = _first_number(info.get("memory-total"), all_metrics.get("gpu-memory-total"))
+        utilization = _first_number(metrics.get("utilization"), all_metrics.get("gpu_utilization"))
+        if memory_used is None and memory_total is None and utilization is None:
             continue
         seen = True
-        used += int(metrics.get("memory-used") or 0)
-        total += int(info.get("memory-total") or 0)
-        if metrics.get("utilization") is not None:
-            utils.append(float(metrics["utilization"]))
+        used += int(memory_used or 0)
+        total += int(memory_total or 0)
+        if utilization is not None:
+            utils.append(float(utilization))
     if not seen:
         return {"memory_used": None, "memory_total": None, "utilization": None}
     return {
@@ -66,12 +77,22 @@ def gpu_summary(scheduler: Any) -> dict[str, Any]:
     }
 
 
+def _first_number(*values: Any) -> float | None:
+    """The first real reading; distributed uses -1 for "no GPU" in some places."""
+    for value in values:
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+            return value
+    return None
+
+
+NO_GPUS = {"memory_used": None, "memory_total": None, "utilization": None}
+
+
 def make_cluster(spec: dict[str, Any]):
     # Workers come from a forkserver started before the user's env existed: pass it on.
     threads = max(1, math.ceil(quantity(spec["cpu"])))
     common: dict[str, Any] = dict(
         n_workers=spec["workers"],
-        threads_per_worker=threads,
         memory_limit=int(quantity(spec["memory"])),
         host="127.0.0.1",
         scheduler_port=0,
@@ -82,12 +103,19 @@ def make_cluster(spec: dict[str, Any]):
     if spec["gpus_per_worker"] > 0:
         from dask_cuda import LocalCUDACluster
 
-        # An RMM pool makes GPU allocations cheap; without it dask-cuDF spends its time in cudaMalloc.
+        # An RMM pool makes GPU allocations cheap; without it dask-cuDF spends its time in
+        # cudaMalloc. One thread per GPU worker, as dask-cuda-worker runs on Kubernetes: more
+        # threads only queue more partitions on the same GPU, each holding its memory.
         rmm_pool = spec.get("rmm_pool_size") or os.environ.get("RAPIDS_KF_RMM_POOL_SIZE") or "0.5"
-        return LocalCUDACluster(rmm_pool_size=rmm_pool, **common)
+        return LocalCUDACluster(rmm_pool_size=rmm_pool, threads_per_worker=1, **common)
     from distributed import LocalCluster
 
-    return LocalCluster(processes=True, **common)
+    import dask
+
+    # A CPU cluster on a GPU machine: its workers would otherwise poll NVML and report
+    # the first GPU as theirs.
+    dask.config.set({"distributed.diagnostics.nvml": False})
+    return LocalCluster(processes=True, threads_per_worker=threads, **common)
 
 
 async def run(spec_path: Path) -> int:
@@ -115,7 +143,7 @@ async def run(spec_path: Path) -> int:
             "desired": len(cluster.worker_spec),
             "ready": ready,
             "adapt": adapt,
-            "gpus": gpu_summary(scheduler),
+            "gpus": gpu_summary(scheduler) if spec["gpus_per_worker"] else NO_GPUS,
             "workers": sorted(scheduler.workers),
         }
 

@@ -133,6 +133,30 @@ def test_hardware_bounds_are_invalid_not_limits():
         run(service.create({"image": "x"}))
 
 
+def test_the_gpu_count_bounds_gpu_clusters_only():
+    """On a local GPU machine a CPU cluster (gpus_per_worker 0) may have more workers than GPUs."""
+
+    class ScalingBackend(RecordingBackend):
+        async def create(self, spec):
+            cluster = await super().create(spec)
+            cluster.gpus_per_worker = spec.gpus_per_worker
+            return cluster
+
+        async def scale(self, name, workers):
+            self.clusters[name].workers = Workers(desired=workers)
+            return self.clusters[name]
+
+    facts = BackendFacts(namespace="local", max_workers=1, max_gpus_per_worker=1, accepts_image=False)
+    service, backend = make_service(ScalingBackend(facts), max_workers=16)
+    run(service.create({"name": "cpu", "workers": 4, "gpus_per_worker": 0}))
+    run(service.create({"name": "gpu", "workers": 1, "gpus_per_worker": 1}))
+    assert run(service.patch("cpu", {"workers": 8})).workers.desired == 8
+    with pytest.raises(Invalid, match="1 GPU"):
+        run(service.patch("gpu", {"workers": 2}))
+    with pytest.raises(Limit):
+        run(service.create({"name": "big", "workers": 17, "gpus_per_worker": 0}))
+
+
 def test_changes_are_fanned_out_once_and_slow_subscribers_are_dropped():
     async def scenario():
         service, backend = make_service()

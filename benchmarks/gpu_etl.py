@@ -1,0 +1,400 @@
+"""The example ETL on pandas, Dask on all CPU cores, cuDF and dask-cuDF, in one run.
+
+    python benchmarks/gpu_etl.py [--sizes 50M,200M,800M] [--pandas-max-rows 200M]
+                                 [--repeat 3] [--data DIR] [--json out.json]
+
+Starts a Jupyter server on 127.0.0.1 with this extension (local backend) and, for each
+size, times examples/etl.py (filter, two joins, two group-bys, results written to Parquet)
+on these engines, all reading the same Parquet files:
+
+  pandas        one process (skipped above --pandas-max-rows: it would take minutes)
+  dask-cpu      a CPU cluster created through the REST API (gpus_per_worker 0), one
+                single-threaded worker per core
+  cudf          cuDF in one process, with an RMM pool
+  dask-cudf     a GPU cluster created through the REST API: LocalCUDACluster, one worker
+                per GPU, RMM pool
+
+Each engine loads a size once (Dask: read and persisted on the workers), runs the ETL once
+to warm up, then `--repeat` times; the median is reported, with the load time apart. The
+results of all engines are checked to be the same. Prints a table and the speed-ups, and
+writes JSON with the GPU model and the software versions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+EXAMPLES = HERE.parent / "examples"
+sys.path.insert(0, str(EXAMPLES))
+
+import etl  # noqa: E402
+
+TARGET_VS_CPU = 10.0  # dask-cuDF at least this much faster than Dask on all CPU cores
+TARGET_VS_CUDF = 3.0  # and at most this much slower than cuDF in one process
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A Jupyter server with the extension, on loopback, in its own process."""
+
+    def __init__(self, workdir: Path):
+        self.port = free_port()
+        self.token = secrets.token_hex(16)
+        self.log = workdir / "server.log"
+        config = workdir / "config"
+        config.mkdir(parents=True, exist_ok=True)
+        (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
+            "jupyter_rapids_kf": True, "jupyter_server_proxy": True}}}))
+        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"), JUPYTER_CONFIG_DIR=str(config))
+        self.process = subprocess.Popen(
+            [
+                sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
+                f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}",
+                "--RapidsKF.backend=local", "--RapidsKF.stop_local_clusters_on_exit=True",
+                "--RapidsKF.max_workers=1024", "--RapidsKF.max_idle_timeout=0",
+            ],
+            env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
+        )
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                self.request("GET", "/api/status")
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the Jupyter server did not start:\n" + self.log.read_text()[-3000:])
+
+    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        try:
+            headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
+            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
+            response = conn.getresponse()
+            data = response.read()
+        finally:
+            conn.close()
+        try:
+            return response.status, json.loads(data) if data else None
+        except ValueError:
+            return response.status, data.decode(errors="replace")
+
+    def api(self, method: str, path: str, body: Any = None, expect: tuple[int, ...] = (200, 202)) -> Any:
+        code, data = self.request(method, f"/rapids-kf/{path}", body)
+        if code not in expect:
+            raise RuntimeError(f"{method} rapids-kf/{path}: {code} {data}")
+        return data
+
+    def create_cluster(self, body: dict, timeout: float = 300) -> dict:
+        self.api("POST", "clusters", body)
+        deadline = time.monotonic() + timeout
+        cluster: dict = {}
+        while time.monotonic() < deadline:
+            cluster = self.api("GET", f"clusters/{body['name']}")
+            if cluster["phase"] == "Running":
+                return cluster
+            if cluster["phase"] == "Failed":
+                break
+            time.sleep(0.5)
+        raise RuntimeError(f"cluster {body['name']} did not start: {cluster}")
+
+    def delete_cluster(self, name: str, timeout: float = 120) -> None:
+        self.api("DELETE", f"clusters/{name}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            code, _ = self.request("GET", f"/rapids-kf/clusters/{name}")
+            if code == 404:
+                return
+            time.sleep(0.5)
+        raise RuntimeError(f"cluster {name} was not deleted within {timeout}s")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+# --- engines -------------------------------------------------------------------------------
+
+
+def single_process(data: Path, backend: str, rows: int, repeat: int, warmup: int, out: Path) -> dict:
+    """pandas or cuDF in a fresh process, so that each starts with empty memory."""
+    command = [sys.executable, str(EXAMPLES / "etl.py"), "run", str(data), "--backend", backend,
+               "--rows", str(rows), "--repeat", str(repeat), "--warmup", str(warmup), "--out", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"{backend} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def on_cluster(client, data: Path, backend: str, rows: int, repeat: int, warmup: int, out: Path) -> dict:
+    """Load (read + persist on the workers), then time the ETL from the client."""
+    import dask
+
+    start = time.perf_counter()
+    orders, customers, products = etl.load(data, backend, rows, client=client)
+    load_s = time.perf_counter() - start
+    placement = {w: len(keys) for w, keys in client.has_what().items()}
+    times, first = [], None
+    result = None
+    with dask.config.set(etl.cluster_config(backend)):
+        for i in range(warmup + repeat):
+            start = time.perf_counter()
+            by_segment, by_customer = etl.etl(orders, customers, products)
+            etl.write_results(out, by_segment, by_customer)
+            elapsed = time.perf_counter() - start
+            if i < warmup:
+                first = elapsed
+            else:
+                times.append(elapsed)
+            result = etl.summary(by_segment, by_customer)
+    breakdown = with_breakdown(client, backend, (orders, customers, products), out)
+    partitions = orders.npartitions
+    del orders, customers, products  # frees the persisted partitions on the workers
+    return {"engine": f"dask-{'cudf' if backend == 'cudf' else 'cpu'}", "rows": rows, "load_s": load_s,
+            "first_s": first, "times_s": times, "etl_s": statistics.median(times), "partitions": partitions,
+            "keys_per_worker": placement, "breakdown": breakdown, "result": result}
+
+
+def with_breakdown(client, backend: str, tables, out: Path) -> dict[str, float]:
+    """One more run, split into: building and optimising the graph on the client and
+    submitting it; running it on the cluster; fetching the results; sorting and writing them."""
+    import dask
+    from distributed import wait
+
+    with dask.config.set(etl.cluster_config(backend)):
+        start = time.perf_counter()
+        by_segment, by_customer = etl.aggregate(etl.transform(*tables))
+        futures = client.compute([by_segment, by_customer])
+        submitted = time.perf_counter()
+        wait(futures)
+        ran = time.perf_counter()
+        by_segment, by_customer = client.gather(futures)
+        fetched = time.perf_counter()
+        etl.write_results(out, by_segment.sort_index(), by_customer.sort_index())
+        written = time.perf_counter()
+    return {"client_graph_s": submitted - start, "cluster_s": ran - submitted, "fetch_s": fetched - ran,
+            "write_s": written - fetched, "total_s": written - start}
+
+
+# --- the run -------------------------------------------------------------------------------
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for name in ("jupyter_rapids_kf", "dask", "distributed", "dask-cuda", "cudf-cu13", "dask-cudf-cu13",
+                 "rmm-cu13", "pandas", "numpy", "pyarrow", "jupyter_server", "nvidia-ml-py"):
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        driver = pynvml.nvmlSystemGetDriverVersion()
+        found["nvidia-driver"] = driver.decode() if isinstance(driver, bytes) else driver
+        cuda = pynvml.nvmlSystemGetCudaDriverVersion()
+        found["cuda-driver"] = f"{cuda // 1000}.{cuda % 1000 // 10}"
+    except Exception:
+        pass
+    return found
+
+
+def table(results: list[dict], sizes: list[int]) -> str:
+    engines = ["pandas", "dask-cpu", "cudf", "dask-cudf"]
+    lines = [f"{'rows':>8} " + "".join(f"{e:>12}" for e in engines)
+             + f"{'cpu/gpu':>10}{'cudf/gpu':>10}{'pandas/gpu':>12}"]
+    for rows in sizes:
+        by = {r["engine"].replace("-single", ""): r for r in results if r["rows"] == rows}
+        cells = "".join(f"{by[e]['etl_s']:>11.3f}s" if e in by else f"{'-':>12}" for e in engines)
+        gpu = by.get("dask-cudf", {}).get("etl_s")
+
+        def ratio(engine: str) -> str:
+            other = by.get(engine, {}).get("etl_s")
+            return f"{other / gpu:.1f}x" if other and gpu else "-"
+
+        lines.append(f"{human(rows):>8} {cells}{ratio('dask-cpu'):>10}{ratio('cudf'):>10}{ratio('pandas'):>12}")
+    return "\n".join(lines)
+
+
+def human(rows: int) -> str:
+    return f"{rows / 1e9:g}G" if rows >= 10**9 else f"{rows / 1e6:g}M"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="50M,200M,800M", help="order rows, comma-separated")
+    parser.add_argument("--pandas-max-rows", default="200M", help="pandas runs up to this size")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--data", default=None, help="dataset directory (default: a temporary one)")
+    parser.add_argument("--cpu-workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--cpu-worker-memory", default=None, help="memory limit per CPU worker, e.g. 6Gi")
+    parser.add_argument("--engines", default="pandas,dask-cpu,cudf,dask-cudf")
+    parser.add_argument("--rows-per-file", default="25M", help="every size must be a multiple of this")
+    parser.add_argument("--json", default=None, help="write the results here")
+    args = parser.parse_args(argv)
+
+    # A `timeout` or Ctrl-C still stops the server, which stops the clusters it started.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    sizes = sorted(etl.parse_rows(s) for s in args.sizes.split(","))
+    pandas_max = etl.parse_rows(args.pandas_max_rows)
+    engines = set(args.engines.split(","))
+    workdir = Path(tempfile.mkdtemp(prefix="gpu-etl-"))
+    data = Path(args.data) if args.data else workdir / "data"
+    report: dict[str, Any] = {
+        "benchmark": "examples/etl.py: filter, 2 broadcast joins, 2 group-bys, results to Parquet",
+        "command": "python benchmarks/gpu_etl.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "sizes": sizes, "repeat": args.repeat, "versions": versions(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
+        "results": [], "skipped": [], "errors": [],
+    }
+
+    def save() -> None:
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1))
+
+    def attempt(what: str, fn, *a, **kw):
+        try:
+            return fn(*a, **kw)
+        except Exception as err:  # one engine failing must not lose the others' results
+            report["errors"].append(f"{what}: {type(err).__name__}: {err}"[:4000])
+            print(f"!! {what}: {err}", file=sys.stderr, flush=True)
+            save()
+            return None
+
+    def record(result: dict | None) -> None:
+        if result:
+            result["rows_human"] = human(result["rows"])
+            report["results"].append(result)
+            print(f"{result['engine']:>10} {human(result['rows']):>6}: etl {result['etl_s']:.3f}s "
+                  f"(load {result['load_s']:.2f}s, runs {[round(t, 3) for t in result['times_s']]})", flush=True)
+            save()
+
+    server = Server(workdir)
+    try:
+        environment = server.api("GET", "environment")
+        report["environment"] = {k: environment.get(k) for k in ("backend", "gpus", "gpus_available", "notes")}
+        gpus = environment.get("gpus") or []
+        report["machine"]["gpus"] = [g["name"] for g in gpus]
+        report["machine"]["gpu_memory"] = [g["memory_total"] for g in gpus]
+        print(f"{len(gpus)} GPU(s): {', '.join(g['name'] for g in gpus) or 'none'}; {os.cpu_count()} CPUs", flush=True)
+        from distributed import Client
+
+        # Dask on every core: generates the dataset too, in parallel.
+        memory = args.cpu_worker_memory or f"{max(2, int(total_memory() * 0.7 / args.cpu_workers / 2**30))}Gi"
+        cpu = server.create_cluster({"name": "bench-cpu", "workers": args.cpu_workers, "gpus_per_worker": 0,
+                                     "cpu": "1", "memory": memory, "idle_timeout": 0})
+        report["cpu_cluster"] = {k: cpu[k] for k in ("workers", "worker_command", "gpus_per_worker", "cpu", "memory")}
+        with Client(cpu["scheduler"]["address"]) as client:
+            etl.ship(client)
+            start = time.perf_counter()
+            report["dataset"] = etl.generate(data, sizes[-1], client=client,
+                                             rows_per_file=etl.parse_rows(args.rows_per_file))
+            report["dataset"]["generate_s"] = time.perf_counter() - start
+            print(f"dataset: {report['dataset']}", flush=True)
+            if "dask-cpu" in engines:
+                for rows in sizes:
+                    record(attempt(f"dask-cpu {human(rows)}", on_cluster, client, data, "pandas", rows,
+                                   args.repeat, 1, workdir / "out-dask-cpu"))
+        server.delete_cluster("bench-cpu")
+
+        for rows in sizes:
+            if "pandas" not in engines:
+                break
+            if rows > pandas_max:
+                report["skipped"].append(f"pandas {human(rows)}: above --pandas-max-rows {human(pandas_max)}")
+                continue
+            record(attempt(f"pandas {human(rows)}", single_process, data, "pandas", rows, 1, 0, workdir / "out-pandas"))
+
+        if gpus and "cudf" in engines:
+            for rows in sizes:
+                record(attempt(f"cudf {human(rows)}", single_process, data, "cudf", rows, args.repeat, 1,
+                               workdir / "out-cudf"))
+
+        if gpus and "dask-cudf" in engines:
+            gpu = server.create_cluster({"name": "bench-gpu", "workers": len(gpus), "gpus_per_worker": 1,
+                                         "idle_timeout": 0})
+            report["gpu_cluster"] = {k: gpu[k] for k in ("workers", "worker_command", "gpus_per_worker", "memory")}
+            with Client(gpu["scheduler"]["address"]) as client:
+                etl.ship(client)
+                for rows in sizes:
+                    record(attempt(f"dask-cudf {human(rows)}", on_cluster, client, data, "cudf", rows,
+                                   args.repeat, 1, workdir / "out-dask-cudf"))
+                report["gpu_cluster"]["gpus_after_run"] = server.api("GET", "clusters/bench-gpu")["gpus"]
+            server.delete_cluster("bench-gpu")
+    finally:
+        server.stop()
+        if not args.data:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    verdict(report, sizes)
+    save()
+    print()
+    print(report["table"])
+    for line in report["verdict"]:
+        print(line)
+    return 0 if not report["errors"] else 1
+
+
+def verdict(report: dict, sizes: list[int]) -> None:
+    results = report["results"]
+    # Every engine computed the same answer at each size.
+    for rows in sizes:
+        same = [r for r in results if r["rows"] == rows]
+        for r in same[1:]:
+            if not etl.same_result(same[0]["result"], r["result"], rel=1e-6):
+                report["errors"].append(f"{r['engine']} {human(rows)} differs from {same[0]['engine']}")
+    report["table"] = table(results, sizes)
+    largest = sizes[-1]
+    by = {r["engine"].replace("-single", ""): r["etl_s"] for r in results if r["rows"] == largest}
+    lines = []
+    if "dask-cudf" in by and "dask-cpu" in by:
+        speedup = by["dask-cpu"] / by["dask-cudf"]
+        report["speedup_vs_dask_cpu"] = speedup
+        lines.append(f"target: dask-cuDF >= {TARGET_VS_CPU:g}x Dask on all CPU cores at {human(largest)}: "
+                     f"{speedup:.1f}x {'MET' if speedup >= TARGET_VS_CPU else 'NOT MET'}")
+    if "dask-cudf" in by and "cudf" in by:
+        overhead = by["dask-cudf"] / by["cudf"]
+        report["overhead_vs_cudf"] = overhead
+        lines.append(f"target: dask-cuDF within {TARGET_VS_CUDF:g}x of cuDF in one process at {human(largest)}: "
+                     f"{overhead:.2f}x {'MET' if overhead <= TARGET_VS_CUDF else 'NOT MET'}")
+    if report["errors"]:
+        lines.append(f"errors: {len(report['errors'])} (see JSON)")
+    report["verdict"] = lines
+
+
+def total_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 8 * 2**30
+
+
+if __name__ == "__main__":
+    sys.exit(main())
