@@ -183,7 +183,7 @@ async def test_permission_and_operator_checks_name_their_fix(api, k8s):
 @pytest.mark.parametrize("kind,expected", [
     ("client", "Client('tcp://gpu-etl-scheduler.kubeflow-user:8786')"),
     ("kubecluster", "KubeCluster.from_name('gpu-etl', namespace='kubeflow-user'"),
-    ("cudf", "dask.config.set({\"dataframe.backend\": 'cudf'})"),
+    ("cudf", "\"dataframe.backend\": 'cudf'"),
 ])
 async def test_snippets_point_at_the_scheduler_service(api, k8s, kind, expected):
     await create_running(api, k8s)
