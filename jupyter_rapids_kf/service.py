@@ -230,15 +230,18 @@ class ClusterService:
 
     # --- rules -----------------------------------------------------------------------------
 
-    def _limits(self, facts: BackendFacts) -> dict[str, int]:
-        max_workers = self.config.max_workers
+    def _limits(self, facts: BackendFacts) -> dict[str, int | None]:
+        # max_workers is the admin's guardrail; max_gpu_workers the hardware's bound on GPU
+        # clusters (one worker per GPU on the local backend), None where there is none.
+        max_gpu_workers = None
         if facts.max_workers is not None:
-            max_workers = min(max_workers, facts.max_workers)
+            max_gpu_workers = min(self.config.max_workers, facts.max_workers)
         max_gpus = self.config.max_gpus_per_worker
         if facts.max_gpus_per_worker is not None:
             max_gpus = min(max_gpus, facts.max_gpus_per_worker)
         return {
-            "max_workers": max_workers,
+            "max_workers": self.config.max_workers,
+            "max_gpu_workers": max_gpu_workers,
             "max_gpus_per_worker": max_gpus,
             "max_clusters": self.config.max_clusters,
             "max_idle_timeout": self.config.max_idle_timeout,
@@ -270,7 +273,8 @@ class ClusterService:
         for GPU clusters only; a CPU cluster (gpus_per_worker 0) on a GPU machine is bounded
         by the admin's limit alone.
         """
-        maximum = self._limits(facts)["max_workers"] if gpus_per_worker > 0 else self.config.max_workers
+        bound = self._limits(facts)["max_gpu_workers"]
+        maximum = bound if gpus_per_worker > 0 and bound is not None else self.config.max_workers
         if value < 0:
             raise Invalid(f"{field} must be between 0 and {maximum}", field=field)
         if value > self.config.max_workers:

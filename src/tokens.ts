@@ -76,6 +76,16 @@ export interface IProfile {
   request: IClusterRequest;
 }
 
+/** The most workers a cluster with this many GPUs per worker may have here. */
+export function workerLimit(
+  limits: IEnvironment['limits'],
+  gpusPerWorker: number
+): number {
+  return gpusPerWorker > 0 && limits.max_gpu_workers !== null
+    ? Math.min(limits.max_workers, limits.max_gpu_workers)
+    : limits.max_workers;
+}
+
 export interface IEnvironment {
   version: string;
   backend: 'kubernetes' | 'local';
@@ -88,6 +98,8 @@ export interface IEnvironment {
   };
   limits: {
     max_workers: number;
+    /** Most workers of a GPU cluster here (one per GPU locally); null: only max_workers. */
+    max_gpu_workers: number | null;
     max_gpus_per_worker: number;
     max_clusters: number;
     max_idle_timeout: number;

@@ -59,6 +59,7 @@ export function environment(
     },
     limits: {
       max_workers: 16,
+      max_gpu_workers: null,
       max_gpus_per_worker: 8,
       max_clusters: 5,
       max_idle_timeout: 0

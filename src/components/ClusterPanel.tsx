@@ -6,7 +6,13 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import { ClusterListModel } from '../model';
-import { ICheck, IClusterActions, IEnvironment } from '../tokens';
+import {
+  ICheck,
+  ICluster,
+  IClusterActions,
+  IEnvironment,
+  workerLimit
+} from '../tokens';
 import { ClusterCard } from './ClusterCard';
 
 export interface IClusterPanelProps {
@@ -44,7 +50,9 @@ export function ClusterPanel(props: IClusterPanelProps): JSX.Element {
   const now = useNow(props.tick ?? 15000);
   const environment = model.environment;
   const clusters = model.clusters;
-  const maxWorkers = environment?.limits.max_workers ?? 16;
+  // GPU clusters may be bounded by the hardware too (one worker per GPU locally).
+  const maxWorkers = (cluster: ICluster) =>
+    environment ? workerLimit(environment.limits, cluster.gpus_per_worker) : 16;
 
   return (
     <div className="jp-RapidsKF-panelBody">
@@ -77,7 +85,7 @@ export function ClusterPanel(props: IClusterPanelProps): JSX.Element {
             key={cluster.name}
             cluster={cluster}
             pending={model.pending(cluster.name)}
-            maxWorkers={maxWorkers}
+            maxWorkers={maxWorkers(cluster)}
             actions={actions}
             trans={trans}
             now={now}

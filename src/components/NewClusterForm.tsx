@@ -5,7 +5,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IEnvironment } from '../tokens';
+import { IEnvironment, workerLimit } from '../tokens';
 import {
   FormErrors,
   FormField,
@@ -130,7 +130,7 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
         {field('workers', trans.__('Workers'), {
           type: 'number',
           min: 0,
-          max: limits.max_workers
+          max: workerLimit(limits, Number(values.gpus_per_worker) || 0)
         })}
         {field(
           'gpus_per_worker',

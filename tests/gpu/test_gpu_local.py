@@ -67,7 +67,7 @@ async def test_environment_reports_the_gpus(api):
     assert env["gpus_available"] == len(gpus)
     assert env["defaults"]["gpus_per_worker"] == 1
     assert env["defaults"]["worker_command"] == "dask-cuda-worker"
-    assert env["limits"]["max_workers"] == len(gpus), "one worker per GPU"
+    assert env["limits"]["max_gpu_workers"] == len(gpus), "one worker per GPU"
     assert any(c["name"] == "dask-cuda" and c["ok"] for c in env["checks"])
 
 
