@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..gpu_metrics import NO_GPUS, summarize
+
 log = logging.getLogger("jupyter_rapids_kf.local_runner")
 
 _UNITS = {
@@ -43,49 +45,8 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
 
 
 def gpu_summary(scheduler: Any) -> dict[str, Any]:
-    """GPU memory and utilisation across workers, from the NVML metrics workers report.
+    return summarize((ws.metrics, ws.extra) for ws in scheduler.workers.values())
 
-    distributed reports NVML readings twice: as the `gpu` metric (`memory-used`,
-    `utilization`) with `memory-total` in the worker's startup information, and through
-    the worker's system monitor as `gpu_memory_used`, `gpu_utilization` and
-    `gpu-memory-total`. The `gpu` metric exists only where NVML was initialised before the
-    worker was built, so either is read.
-    """
-    used = total = 0
-    utils: list[float] = []
-    seen = False
-    for ws in scheduler.workers.values():
-        all_metrics = ws.metrics or {}
-        metrics = all_metrics.get("gpu") or {}
-        info = (ws.extra or {}).get("gpu") or {}
-        memory_used = _first_number(metrics.get("memory-used"), all_metrics.get("gpu_memory_used"))
-        memory_total = _first_number(info.get("memory-total"), all_metrics.get("gpu-memory-total"))
-        utilization = _first_number(metrics.get("utilization"), all_metrics.get("gpu_utilization"))
-        if memory_used is None and memory_total is None and utilization is None:
-            continue
-        seen = True
-        used += int(memory_used or 0)
-        total += int(memory_total or 0)
-        if utilization is not None:
-            utils.append(float(utilization))
-    if not seen:
-        return {"memory_used": None, "memory_total": None, "utilization": None}
-    return {
-        "memory_used": used,
-        "memory_total": total or None,
-        "utilization": round(sum(utils) / len(utils), 1) if utils else None,
-    }
-
-
-def _first_number(*values: Any) -> float | None:
-    """The first real reading; distributed uses -1 for "no GPU" in some places."""
-    for value in values:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-            return value
-    return None
-
-
-NO_GPUS = {"memory_used": None, "memory_total": None, "utilization": None}
 
 
 def make_cluster(spec: dict[str, Any]):
