@@ -52,3 +52,22 @@ async def test_watch_errors_are_retried_and_the_cache_keeps_serving(api, k8s):
     await until(lambda: k8s.faults[0].times == 0, what="the retries")
     fake_operator.external_cluster(k8s, "later")
     await api.wait_for("later", lambda c: True, timeout=15)
+
+
+async def test_a_forbidden_request_leaves_the_watches_alone(api, k8s):
+    """kr8s answers any 401/403 by re-reading credentials and replacing its HTTP session
+    (three times), which closes every watch stream of the backend. KubeFlow's notebooks
+    may not list nodes without manifests/optional, so that 403 is routine."""
+    k8s.deny("list", "nodes")
+    await api.get("clusters")
+    kinds = ("daskclusters", "daskworkergroups", "daskautoscalers", "pods", "events")
+    await until(lambda: all(len(watches(k8s, p)) == 1 for p in kinds), what="the watches")
+    before = {p: 1 for p in kinds}
+    env = await api.get("environment")  # counts GPUs: GET nodes -> 403
+    gpus = next(c for c in env["checks"] if c["name"] == "gpus")
+    assert "GPU capacity unknown" in gpus["message"]
+    assert k8s.count("GET", r"/api/v1/nodes") == 1  # asked once, not again with re-read credentials
+    fake_operator.external_cluster(k8s, "after-403")
+    await api.wait_for("after-403", lambda c: True, timeout=5)
+    assert {p: len(watches(k8s, p)) for p in before} == before  # the same streams still open
+    assert lists(k8s) == 1

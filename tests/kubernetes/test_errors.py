@@ -45,6 +45,16 @@ async def test_rejected_credentials_are_forbidden(api, k8s):
     assert "credentials" in body["error"]["message"]
 
 
+async def test_a_rotated_token_is_read_again_after_a_401(api, k8s, tmp_path):
+    await api.get("clusters")
+    k8s.token = "rotated-token"  # the kubelet rotates the projected token; the file follows
+    k8s.write_kubeconfig(tmp_path / "kubeconfig")
+    fake_operator.external_cluster(k8s, "after-rotation")  # seen once the watches reconnect
+    await api.wait_for("after-rotation", lambda c: True, timeout=10)
+    code, body = await api.call("POST", "clusters", {"name": "with-new-token"})
+    assert code == 202, body
+
+
 async def test_crd_not_served_says_how_to_install_the_operator(api, k8s):
     k8s.crd_served = False
     code, body = await api.call("GET", "clusters")
