@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 from . import fake_operator
 from .conftest import until
@@ -71,3 +72,13 @@ async def test_a_forbidden_request_leaves_the_watches_alone(api, k8s):
     await api.wait_for("after-403", lambda c: True, timeout=5)
     assert {p: len(watches(k8s, p)) for p in before} == before  # the same streams still open
     assert lists(k8s) == 1
+
+
+async def test_a_refused_first_list_is_reported_without_waiting(api, k8s):
+    """The first lists get 5 s to arrive before requests are answered with an error; a
+    403 (or 404) will not change by waiting, so it is answered at once."""
+    k8s.deny("list", "daskclusters")
+    t0 = time.monotonic()
+    code, body = await api.call("GET", "clusters")
+    assert code == 403 and "list daskclusters" in body["error"]["message"], body
+    assert time.monotonic() - t0 < 3

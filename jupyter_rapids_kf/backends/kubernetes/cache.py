@@ -15,7 +15,7 @@ import random
 from typing import Any, Callable
 
 from ...errors import RapidsKFError
-from .client import Kube, Resource, is_gone, map_error
+from .client import Kube, Resource, is_gone, kube_status, map_error
 
 log = logging.getLogger(__name__)
 
@@ -197,8 +197,7 @@ class Watched:
 
 def refused(err: BaseException) -> bool:
     """An answer that waiting will not change: credentials, permission, or no such resource."""
-    response = getattr(err, "response", None)
-    return getattr(response, "status_code", None) in (401, 403, 404)
+    return kube_status(err) in (401, 403, 404)
 
 
 def _newer_or_same(old: dict[str, Any], new: dict[str, Any]) -> bool:

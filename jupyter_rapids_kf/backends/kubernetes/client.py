@@ -139,7 +139,25 @@ def _status(response: Any) -> dict[str, Any]:
 
 def map_error(err: BaseException, verb: str, resource: Resource, namespace: str | None,
               name: str | None = None) -> RapidsKFError:
-    """Any failure of a request as the API's Error, in words a notebook user can act on."""
+    """Any failure of a request as the API's Error, in words a notebook user can act on.
+    An answer of the API server keeps its status code in `kube_status`."""
+    mapped = _map_error(err, verb, resource, namespace, name)
+    response = getattr(err, "response", None)
+    if getattr(mapped, "kube_status", None) is None and response is not None:
+        mapped.kube_status = getattr(response, "status_code", None)  # type: ignore[attr-defined]
+    return mapped
+
+
+def kube_status(err: BaseException) -> int | None:
+    """The API server's status code behind an error (mapped or not), if it answered."""
+    code = getattr(err, "kube_status", None)
+    if code is None:
+        code = getattr(getattr(err, "response", None), "status_code", None)
+    return code
+
+
+def _map_error(err: BaseException, verb: str, resource: Resource, namespace: str | None,
+               name: str | None) -> RapidsKFError:
     import httpx
     from kr8s._exceptions import APITimeoutError, ServerError
 
