@@ -294,7 +294,9 @@ class ControlPlane:
     def start_operator(self, namespaces: list[str] | None = None, timeout: float = 60) -> None:
         """Runs the real operator (``kopf run``) through ``operator_main.py``; see README."""
         if "operator" in self.procs:
-            return
+            if self.procs["operator"].running:
+                return
+            raise self.procs["operator"].fail("exited; it was not stopped by stop_operator()")
         if not self.operator_kubeconfig.exists():
             self.api.apply_all(objects.operator_rbac())
             cert, key = self.pki.client("operator", objects.OPERATOR_USER)
