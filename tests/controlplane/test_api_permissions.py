@@ -8,7 +8,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -64,10 +63,8 @@ def daskclusters_in(control_plane, namespace: str) -> list[str]:
 
 
 async def test_without_our_manifests_create_is_forbidden_and_doctor_fails(
-        api, control_plane, api_namespace, as_service_account, no_dask_rights, tmp_path):
-    t0 = time.monotonic()
+        api, control_plane, api_namespace, as_service_account, no_dask_rights, tmp_path, caplog):
     code, body = await api.call("POST", "clusters", {"name": "not-allowed"})
-    answered_in = time.monotonic() - t0
     assert code == 403, body
     error = body["error"]
     assert error["code"] == "forbidden"
@@ -76,7 +73,8 @@ async def test_without_our_manifests_create_is_forbidden_and_doctor_fails(
     assert f"namespace {api_namespace}" in error["message"]
     assert f"system:serviceaccount:{api_namespace}:{SERVICE_ACCOUNT}" in error["message"]
     assert "manifests/" in error["fix"] and "kubeflow-edit" in error["fix"]
-    assert answered_in < 3, f"the refusal took {answered_in:.1f}s"
+    # Answered at the refusal, not after the backend's 5 s grace period for first lists.
+    assert not [r for r in caplog.records if "not readable yet" in r.getMessage()]
     assert await in_thread(daskclusters_in, control_plane, api_namespace) == []
 
     env = await api.get("environment")
