@@ -294,7 +294,9 @@ class ControlPlane:
     def start_operator(self, namespaces: list[str] | None = None, timeout: float = 60) -> None:
         """Runs the real operator (``kopf run``) through ``operator_main.py``; see README."""
         if "operator" in self.procs:
-            return
+            if self.procs["operator"].running:
+                return
+            raise self.procs["operator"].fail("exited; it was not stopped by stop_operator()")
         if not self.operator_kubeconfig.exists():
             self.api.apply_all(objects.operator_rbac())
             cert, key = self.pki.client("operator", objects.OPERATOR_USER)
@@ -332,6 +334,13 @@ class ControlPlane:
 
         self.api.wait_for(aggregated, 30, "kubeflow-edit to be aggregated")
 
+    def create_notebook_pod(self, namespace: str, name: str, image: str) -> None:
+        """A notebook pod in a profile namespace (see ``objects.notebook_pod``), Running."""
+        self.api.apply(objects.notebook_pod(namespace, name, image))
+        path = f"/api/v1/namespaces/{namespace}/pods/{name}"
+        self.api.wait_for(lambda: self.api.get(path).get("status", {}).get("phase") == "Running",
+                          60, f"notebook pod {namespace}/{name} to run")
+
     def kubeconfig_for_service_account(self, namespace: str, sa: str,
                                        seconds: int = 86400) -> Path:
         """A kubeconfig that acts as ``namespace/sa`` with a TokenRequest token."""
@@ -341,31 +350,67 @@ class ControlPlane:
                                 namespace=namespace)
 
     # --- plain-YAML manifests ------------------------------------------------------------
-    def apply_manifests(self, path: Path | str) -> list[dict]:
+    def apply_manifests(self, path: Path | str, namespace: str | None = None) -> list[dict]:
         """Applies a YAML file, a directory with a ``kustomization.yaml`` (only its
-        ``resources`` and ``namespace`` are understood), or a directory of YAML files."""
-        return self.api.apply_all(self._manifest_docs(Path(path)))
+        ``resources``, ``namespace`` and plain ``labels`` are understood), or a directory
+        of YAML files. ``namespace`` is ``kubectl apply -n``: the namespace of namespaced
+        objects that do not name one."""
+        return self.api.apply_all(self._manifest_docs(Path(path), default_ns=namespace))
 
-    def _manifest_docs(self, path: Path, namespace: str | None = None) -> list[dict]:
+    def delete_manifests(self, path: Path | str, namespace: str | None = None) -> None:
+        """Deletes what ``apply_manifests`` made from the same path (missing ones are fine)."""
+        for doc in self._manifest_docs(Path(path), default_ns=namespace):
+            self.api.delete(doc)
+
+    def _manifest_docs(self, path: Path, namespace: str | None = None,
+                       default_ns: str | None = None) -> list[dict]:
         if path.is_file():
             docs = load_yaml_docs(path)
         elif (path / "kustomization.yaml").exists():
             kust = yaml.safe_load((path / "kustomization.yaml").read_text()) or {}
-            unsupported = set(kust) - {"apiVersion", "kind", "resources", "namespace"}
+            unsupported = set(kust) - {"apiVersion", "kind", "resources", "namespace", "labels"}
             if unsupported:
                 raise NotImplementedError(
                     f"{path}/kustomization.yaml uses {sorted(unsupported)}; only plain "
-                    "`resources` (and `namespace`) are supported here")
+                    "`resources`, `namespace` and `labels` are supported here")
             namespace = kust.get("namespace", namespace)
             docs = [d for r in kust.get("resources", [])
                     for d in self._manifest_docs(path / r, namespace)]
+            for entry in kust.get("labels") or []:
+                if entry.get("includeSelectors") or entry.get("includeTemplates"):
+                    raise NotImplementedError(
+                        f"{path}/kustomization.yaml: labels with includeSelectors or "
+                        "includeTemplates are not supported here")
+                for doc in docs:
+                    doc.setdefault("metadata", {}).setdefault("labels", {}).update(
+                        entry.get("pairs") or {})
         elif path.is_dir():
             docs = [d for f in sorted(path.glob("*.y*ml")) for d in load_yaml_docs(f)]
         else:
             raise FileNotFoundError(path)
-        if namespace:
-            for doc in docs:
+        for doc in docs:
+            meta = doc.setdefault("metadata", {})
+            if namespace or (default_ns and not meta.get("namespace")):
                 _, namespaced = self.api._resource(doc["apiVersion"], doc["kind"])
                 if namespaced:
-                    doc.setdefault("metadata", {})["namespace"] = namespace
+                    meta["namespace"] = namespace or default_ns
         return docs
+
+    # --- RBAC as the API server decides it ------------------------------------------------
+    def service_account_can(self, namespace: str, sa: str, verb: str, resource: str,
+                            group: str = "", target_namespace: str | None = None) -> bool:
+        """What the API server answers to a SubjectAccessReview for ``namespace/sa``
+        (``kubectl auth can-i --as system:serviceaccount:...``)."""
+        review = self.api.request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                                  json={
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "spec": {
+                "user": f"system:serviceaccount:{namespace}:{sa}",
+                "groups": ["system:serviceaccounts", f"system:serviceaccounts:{namespace}",
+                           "system:authenticated"],
+                "resourceAttributes": {"namespace": target_namespace or namespace,
+                                       "verb": verb, "group": group, "resource": resource},
+            },
+        }).json()
+        return bool(review.get("status", {}).get("allowed"))

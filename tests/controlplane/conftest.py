@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import time
 from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from .cluster import BUILD_SCRIPT, ControlPlane, default_bin_dir
 
 PROFILE_NAMESPACE = "kubeflow-user-example-com"
+MANIFESTS = Path(__file__).resolve().parents[2] / "manifests"
+SERVICE_ACCOUNT = "default-editor"  # what KubeFlow runs notebooks as
+NOTEBOOK_POD = "notebook-0"
+NOTEBOOK_IMAGE = "kubeflownotebookswg/jupyter-rapids:cp-test"  # never pulled: kwok pretends
+DASK_API = "/apis/kubernetes.dask.org/v1"
+PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -56,3 +65,166 @@ def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 @pytest.fixture(scope="session")
 def profile_namespace(control_plane: ControlPlane) -> str:
     return PROFILE_NAMESPACE
+
+
+# --- the extension's Jupyter server on the control plane -------------------------------------
+#
+# A test module sets NAMESPACE (its own profile namespace, so state never leaks between
+# groups) and asks for `api`/`events` (tests/conftest.py): the server then runs the
+# Kubernetes backend as that namespace's `default-editor` service account.
+
+
+@pytest.fixture(scope="session")
+def profiles(control_plane: ControlPlane):
+    """make(ns): a KubeFlow-like profile namespace with a running notebook pod, once."""
+    made: set[str] = set()
+
+    def make(namespace: str) -> str:
+        if namespace not in made:
+            control_plane.create_profile_namespace(namespace)
+            control_plane.create_notebook_pod(namespace, NOTEBOOK_POD, NOTEBOOK_IMAGE)
+            made.add(namespace)
+        return namespace
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def api_namespace(request: pytest.FixtureRequest, profiles) -> str:
+    return profiles(request.module.NAMESPACE)
+
+
+class DaskRights:
+    """Whether our manifests/ are applied. Their ClusterRole is aggregated into
+    kubeflow-edit, so this is cluster-wide: tests ask for the state they need."""
+
+    def __init__(self, control_plane: ControlPlane):
+        self.cp = control_plane
+
+    def allowed(self) -> bool:
+        return self.cp.service_account_can(PROFILE_NAMESPACE, SERVICE_ACCOUNT, "create",
+                                           "daskclusters", "kubernetes.dask.org")
+
+    def grant(self) -> None:
+        self.cp.apply_manifests(MANIFESTS)
+        # The controller-manager aggregates the role into kubeflow-edit asynchronously.
+        self.cp.api.wait_for(self.allowed, 30, "manifests/ to reach kubeflow-edit")
+
+    def revoke(self) -> None:
+        self.cp.delete_manifests(MANIFESTS)
+        self.cp.api.wait_for(lambda: not self.allowed(), 30,
+                             "manifests/ to leave kubeflow-edit")
+
+
+@pytest.fixture(scope="session")
+def dask_rights_switch(control_plane: ControlPlane) -> DaskRights:
+    return DaskRights(control_plane)
+
+
+@pytest.fixture
+def dask_rights(dask_rights_switch: DaskRights) -> None:
+    """manifests/ applied: KubeFlow's kubeflow-edit plus our aggregated ClusterRoles."""
+    dask_rights_switch.grant()
+
+
+@pytest.fixture
+def no_dask_rights(dask_rights_switch: DaskRights) -> None:
+    """Only KubeFlow's own kubeflow-edit: no right on the Dask resources."""
+    dask_rights_switch.revoke()
+
+
+@pytest.fixture
+def rapids_kf_options() -> dict[str, Any]:
+    """Override in a module for more c.RapidsKF options (timeouts, ...)."""
+    return {}
+
+
+@pytest.fixture
+def as_service_account(control_plane: ControlPlane, api_namespace: str,
+                       monkeypatch: pytest.MonkeyPatch) -> Path:
+    """KUBECONFIG for `default-editor` of the module's namespace (a TokenRequest token),
+    HOSTNAME of its notebook pod, and no HTTP proxy: every request goes to 127.0.0.1."""
+    kubeconfig = control_plane.kubeconfig_for_service_account(api_namespace, SERVICE_ACCOUNT)
+    monkeypatch.setenv("KUBECONFIG", str(kubeconfig))
+    monkeypatch.setenv("HOSTNAME", NOTEBOOK_POD)
+    for var in PROXY_VARS:
+        monkeypatch.delenv(var, raising=False)
+    return kubeconfig
+
+
+@pytest.fixture
+def rapids_kf_config(api_namespace: str, as_service_account: Path,
+                     rapids_kf_options: dict[str, Any]) -> dict[str, Any]:
+    return {"backend": "kubernetes", "namespace": api_namespace, **rapids_kf_options}
+
+
+@pytest.fixture
+def clean_namespace(control_plane: ControlPlane, api_namespace: str):
+    """After the test: no DaskCluster and no Dask pod left in the module's namespace, so
+    the next test finds all six GPUs free (the operator is started if a test left it off)."""
+    yield
+    control_plane.start_operator()
+    delete_all_daskclusters(control_plane, api_namespace)
+
+
+def delete_all_daskclusters(cp: ControlPlane, namespace: str, timeout: float = 90) -> None:
+    path = f"{DASK_API}/namespaces/{namespace}/daskclusters"
+    for dc in cp.api.get(path).get("items", []):
+        cp.api.http.delete(f"{path}/{dc['metadata']['name']}")
+    cp.api.wait_for(
+        lambda: not cp.api.get(path)["items"] and not cp.api.get(
+            f"/api/v1/namespaces/{namespace}/pods", labelSelector="dask.org/cluster-name")["items"],
+        timeout, f"the Dask clusters of {namespace} to be gone")
+
+
+async def in_thread(fn, *args, **kwargs):
+    """Runs a blocking control-plane call without stalling the Jupyter server under test
+    (it shares this event loop, and its watches must keep running meanwhile)."""
+    return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+def daskcluster_body(name: str, namespace: str, workers: int = 1, gpus: int = 1) -> dict:
+    """A DaskCluster as a user would `kubectl apply` it (dask-kubernetes' own
+    make_cluster_spec, GPU limit and toleration on the worker): not made by us."""
+    from dask_kubernetes.operator import make_cluster_spec
+
+    body = make_cluster_spec(name=name, image="rapidsai/base:kubectl", n_workers=workers)
+    body["metadata"]["namespace"] = namespace
+    if gpus:
+        worker = body["spec"]["worker"]["spec"]
+        worker["containers"][0]["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
+        worker["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists",
+                                  "effect": "NoSchedule"}]
+    return body
+
+
+OWNED_KINDS = {
+    "daskclusters": DASK_API, "daskworkergroups": DASK_API, "daskautoscalers": DASK_API,
+    "deployments": "/apis/apps/v1", "replicasets": "/apis/apps/v1",
+    "pods": "/api/v1", "services": "/api/v1",
+}
+
+
+def objects_of(cp: ControlPlane, namespace: str, cluster: str) -> dict[str, list[str]]:
+    """Every object in the namespace that belongs to `cluster`, by kind, as the admin
+    sees it: the operator's label, or the `<cluster>` / `<cluster>-...` names it uses."""
+    found = {}
+    for plural, base in OWNED_KINDS.items():
+        items = cp.api.get(f"{base}/namespaces/{namespace}/{plural}")["items"]
+        found[plural] = sorted(
+            o["metadata"]["name"] for o in items
+            if (o["metadata"].get("labels") or {}).get("dask.org/cluster-name") == cluster
+            or o["metadata"]["name"] == cluster or o["metadata"]["name"].startswith(f"{cluster}-"))
+    return found
+
+
+async def eventually(check, timeout: float, what: str, interval: float = 0.25):
+    """Polls a blocking `check()` (run in a thread) until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = await in_thread(check)
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")

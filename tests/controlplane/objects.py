@@ -146,3 +146,22 @@ def operator_rbac(user: str = OPERATOR_USER) -> list[dict]:
         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
     }
     return [role, binding]
+
+
+def notebook_pod(namespace: str, name: str, image: str) -> dict:
+    """The Jupyter server's own pod, as a KubeFlow Notebook's StatefulSet makes it
+    (``<notebook>-0``, service account ``default-editor``). kwok runs it on the CPU node;
+    the extension reads its image as the default image of new clusters."""
+    notebook = name.rsplit("-", 1)[0]
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": namespace,
+                     "labels": {"notebook-name": notebook, "statefulset": notebook}},
+        "spec": {
+            "serviceAccountName": "default-editor",
+            "containers": [{"name": notebook, "image": image,
+                            "env": [{"name": "NB_PREFIX",
+                                     "value": f"/notebook/{namespace}/{notebook}"}]}],
+        },
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import ctypes
 import os
 import signal
@@ -29,6 +30,12 @@ def log_tail(path: Path, lines: int = 40) -> str:
 _PR_SET_PDEATHSIG = 1
 # Looked up here, not in the child: between fork and exec only this call runs.
 _prctl = ctypes.CDLL(None, use_errno=True).prctl if os.uname().sysname == "Linux" else None
+# PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process.
+# Tests call start/restart from worker threads (asyncio.to_thread, so a Jupyter server on
+# the event loop keeps running meanwhile); those threads end with their event loop, and
+# would take the operator or the API server with them. Every child is therefore forked
+# from this one thread, which lives as long as the Python process.
+_spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="cp-spawn")
 
 
 def _die_with_parent() -> None:
@@ -57,7 +64,8 @@ class Process:
         with open(self.log, "ab") as out:
             out.write(f"\n--- starting: {' '.join(self.argv)}\n".encode())
             out.flush()
-            self.popen = subprocess.Popen(
+            self.popen = _spawner.submit(
+                subprocess.Popen,
                 self.argv,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -65,7 +73,7 @@ class Process:
                 env=self.env,
                 start_new_session=True,
                 preexec_fn=_die_with_parent if _prctl else None,  # noqa: PLW1509
-            )
+            ).result()
         return self
 
     @property

@@ -177,7 +177,7 @@ def test_delete_collects_everything_owned(admin, profile_namespace, dask_cluster
     wait_for(all_gone, 90, f"everything owned by {name} to be garbage-collected")
 
 
-def test_default_editor_cannot_create_daskcluster(control_plane, profile_namespace):
+def test_default_editor_cannot_create_daskcluster(control_plane, profile_namespace, no_dask_rights):
     ns = profile_namespace
     sa = sa_api(control_plane, ns)
     # The token works and kubeflow-edit grants pods...
@@ -227,7 +227,8 @@ def test_apiserver_restart_keeps_state(admin, control_plane):
              "nodes Ready after the restart")
 
 
-def test_manifests_via_kustomization_grant_dask_rights(control_plane, profile_namespace, tmp_path):
+def test_manifests_via_kustomization_grant_dask_rights(control_plane, profile_namespace, tmp_path,
+                                                       no_dask_rights):
     """apply_manifests() reads a kustomization's resources; a ClusterRole labelled for
     kubeflow-edit aggregation (what the project's manifests ship) lets default-editor
     create DaskClusters."""

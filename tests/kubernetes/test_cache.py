@@ -52,3 +52,32 @@ async def test_watch_errors_are_retried_and_the_cache_keeps_serving(api, k8s):
     await until(lambda: k8s.faults[0].times == 0, what="the retries")
     fake_operator.external_cluster(k8s, "later")
     await api.wait_for("later", lambda c: True, timeout=15)
+
+
+async def test_a_forbidden_request_leaves_the_watches_alone(api, k8s):
+    """kr8s answers any 401/403 by re-reading credentials and replacing its HTTP session
+    (three times), which closes every watch stream of the backend. KubeFlow's notebooks
+    may not list nodes without manifests/optional, so that 403 is routine."""
+    k8s.deny("list", "nodes")
+    await api.get("clusters")
+    kinds = ("daskclusters", "daskworkergroups", "daskautoscalers", "pods", "events")
+    await until(lambda: all(len(watches(k8s, p)) == 1 for p in kinds), what="the watches")
+    before = {p: 1 for p in kinds}
+    env = await api.get("environment")  # counts GPUs: GET nodes -> 403
+    gpus = next(c for c in env["checks"] if c["name"] == "gpus")
+    assert "GPU capacity unknown" in gpus["message"]
+    assert k8s.count("GET", r"/api/v1/nodes") == 1  # asked once, not again with re-read credentials
+    fake_operator.external_cluster(k8s, "after-403")
+    await api.wait_for("after-403", lambda c: True, timeout=5)
+    assert {p: len(watches(k8s, p)) for p in before} == before  # the same streams still open
+    assert lists(k8s) == 1
+
+
+async def test_a_refused_first_list_is_reported_without_waiting(api, k8s, caplog):
+    """The first lists get 5 s to arrive before requests are answered with an error; a
+    403 (or 404) will not change by waiting, so it is answered at once."""
+    k8s.deny("list", "daskclusters")
+    code, body = await api.call("GET", "clusters")
+    assert code == 403 and "list daskclusters" in body["error"]["message"], body
+    # The grace period did not run out: start() stopped waiting at the refusal.
+    assert not [r for r in caplog.records if "not readable yet" in r.getMessage()]

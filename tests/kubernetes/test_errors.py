@@ -36,6 +36,10 @@ async def test_forbidden_list_is_reported_on_read(api, k8s):
     code, body = await api.call("GET", "clusters")
     assert code == 403 and body["error"]["code"] == "forbidden"
     assert "list daskclusters.kubernetes.dask.org" in body["error"]["message"]
+    # Writes on a cluster the cache could not read say why, not "no cluster named ...".
+    for method, body in (("DELETE", None), ("PATCH", {"workers": 1})):
+        code, answer = await api.call(method, "clusters/gpu-etl", body)
+        assert code == 403 and "list daskclusters" in answer["error"]["message"], (method, answer)
 
 
 async def test_rejected_credentials_are_forbidden(api, k8s):
@@ -43,6 +47,16 @@ async def test_rejected_credentials_are_forbidden(api, k8s):
     code, body = await api.call("GET", "clusters")
     assert code == 403 and body["error"]["code"] == "forbidden", body
     assert "credentials" in body["error"]["message"]
+
+
+async def test_a_rotated_token_is_read_again_after_a_401(api, k8s, tmp_path):
+    await api.get("clusters")
+    k8s.token = "rotated-token"  # the kubelet rotates the projected token; the file follows
+    k8s.write_kubeconfig(tmp_path / "kubeconfig")
+    fake_operator.external_cluster(k8s, "after-rotation")  # seen once the watches reconnect
+    await api.wait_for("after-rotation", lambda c: True, timeout=10)
+    code, body = await api.call("POST", "clusters", {"name": "with-new-token"})
+    assert code == 202, body
 
 
 async def test_crd_not_served_says_how_to_install_the_operator(api, k8s):

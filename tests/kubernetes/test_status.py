@@ -103,6 +103,23 @@ def test_quota_refusal_event_is_a_reason():
     assert not any("older cluster" in r for r in c.reasons)
 
 
+def test_the_api_servers_own_repair_warnings_are_not_reasons():
+    """Seen on the real control plane: the API server's ClusterIP repair loop warns about
+    a scheduler Service it has just allocated ('... is not allocated; repairing') and
+    heals it; users can do nothing about it."""
+    repair = {"type": "Warning", "reason": "ClusterIPNotAllocated", "lastTimestamp": iso(T0 + 1),
+              "reportingComponent": "ipallocator-repair-controller",
+              "involvedObject": {"kind": "Service", "name": "etl-scheduler"},
+              "message": "Cluster IP [IPv4]: 10.96.2.88 is not allocated; repairing"}
+    quota = {"type": "Warning", "reason": "FailedCreate", "lastTimestamp": iso(T0 + 2),
+             "involvedObject": {"kind": "ReplicaSet", "name": "etl-default-worker-0a1b2c-5d6f"},
+             "message": "exceeded quota: gpu-quota"}
+    c = status(Objects(daskcluster(), group(), pods=[pod("scheduler")], events=[repair, quota]))
+    assert c.phase == "Scaling"
+    assert not any("repairing" in r for r in c.reasons), c.reasons
+    assert any("exceeded quota" in r for r in c.reasons)
+
+
 def test_silent_operator_is_named_after_the_timeout():
     objs = Objects(daskcluster(phase=None))
     assert status(objs, now=T0 + 10).reasons == ["waiting for the dask-kubernetes operator to create the scheduler and workers"]

@@ -36,7 +36,7 @@ from .uncached import list_from_api
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 2.0  # re-evaluates time-based reasons (operator silent, deletion stuck)
-START_WAIT = 5.0  # how long start() waits for the first lists before serving errors
+START_WAIT = 5.0  # how long start() waits for the first lists (or a refusal) before serving errors
 REQUIRED = (DASKCLUSTERS, DASKWORKERGROUPS, PODS)  # lists served only once these are read
 
 
@@ -78,7 +78,7 @@ class KubernetesBackend:
             watched.start()
         try:
             await asyncio.wait_for(
-                asyncio.gather(*(self.watched[r].synced.wait() for r in REQUIRED)),
+                asyncio.gather(*(self.watched[r].settled.wait() for r in REQUIRED)),
                 min(START_WAIT, self.config.kubernetes_timeout),
             )
         except asyncio.TimeoutError:
@@ -272,6 +272,8 @@ class KubernetesBackend:
             log.warning("rapids-kf: could not undo a partial change: %s", err.message)
 
     async def delete(self, name: str) -> Cluster:
+        if not self.synced:
+            raise self._not_ready()
         if name not in self._clusters:
             raise NotFound(f"no cluster named {name!r} in namespace {self.namespace}", field="name")
         options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
@@ -284,6 +286,8 @@ class KubernetesBackend:
         return self._clusters.get(name) or Cluster(name=name, namespace=self.namespace, backend=self.name, phase="Deleting")
 
     def _usable(self, name: str) -> Cluster:
+        if not self.synced:
+            raise self._not_ready()
         cluster = self._clusters.get(name)
         if cluster is None:
             raise NotFound(f"no cluster named {name!r} in namespace {self.namespace}", field="name")

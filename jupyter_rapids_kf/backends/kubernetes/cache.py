@@ -15,7 +15,7 @@ import random
 from typing import Any, Callable
 
 from ...errors import RapidsKFError
-from .client import Kube, Resource, is_gone, map_error
+from .client import Kube, Resource, is_gone, kube_status, map_error
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +61,9 @@ class Watched:
         self.objects: dict[str, dict[str, Any]] = {}
         self.resource_version: str | None = None
         self.synced = asyncio.Event()
+        # Set once listed, or once the API refused for good (401/403/404: no permission, no
+        # CRD), so that the first request reports the refusal instead of waiting for a retry.
+        self.settled = asyncio.Event()
         self.error: RapidsKFError | None = None
         self.lists = 0  # how many times the full list was read (410 Gone, start)
         self._listener = listener
@@ -116,6 +119,8 @@ class Watched:
                     continue
                 mapped = map_error(err, "watch", self.resource, self.kube.namespace)
                 self.error = mapped
+                if refused(err):
+                    self.settled.set()
                 log.warning("rapids-kf: watching %s: %s; retrying in %.1fs", self.resource.plural,
                             mapped.message, delay)
                 await asyncio.sleep(delay * (0.8 + 0.4 * random.random()))
@@ -141,6 +146,7 @@ class Watched:
         self.resource_version = (data.get("metadata") or {}).get("resourceVersion") or "0"
         self.error = None
         self.synced.set()
+        self.settled.set()
 
     async def _watch(self) -> None:
         params = {
@@ -187,6 +193,11 @@ class Watched:
             self._listener(self.resource, kind, old, new)
         except Exception:  # a bad listener must not end the watch
             log.exception("rapids-kf: cache listener failed")
+
+
+def refused(err: BaseException) -> bool:
+    """An answer that waiting will not change: credentials, permission, or no such resource."""
+    return kube_status(err) in (401, 403, 404)
 
 
 def _newer_or_same(old: dict[str, Any], new: dict[str, Any]) -> bool:

@@ -139,7 +139,25 @@ def _status(response: Any) -> dict[str, Any]:
 
 def map_error(err: BaseException, verb: str, resource: Resource, namespace: str | None,
               name: str | None = None) -> RapidsKFError:
-    """Any failure of a request as the API's Error, in words a notebook user can act on."""
+    """Any failure of a request as the API's Error, in words a notebook user can act on.
+    An answer of the API server keeps its status code in `kube_status`."""
+    mapped = _map_error(err, verb, resource, namespace, name)
+    response = getattr(err, "response", None)
+    if getattr(mapped, "kube_status", None) is None and response is not None:
+        mapped.kube_status = getattr(response, "status_code", None)  # type: ignore[attr-defined]
+    return mapped
+
+
+def kube_status(err: BaseException) -> int | None:
+    """The API server's status code behind an error (mapped or not), if it answered."""
+    code = getattr(err, "kube_status", None)
+    if code is None:
+        code = getattr(getattr(err, "response", None), "status_code", None)
+    return code
+
+
+def _map_error(err: BaseException, verb: str, resource: Resource, namespace: str | None,
+               name: str | None) -> RapidsKFError:
     import httpx
     from kr8s._exceptions import APITimeoutError, ServerError
 
@@ -182,7 +200,7 @@ def map_error(err: BaseException, verb: str, resource: Resource, namespace: str 
     if isinstance(err, (APITimeoutError, httpx.TimeoutException, TimeoutError)):
         return Unavailable(f"the Kubernetes API did not answer in time ({verb} {what})")
     if isinstance(err, (httpx.TransportError, OSError)):
-        return Unavailable(f"cannot reach the Kubernetes API ({verb} {what}): {err or type(err).__name__}")
+        return Unavailable(f"cannot reach the Kubernetes API ({verb} {what}): {str(err) or type(err).__name__}")
     if isinstance(err, ValueError) and "credentials" in str(err):
         return Unavailable(
             f"no Kubernetes credentials: {err}",
@@ -190,6 +208,15 @@ def map_error(err: BaseException, verb: str, resource: Resource, namespace: str 
         )
     log.error("rapids-kf: unexpected error talking to Kubernetes", exc_info=err)
     return Unavailable(f"talking to Kubernetes failed ({verb} {what}): {type(err).__name__}")
+
+
+def server_error(response: Any) -> Exception:
+    """An error answer as kr8s' ServerError, as kr8s itself would raise it."""
+    from kr8s._exceptions import ServerError
+
+    status = _status(response)
+    message = status.get("message") or f"{response.status_code} {response.reason_phrase}".strip()
+    return ServerError(message, status=status or response.text, response=response)
 
 
 def is_gone(err: BaseException) -> bool:
@@ -209,6 +236,7 @@ class Kube:
         self.timeout = timeout
         self._api: Any = None
         self._connecting: asyncio.Lock | None = None
+        self._reauth: asyncio.Lock | None = None
 
     async def api(self) -> Any:
         if self._api is not None:
@@ -265,13 +293,35 @@ class Kube:
         if patch:
             kwargs["headers"] = {"Content-Type": "application/merge-patch+json"}
         try:
-            api = await self.api()
-            async with api.call_api(method, **self._where(resource, name, sub), **kwargs) as response:
-                return response.text if text else response.json()
+            return await self._send(method, self._where(resource, name, sub), text=text, **kwargs)
         except RapidsKFError:
             raise
         except Exception as err:
             raise map_error(err, verb, resource, self.namespace, name) from None
+
+    async def _send(self, method: str, where: dict[str, Any], text: bool = False, **kwargs) -> Any:
+        """One call through kr8s; an error status raises kr8s' ServerError."""
+        api = await self.api()
+        for attempt in range(2):
+            # raise_for_status=False: kr8s answers every 401 *and 403* by re-reading the
+            # credentials and replacing its HTTP session, three times over, which closes
+            # every watch stream and request in flight on it. A 403 is an answer, not an
+            # expired token; only a 401 is worth one fresh look at the credentials.
+            async with api.call_api(method, **where, raise_for_status=False, **kwargs) as response:
+                if response.status_code == 401 and attempt == 0:
+                    await self.reauthenticate(api)
+                    continue
+                if response.is_error:
+                    raise server_error(response)
+                return response.text if text else response.json()
+
+    async def reauthenticate(self, api: Any) -> None:
+        """Reads the credentials again (a rotated service account token) and starts a new
+        HTTP session with them, as kr8s does itself after a 401."""
+        self._reauth = self._reauth or asyncio.Lock()
+        async with self._reauth:
+            await api.auth.reauthenticate()
+            await api._create_session()
 
     def stream(self, resource: Resource, params: dict[str, Any]) -> Any:
         """An async context manager yielding the streaming response of a watch."""
@@ -279,21 +329,20 @@ class Kube:
 
         async def opened():
             api = await self.api()
-            return api.call_api(
+            return api, api.call_api(
                 "GET", **self._where(resource, None, None), params=params, stream=True,
+                raise_for_status=False,  # see request()
                 timeout=httpx.Timeout(self.timeout, read=float(params.get("timeoutSeconds", 300)) + 30),
             )
 
-        return _Deferred(opened)
+        return _Deferred(self, opened)
 
     async def discovery(self, group: str, version: str = "v1") -> set[str]:
         """Plural names served by an API group version; empty when it is not served."""
         from kr8s._exceptions import ServerError
 
         try:
-            api = await self.api()
-            async with api.call_api("GET", version=group, base="/apis", url=version) as response:
-                data = response.json()
+            data = await self._send("GET", {"version": group, "base": "/apis", "url": version})
         except ServerError as err:
             if err.response is not None and err.response.status_code == 404:
                 return set()
@@ -306,15 +355,25 @@ class Kube:
 
 
 class _Deferred:
-    """`async with kube.stream(...)`: resolves the kr8s API first, then enters its context."""
+    """`async with kube.stream(...)`: resolves the kr8s API first, then enters its context;
+    an error status is raised as kr8s' ServerError (after a 401, with credentials re-read
+    for the next attempt)."""
 
-    def __init__(self, factory):
+    def __init__(self, kube: Kube, factory):
+        self._kube = kube
         self._factory = factory
         self._cm = None
 
     async def __aenter__(self):
-        self._cm = await self._factory()
-        return await self._cm.__aenter__()
+        api, self._cm = await self._factory()
+        response = await self._cm.__aenter__()
+        if response.is_error:
+            await response.aread()
+            await self._cm.__aexit__(None, None, None)
+            if response.status_code == 401:
+                await self._kube.reauthenticate(api)
+            raise server_error(response)
+        return response
 
     async def __aexit__(self, *exc):
         return await self._cm.__aexit__(*exc)

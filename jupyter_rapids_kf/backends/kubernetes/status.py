@@ -25,6 +25,15 @@ FAILED_WAITING = {
 }
 # Warning events already told through pod conditions and container states.
 EVENTS_SHOWN_ELSEWHERE = {"FailedScheduling", "BackOff", "Failed", "Unhealthy"}
+# Warnings of the API server's own ClusterIP / NodePort repair loops: bookkeeping it heals
+# by itself (a busy API server warns "Cluster IP ... is not allocated; repairing" about a
+# Service it has just made), nothing a user can act on.
+REPAIR_CONTROLLERS = {"ipallocator-repair-controller", "portallocator-repair-controller"}
+REPAIR_REASONS = {
+    "ClusterIPNotAllocated", "ClusterIPAlreadyAllocated", "ClusterIPOutOfRange", "ClusterIPNotValid",
+    "IPAddressNotAllocated", "IPAddressWrongReference",
+    "PortNotAllocated", "PortAlreadyAllocated", "PortOutOfRange",
+}
 MAX_EVENT_REASONS = 3
 
 
@@ -256,6 +265,9 @@ def _event_reasons(events: list[dict[str, Any]], since: float) -> list[str]:
     found = []
     for event in events:
         if event.get("type") != "Warning" or event.get("reason") in EVENTS_SHOWN_ELSEWHERE:
+            continue
+        source = event.get("reportingComponent") or (event.get("source") or {}).get("component")
+        if source in REPAIR_CONTROLLERS or event.get("reason") in REPAIR_REASONS:
             continue
         when = parse_time(event.get("lastTimestamp") or event.get("eventTime")
                           or (event.get("metadata") or {}).get("creationTimestamp"))
