@@ -73,7 +73,8 @@ def start_server(kubeconfig: Path, from_cache: bool, scratch: Path) -> tuple[sub
                       "open_browser": False, "root_dir": str(scratch), "allow_root": True},
         "IdentityProvider": {"token": TOKEN},
         "RapidsKF": {"backend": "kubernetes", "namespace": "bench", "list_from_cache": from_cache,
-                     "max_clusters": 10_000, "kubernetes_timeout": 60},
+                     "max_clusters": 10_000, "kubernetes_timeout": 60,
+                     "gpu_metrics_interval": 0},
     }))
     env = {**os.environ, "KUBECONFIG": str(kubeconfig), "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
            "HOSTNAME": "benchmark-notebook-0"}
@@ -136,7 +137,8 @@ def cache_memory(kubeconfig: Path) -> tuple[float, int]:
 
     async def run() -> tuple[float, int]:
         os.environ["KUBECONFIG"] = str(kubeconfig)
-        backend = KubernetesBackend(RapidsKF(namespace="bench", kubernetes_timeout=60))
+        backend = KubernetesBackend(RapidsKF(namespace="bench", kubernetes_timeout=60,
+                                              gpu_metrics_interval=0))
         await backend.kube.api()  # the HTTP client is not the cache
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]

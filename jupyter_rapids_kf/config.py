@@ -131,6 +131,13 @@ class RapidsKF(LoggingConfigurable):
         15.0, help="Seconds to wait for one Kubernetes API request (watches excepted)."
     ).tag(config=True)
 
+    gpu_metrics_interval = Float(
+        5.0,
+        help="""Seconds between readings of GPU memory and utilisation of Kubernetes GPU
+        clusters, asked of each Running cluster's Dask scheduler (port 8786, as the client
+        snippet connects). 0 turns the readings off.""",
+    ).tag(config=True)
+
     list_from_cache = Bool(
         True,
         help="""Serve cluster lists from the watch-fed cache. False lists every kind from the
@@ -164,4 +171,10 @@ class RapidsKF(LoggingConfigurable):
             unknown = set(request) - set(REQUEST_FIELDS) - {"profile"}
             if unknown:
                 raise ValueError(f"profile {name!r} has unknown request fields {sorted(unknown)}")
+        return proposal["value"]
+
+    @validate("gpu_metrics_interval")
+    def _check_interval(self, proposal):
+        if proposal["value"] < 0:
+            raise ValueError("gpu_metrics_interval must be 0 (off) or a number of seconds")
         return proposal["value"]

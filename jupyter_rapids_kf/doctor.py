@@ -33,6 +33,7 @@ class DoctorApp(JupyterApp):
 
     def start(self) -> None:
         config = RapidsKF(parent=self)
+        config.gpu_metrics_interval = 0  # a one-off check has no use for GPU readings
         report = asyncio.run(environment(config))
         failed = [c for c in report["checks"] if not c["ok"]]
         if self.json_output:

@@ -196,7 +196,7 @@ class TestConfiguredForAnotherNamespace:
 
     @pytest.fixture
     def rapids_kf_config(self, api_namespace, as_service_account, profiles):
-        return {"backend": "kubernetes", "namespace": profiles(OTHER)}
+        return {"backend": "kubernetes", "namespace": profiles(OTHER), "gpu_metrics_interval": 0}
 
     async def test_the_api_server_refuses_and_says_so(self, api, control_plane, dask_rights):
         code, body = await api.call("GET", "clusters")

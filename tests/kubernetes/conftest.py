@@ -41,7 +41,8 @@ def k8s_config() -> dict[str, Any]:
 
 @pytest.fixture
 def rapids_kf_config(k8s, k8s_config) -> dict[str, Any]:
-    return {"backend": "kubernetes", "namespace": k8s.namespace, **k8s_config}
+    # GPU readings off: they would resolve the emulated clusters' scheduler Service names.
+    return {"backend": "kubernetes", "namespace": k8s.namespace, "gpu_metrics_interval": 0, **k8s_config}
 
 
 async def until(predicate: Callable[[], Any], timeout: float = 10, what: str = "condition") -> Any:

@@ -195,3 +195,9 @@ def test_changes_are_fanned_out_once_and_slow_subscribers_are_dropped():
         fast.close()
 
     run(scenario())
+
+
+def test_a_negative_gpu_metrics_interval_is_refused_with_the_option_named():
+    with pytest.raises(ValueError, match="gpu_metrics_interval must be 0"):
+        RapidsKF(gpu_metrics_interval=-1)
+    assert RapidsKF(gpu_metrics_interval=0).gpu_metrics_interval == 0

@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import time
+from dataclasses import replace
 from typing import Any
 
 from ...config import RapidsKF
@@ -29,6 +30,7 @@ from .client import (
     Resource,
     detect_namespace,
 )
+from .gpu_readings import GpuReadings
 from .spec import autoscaler_body, build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, COMPONENT_LABEL, Objects, Timeouts, cluster_status, event_cluster
 from .uncached import list_from_api
@@ -38,6 +40,7 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 2.0  # re-evaluates time-based reasons (operator silent, deletion stuck)
 START_WAIT = 5.0  # how long start() waits for the first lists (or a refusal) before serving errors
 REQUIRED = (DASKCLUSTERS, DASKWORKERGROUPS, PODS)  # lists served only once these are read
+READABLE = ("Running", "Scaling")  # phases in which a GPU cluster's scheduler is asked for GPU readings
 
 
 class KubernetesBackend:
@@ -58,6 +61,7 @@ class KubernetesBackend:
         self._gpus: tuple[float, int | None, list[str]] | None = None
         self.allowlist = proxy_allowlist.SchedulerAllowlist(self.namespace, lambda: self._clusters.keys())
         self.allowlist_state = "not configured yet"
+        self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -85,6 +89,7 @@ class KubernetesBackend:
             log.warning("rapids-kf: Kubernetes not readable yet: %s", self._not_ready().message)
         self._recompute_all()
         self._ticker = asyncio.ensure_future(self._tick())
+        self.gpu_readings.start()
         if self.config.configure_proxy_allowlist:
             self.allowlist_state = proxy_allowlist.install(self._serverapp, self.allowlist)
         else:
@@ -93,6 +98,7 @@ class KubernetesBackend:
     async def stop(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        await self.gpu_readings.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
 
     def add_listener(self, listener: ChangeListener) -> None:
@@ -379,9 +385,19 @@ class KubernetesBackend:
                 self._emit("deleted", gone)
             return
         cluster = cluster_status(self._objects(name, dc), self.namespace, self.timeouts)
+        reading = self.gpu_readings.get(name)
+        if reading is not None and _readable(cluster):
+            cluster.gpus = replace(cluster.gpus, **reading)
         if self._clusters.get(name) != cluster:
             self._clusters[name] = cluster
             self._emit("cluster", cluster)
+
+    def _gpu_targets(self) -> dict[str, str]:
+        return {name: self.scheduler_address(c) for name, c in self._clusters.items() if _readable(c)}
+
+    def scheduler_address(self, cluster: Cluster) -> str:
+        """Where the server reaches a cluster's scheduler over Dask's comm (as the snippet does)."""
+        return cluster.scheduler.address
 
     def _recompute_all(self) -> None:
         for name in list(self.watched[DASKCLUSTERS].objects):
@@ -400,3 +416,7 @@ class KubernetesBackend:
                 listener(kind, cluster)  # type: ignore[arg-type]
             except Exception:
                 log.exception("rapids-kf: change listener failed")
+
+
+def _readable(cluster: Cluster) -> bool:
+    return cluster.phase in READABLE and cluster.scheduler.ready and cluster.gpus_per_worker > 0

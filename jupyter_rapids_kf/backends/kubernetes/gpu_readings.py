@@ -1,0 +1,86 @@
+"""GPU memory and utilisation of Kubernetes clusters, asked of each cluster's Dask scheduler.
+
+The operator's objects say how many GPUs a cluster holds, not how busy they are. The workers
+report NVML to their scheduler, so every `gpu_metrics_interval` seconds the backend asks each
+Running GPU cluster's scheduler for its `identity()` over Dask's comm, at the address the
+client snippet uses, and summarises it as the local backend does (`gpu_metrics`). A scheduler
+that cannot be reached leaves the readings empty; the cluster's status is not touched.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Callable
+
+from ...gpu_metrics import NO_GPUS, from_identity
+
+log = logging.getLogger(__name__)
+
+READ_TIMEOUT = 5.0  # one scheduler's answer; a slow one must not hold up the others
+
+
+class GpuReadings:
+    def __init__(self, interval: float, targets: Callable[[], dict[str, str]],
+                 on_change: Callable[[str], None]):
+        self.interval = interval
+        self.targets = targets  # cluster name -> scheduler address, for the clusters to read now
+        self.on_change = on_change
+        self.readings: dict[str, dict[str, Any]] = {}
+        self._rpcs: dict[str, Any] = {}  # address -> distributed rpc, kept open between reads
+        self._task: asyncio.Task | None = None
+        self._unreachable: set[str] = set()  # logged once until it answers again
+
+    def start(self) -> None:
+        if self.interval > 0:
+            self._task = asyncio.ensure_future(self._loop())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await asyncio.gather(*(self._close(a) for a in list(self._rpcs)), return_exceptions=True)
+
+    def get(self, name: str) -> dict[str, Any] | None:
+        return self.readings.get(name)
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                await self.read_all()
+            except Exception:
+                log.exception("rapids-kf: reading GPU metrics failed")
+
+    async def read_all(self) -> None:
+        targets = self.targets()
+        for name in set(self.readings) - set(targets):
+            del self.readings[name]
+        for address in set(self._rpcs) - set(targets.values()):
+            await self._close(address)
+        names = list(targets)
+        results = await asyncio.gather(*(self._read(targets[n]) for n in names))
+        for name, reading in zip(names, results):
+            if self.readings.get(name) != reading:
+                self.readings[name] = reading
+                self.on_change(name)
+
+    async def _read(self, address: str) -> dict[str, Any]:
+        from distributed.core import rpc  # imported here: only Kubernetes servers with GPU clusters need it
+
+        try:
+            if address not in self._rpcs:
+                self._rpcs[address] = rpc(address, timeout=READ_TIMEOUT)
+            identity = await asyncio.wait_for(self._rpcs[address].identity(), READ_TIMEOUT)
+        except Exception as err:  # anything the network or the remote side raises
+            if address not in self._unreachable:
+                log.info("rapids-kf: no GPU metrics from %s: %s", address, err or type(err).__name__)
+                self._unreachable.add(address)
+            await self._close(address)
+            return dict(NO_GPUS)
+        self._unreachable.discard(address)
+        return from_identity(identity)
+
+    async def _close(self, address: str) -> None:
+        scheduler = self._rpcs.pop(address, None)
+        if scheduler is not None:
+            await scheduler.close_rpc()
