@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_rapids_kf.backends.kubernetes.gpu_readings import GpuReadings
 from jupyter_rapids_kf.backends.local_gpu import detect_gpus
 
 from ..examples_run import outputs_text, run_notebook, run_python
@@ -107,6 +108,15 @@ async def test_gpu_cluster_flow(api, jp_fetch):
     pooled = await api.wait_for("gpu-flow", lambda c: c["gpus"]["memory_used"] > 0.3 * c["gpus"]["memory_total"],
                                 timeout=30, what="pool memory in the metrics")
     assert pooled["gpus"]["in_use"] == n
+
+    # A Kubernetes server reads the same figures from the scheduler, over Dask's comm.
+    readings = GpuReadings(5.0, lambda: {"gpu-flow": address}, lambda name: None)
+    await readings.read_all()
+    await readings.stop()
+    through_scheduler = readings.get("gpu-flow")
+    assert through_scheduler["memory_total"] == gpus["memory_total"]
+    assert through_scheduler["memory_used"] > 0.3 * gpus["memory_total"]
+    assert 0 <= through_scheduler["utilization"] <= 100
 
     # The GPU plots of the dashboard render through the proxy.
     for page in ("individual-gpu-memory", "individual-gpu-utilization"):
