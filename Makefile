@@ -10,8 +10,10 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 .PHONY: lab test setup build test-python test-js test-controlplane test-browser screenshots clean
 
 ## Start JupyterLab with the extension (local backend unless Kubernetes is found).
+# Containers often run as root, where Jupyter refuses to start without --allow-root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 --no-browser
+	$(BIN)/jupyter lab --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
 ## Run every test tier that CI runs.
 test: setup test-python test-js test-controlplane test-browser
