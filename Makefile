@@ -12,6 +12,7 @@ export PATH := $(CURDIR)/$(BIN):$(PATH)
 ## Start JupyterLab with the extension (local backend unless Kubernetes is found).
 # Containers often run as root, where Jupyter refuses to start without --allow-root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
@@ -57,7 +58,7 @@ UI_PORT ?= $(shell $(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("12
 test-browser: build
 	@test -x $(CHROMIUM) || { \
 		echo "Chromium not found at $(CHROMIUM): installing Debian's chromium"; \
-		apt-get update -qq && apt-get install -y -qq chromium; }
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 	cd ui-tests && jlpm install --immutable
 	cd ui-tests && CHROMIUM_PATH=$(CHROMIUM) RAPIDS_KF_UI_PORT=$(UI_PORT) \
 		SCREENSHOT_DIR=$(SCREENSHOT_DIR) jlpm test
