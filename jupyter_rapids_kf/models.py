@@ -59,6 +59,17 @@ class GPUUsage:
 
 
 @dataclass
+class WorkerGroup:
+    """A worker group besides the default one (KubeCluster.add_worker_group); the slider scales
+    only the default group, which `Cluster.workers` counts."""
+
+    name: str
+    desired: int = 0
+    ready: int = 0
+    gpus_per_worker: int = 0
+
+
+@dataclass
 class Cluster:
     name: str
     namespace: str
@@ -78,6 +89,7 @@ class Cluster:
     cpu: str | None = None
     memory: str | None = None
     gpus: GPUUsage = field(default_factory=GPUUsage)
+    worker_groups: list[WorkerGroup] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -29,6 +29,14 @@ export interface IGPUUsage {
   utilization: number | null;
 }
 
+/** A worker group besides the default one (KubeCluster.add_worker_group). */
+export interface IWorkerGroup {
+  name: string;
+  desired: number;
+  ready: number;
+  gpus_per_worker: number;
+}
+
 export interface ICluster {
   name: string;
   namespace: string;
@@ -48,6 +56,8 @@ export interface ICluster {
   cpu: string | null;
   memory: string | null;
   gpus: IGPUUsage;
+  /** Groups other than the default one, which `workers` and the slider concern. */
+  worker_groups: IWorkerGroup[];
 }
 
 export interface IClusterRequest {

@@ -82,6 +82,35 @@ describe('ClusterCard', () => {
     expect(screen.getByRole('meter').getAttribute('aria-valuenow')).toBe('25');
   });
 
+  it('lists worker groups besides the default one, whose GPUs count too', () => {
+    render(
+      <ClusterCard
+        cluster={cluster('mixed', {
+          backend: 'kubernetes',
+          gpus_per_worker: 0,
+          gpus: {
+            in_use: 4,
+            memory_used: null,
+            memory_total: null,
+            utilization: null
+          },
+          worker_groups: [
+            { name: 'highmem', desired: 3, ready: 2, gpus_per_worker: 2 }
+          ]
+        })}
+        pending={null}
+        maxWorkers={16}
+        actions={actions()}
+        trans={trans}
+        now={NOW}
+      />
+    );
+    expect(screen.getByText('2 of 2 workers ready')).toBeTruthy();
+    expect(screen.getByText('highmem: 2 of 3 ready')).toBeTruthy();
+    expect(screen.getByText('4 in use')).toBeTruthy();
+    expect(screen.queryByText('none (CPU workers)')).toBeNull();
+  });
+
   it('says a CPU cluster has no GPUs and offers its actions', () => {
     const spy = actions();
     render(

@@ -33,6 +33,7 @@ export function cluster(
       memory_total: null,
       utilization: null
     },
+    worker_groups: [],
     ...overrides
   };
 }

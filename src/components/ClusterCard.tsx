@@ -97,6 +97,23 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
 
       <dl className="jp-RapidsKF-facts">
         <GPUFacts cluster={cluster} trans={trans} />
+        {(cluster.worker_groups ?? []).length > 0 && (
+          <>
+            <dt>{trans.__('Other groups')}</dt>
+            <dd>
+              {cluster.worker_groups
+                .map(group =>
+                  trans.__(
+                    '%1: %2 of %3 ready',
+                    group.name,
+                    group.ready,
+                    group.desired
+                  )
+                )
+                .join(' · ')}
+            </dd>
+          </>
+        )}
         <dt>{trans.__('Age')}</dt>
         <dd>{formatAge(cluster.created, trans, props.now)}</dd>
         <dt>{trans.__('Image')}</dt>
@@ -177,7 +194,7 @@ function GPUFacts(props: {
 }): JSX.Element {
   const { cluster, trans } = props;
   const gpus = cluster.gpus;
-  if (cluster.gpus_per_worker === 0) {
+  if (cluster.gpus_per_worker === 0 && gpus.in_use === 0) {
     return (
       <>
         <dt>{trans.__('GPUs')}</dt>

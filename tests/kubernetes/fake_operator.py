@@ -19,12 +19,13 @@ def pod(
     unschedulable: str | None = None,
     gpus: int = 0,
     node: str | None = "gpu-node-1",
+    group: str = "default",
 ) -> dict[str, Any]:
     dc = emu.get("daskclusters", cluster) or {}
     labels = dict((dc.get("metadata") or {}).get("labels") or {})
     labels.update({"dask.org/cluster-name": cluster, "dask.org/component": component})
     if component == "worker":
-        labels["dask.org/workergroup-name"] = f"{cluster}-default"
+        labels["dask.org/workergroup-name"] = f"{cluster}-{group}"
     container: dict[str, Any] = {"name": component, "image": "rapidsai/base:test"}
     if gpus:
         container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
@@ -83,3 +84,19 @@ def gpu_node(emu: Emulator, name: str, gpus: int) -> dict[str, Any]:
         "spec": {"taints": [{"key": "nvidia.com/gpu", "effect": "NoSchedule"}]},
         "status": {"allocatable": {"nvidia.com/gpu": str(gpus), "cpu": "32"}},
     })
+
+
+def extra_worker_group(emu: Emulator, cluster: str, group: str, *, replicas: int, ready: int,
+                       gpus: int = 0) -> dict[str, Any]:
+    """What `KubeCluster.add_worker_group(group, n_workers=replicas)` leaves: a DaskWorkerGroup
+    `<cluster>-<group>` and its worker pods, `ready` of them Ready."""
+    container: dict[str, Any] = {"name": "worker", "image": "rapidsai/base:test", "args": ["dask-worker"]}
+    if gpus:
+        container["resources"] = {"limits": {"nvidia.com/gpu": str(gpus)}}
+    body = emu.put("daskworkergroups", {
+        "metadata": {"name": f"{cluster}-{group}"},
+        "spec": {"cluster": cluster, "worker": {"replicas": replicas, "spec": {"containers": [container]}}},
+    })
+    for i in range(replicas):
+        pod(emu, cluster, "worker", f"{cluster}-{group}-worker-{i:04x}-pod", ready=i < ready, gpus=gpus, group=group)
+    return body

@@ -199,3 +199,22 @@ async def test_image_falls_back_to_the_configured_one_outside_a_notebook_pod(api
     assert any("notebook pod a-laptop not readable" in note for note in env["notes"])
     code, cluster = await api.call("POST", "clusters", {"name": "gpu-etl"})
     assert code == 202 and cluster["image"] == "rapidsai/base:26.10-cuda13-py3.12"
+
+
+async def test_extra_worker_groups_are_listed_apart_from_the_default_group(api, k8s, events):
+    await create_running(api, k8s, workers=2, gpus_per_worker=1)
+    fake_operator.extra_worker_group(k8s, "gpu-etl", "highmem", replicas=3, ready=2, gpus=2)
+    cluster = await api.wait_for("gpu-etl", lambda c: c["worker_groups"], what="the new group")
+    assert cluster["worker_groups"] == [{"name": "highmem", "desired": 3, "ready": 2, "gpus_per_worker": 2}]
+    # `workers` (and the slider) stay the default group's; GPUs in use count every group.
+    assert cluster["workers"] == {"desired": 2, "ready": 2, "pending": 0} and cluster["phase"] == "Running"
+    assert cluster["gpus"]["in_use"] == 2 * 1 + 2 * 2
+
+    stream = events()
+    await stream.wait(lambda kind, data: kind == "clusters", what="the first snapshot")
+    k8s.remove("daskworkergroups", "gpu-etl-highmem")
+    for i in range(3):
+        k8s.remove("pods", f"gpu-etl-highmem-worker-{i:04x}-pod")
+    gone = await stream.wait(lambda kind, c: kind == "cluster" and c["worker_groups"] == [] and c["gpus"]["in_use"] == 2,
+                             what="the group gone")
+    assert gone["workers"]["ready"] == 2

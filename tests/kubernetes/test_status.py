@@ -151,3 +151,19 @@ def test_events_map_to_the_longest_cluster_name():
     assert event_cluster({"involvedObject": {"name": "etl-scheduler-abc"}}, names) == "etl"
     assert event_cluster({"involvedObject": {"name": "etl"}}, names) == "etl"
     assert event_cluster({"involvedObject": {"name": "other-scheduler"}}, names) is None
+
+
+def test_extra_worker_groups_are_counted_apart_and_their_gpus_added():
+    highmem = {"metadata": {"name": "etl-highmem"},
+               "spec": {"cluster": "etl", "worker": {"replicas": 2, "spec": {"containers": [
+                   {"name": "worker", "resources": {"limits": {"nvidia.com/gpu": "2"}}}]}}}}
+    extra = [pod("worker", i) for i in range(2)]
+    for i, p in enumerate(extra):
+        p["metadata"]["name"] = f"etl-highmem-worker-{i}"
+        p["metadata"]["labels"]["dask.org/workergroup-name"] = "etl-highmem"
+    extra[1]["status"]["conditions"][0]["status"] = "False"
+    pods = [pod("scheduler"), pod("worker", 0), pod("worker", 1), *extra]
+    cluster = status(Objects(daskcluster(), group(), None, pods, other_groups=[highmem]))
+    assert cluster.phase == "Running" and cluster.workers.ready == 2 and cluster.workers.desired == 2
+    assert [(g.name, g.desired, g.ready, g.gpus_per_worker) for g in cluster.worker_groups] == [("highmem", 2, 1, 2)]
+    assert cluster.gpus.in_use == 2 * 1 + 1 * 2

@@ -56,6 +56,7 @@ class KubernetesBackend:
         self._clusters: dict[str, Cluster] = {}
         self._delete_requested: set[str] = set()
         self._pods: dict[str, dict[str, dict]] = {}  # cluster name -> pod name -> pod
+        self._groups: dict[str, dict[str, dict]] = {}  # cluster name -> worker group name -> group
         self._ticker: asyncio.Task | None = None
         self._image: tuple[float, str | None, str] | None = None  # (when, image, where from)
         self._gpus: tuple[float, int | None, list[str]] | None = None
@@ -340,6 +341,12 @@ class KubernetesBackend:
             self._recompute(obj["metadata"]["name"])
         elif resource in (DASKWORKERGROUPS, DASKAUTOSCALERS):
             cluster = (obj.get("spec") or {}).get("cluster") or obj["metadata"]["name"].removesuffix("-default")
+            if resource is DASKWORKERGROUPS:
+                groups = self._groups.setdefault(cluster, {})
+                if new is None:
+                    groups.pop(obj["metadata"]["name"], None)
+                else:
+                    groups[obj["metadata"]["name"]] = new
             self._recompute(cluster)
         elif resource is PODS:
             if self._gpus is not None and self._gpus[1] is not None:
@@ -370,6 +377,8 @@ class KubernetesBackend:
         return Objects(
             cluster=dc,
             worker_group=self.watched[DASKWORKERGROUPS].objects.get(f"{name}-default"),
+            other_groups=[g for g in self._groups.get(name, {}).values()
+                          if g["metadata"]["name"] != f"{name}-default"],
             autoscaler=self.watched[DASKAUTOSCALERS].objects.get(name),
             pods=list(self._pods.get(name, {}).values()),
             events=events,

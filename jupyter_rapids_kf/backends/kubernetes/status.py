@@ -12,7 +12,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from ...models import Adapt, Cluster, GPUUsage, Scheduler, Workers, dashboard_path, derive_phase
+from ...models import (
+    Adapt,
+    Cluster,
+    GPUUsage,
+    Scheduler,
+    WorkerGroup,
+    Workers,
+    dashboard_path,
+    derive_phase,
+)
 from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
 
 CLUSTER_LABEL = "dask.org/cluster-name"
@@ -77,11 +86,12 @@ class Objects:
     """Everything the cache holds about one cluster."""
 
     cluster: dict[str, Any]
-    worker_group: dict[str, Any] | None = None
+    worker_group: dict[str, Any] | None = None  # the default one, `<name>-default`
     autoscaler: dict[str, Any] | None = None
     pods: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
     delete_requested: bool = False
+    other_groups: list[dict[str, Any]] = field(default_factory=list)  # add_worker_group's
 
 
 @dataclass
@@ -159,12 +169,18 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
                    _int(worker_spec.get("replicas")))
     default_group = f"{name}-default"
     schedulers, workers = [], []
+    ready_by_group: dict[str, int] = {}
     for pod in objs.pods:
         labels = pod.get("metadata", {}).get("labels") or {}
         if labels.get(COMPONENT_LABEL) == "scheduler":
             schedulers.append(pod)
-        elif labels.get(COMPONENT_LABEL) == "worker" and labels.get(GROUP_LABEL, default_group) == default_group:
-            workers.append(pod)
+        elif labels.get(COMPONENT_LABEL) == "worker":
+            group = labels.get(GROUP_LABEL, default_group)
+            if group == default_group:
+                workers.append(pod)
+            elif _pod_ready(pod):
+                ready_by_group[group] = ready_by_group.get(group, 0) + 1
+    other_groups = [_worker_group(g, name, ready_by_group) for g in objs.other_groups]
     scheduler_ready = any(_pod_ready(p) for p in schedulers)
     ready = sum(1 for p in workers if _pod_ready(p))
 
@@ -256,7 +272,21 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         managed=(meta.get("labels") or {}).get(MANAGED_LABEL) == MANAGED_VALUE,
         cpu=limits.get("cpu") or requests.get("cpu"),
         memory=limits.get("memory") or requests.get("memory"),
-        gpus=GPUUsage(in_use=ready * gpus_per_worker),
+        gpus=GPUUsage(in_use=ready * gpus_per_worker + sum(g.ready * g.gpus_per_worker for g in other_groups)),
+        worker_groups=other_groups,
+    )
+
+
+def _worker_group(group: dict[str, Any], cluster: str, ready_by_group: dict[str, int]) -> WorkerGroup:
+    """An extra worker group, named as the user named it (`add_worker_group("highmem")`)."""
+    full_name = (group.get("metadata") or {}).get("name", "")
+    worker = (group.get("spec") or {}).get("worker") or {}
+    limits = (_main_container(worker.get("spec"), "worker").get("resources") or {}).get("limits") or {}
+    return WorkerGroup(
+        name=full_name.removeprefix(f"{cluster}-"),
+        desired=_int(worker.get("replicas")),
+        ready=ready_by_group.get(full_name, 0),
+        gpus_per_worker=_int(limits.get(GPU_RESOURCE)),
     )
 
 

@@ -23,9 +23,15 @@ async def list_from_api(kube: Kube, timeouts: Timeouts) -> list[Cluster]:
     by_cluster: dict[str, list[dict]] = {}
     for pod in pods.values():
         by_cluster.setdefault(pod["metadata"].get("labels", {}).get(CLUSTER_LABEL, ""), []).append(pod)
+    other_groups: dict[str, list[dict]] = {}
+    for group_name, group in groups.items():
+        cluster = (group.get("spec") or {}).get("cluster", "")
+        if group_name != f"{cluster}-default":
+            other_groups.setdefault(cluster, []).append(group)
     return [
         cluster_status(
-            Objects(dc, groups.get(f"{name}-default"), scalers.get(name), by_cluster.get(name, [])),
+            Objects(dc, groups.get(f"{name}-default"), scalers.get(name), by_cluster.get(name, []),
+                    other_groups=other_groups.get(name, [])),
             kube.namespace, timeouts,
         )
         for name, dc in clusters.items()
