@@ -165,3 +165,27 @@ async def test_delete_removes_everything_the_cluster_owned(api, events, control_
 
     await eventually(nothing_left, 60, "every object of the cluster to be deleted")
     assert not any(left.values()), left
+
+
+async def test_a_worker_group_added_by_hand_is_listed_apart(api, control_plane, api_namespace):
+    """What `KubeCluster.add_worker_group("highmem", n_workers=2)` makes: a DaskWorkerGroup
+    `<cluster>-highmem` that the real operator turns into worker pods of that group."""
+    await create(api, "groups", workers=1)
+    await api.wait_for("groups", lambda c: c["phase"] == "Running", 90, "Running")
+    worker = daskcluster_body("groups", api_namespace, workers=2)["spec"]["worker"]
+    group = {"apiVersion": "kubernetes.dask.org/v1", "kind": "DaskWorkerGroup",
+             "metadata": {"name": "groups-highmem", "namespace": api_namespace},
+             "spec": {"cluster": "groups", "worker": worker}}
+    groups_url = f"{DASK_API}/namespaces/{api_namespace}/daskworkergroups"
+    await in_thread(control_plane.api.request, "POST", groups_url, json=group)
+    try:
+        cluster = await api.wait_for(
+            "groups", lambda c: c["worker_groups"] and c["worker_groups"][0]["ready"] == 2, 90,
+            "the highmem group's workers ready")
+        assert cluster["worker_groups"] == [{"name": "highmem", "desired": 2, "ready": 2, "gpus_per_worker": 1}]
+        assert cluster["workers"] == {"desired": 1, "ready": 1, "pending": 0}
+        assert cluster["phase"] == "Running" and cluster["gpus"]["in_use"] == 3
+    finally:
+        await in_thread(control_plane.api.request, "DELETE", f"{groups_url}/groups-highmem")
+    gone = await api.wait_for("groups", lambda c: c["worker_groups"] == [], 60, "the group gone")
+    assert gone["gpus"]["in_use"] == 1
