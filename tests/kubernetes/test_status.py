@@ -167,3 +167,19 @@ def test_extra_worker_groups_are_counted_apart_and_their_gpus_added():
     assert cluster.phase == "Running" and cluster.workers.ready == 2 and cluster.workers.desired == 2
     assert [(g.name, g.desired, g.ready, g.gpus_per_worker) for g in cluster.worker_groups] == [("highmem", 2, 1, 2)]
     assert cluster.gpus.in_use == 2 * 1 + 1 * 2
+
+
+def test_problems_of_other_worker_groups_are_reasons_but_do_not_fail_the_cluster():
+    highmem = {"metadata": {"name": "etl-highmem"}, "spec": {"cluster": "etl", "worker": {"replicas": 3}}}
+    extra = [pod("worker", i, ready=False, unschedulable="0/3 nodes are available: 3 Insufficient memory.")
+             for i in range(2)] + [pod("worker", 2, ready=False, waiting="ImagePullBackOff")]
+    for i, p in enumerate(extra):
+        p["metadata"]["name"] = f"etl-highmem-worker-{i}"
+        p["metadata"]["labels"]["dask.org/workergroup-name"] = "etl-highmem"
+    pods = [pod("scheduler"), pod("worker", 0), pod("worker", 1), *extra]
+    cluster = status(Objects(daskcluster(), group(), None, pods, other_groups=[highmem]))
+    assert cluster.phase == "Running" and cluster.workers.ready == 2
+    assert cluster.reasons == [
+        "worker pod etl-highmem-worker-2 (group highmem): ImagePullBackOff: details",
+        "2 worker pods of group highmem cannot be scheduled: 0/3 nodes are available: 3 Insufficient memory.",
+    ]

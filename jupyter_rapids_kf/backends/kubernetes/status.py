@@ -168,7 +168,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     desired = _int(((objs.worker_group or {}).get("spec") or {}).get("worker", {}).get("replicas"),
                    _int(worker_spec.get("replicas")))
     default_group = f"{name}-default"
-    schedulers, workers = [], []
+    schedulers, workers, other_workers = [], [], []
     ready_by_group: dict[str, int] = {}
     for pod in objs.pods:
         labels = pod.get("metadata", {}).get("labels") or {}
@@ -178,8 +178,10 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
             group = labels.get(GROUP_LABEL, default_group)
             if group == default_group:
                 workers.append(pod)
-            elif _pod_ready(pod):
-                ready_by_group[group] = ready_by_group.get(group, 0) + 1
+            else:
+                other_workers.append(pod)
+                if _pod_ready(pod):
+                    ready_by_group[group] = ready_by_group.get(group, 0) + 1
     other_groups = [_worker_group(g, name, ready_by_group) for g in objs.other_groups]
     scheduler_ready = any(_pod_ready(p) for p in schedulers)
     ready = sum(1 for p in workers if _pod_ready(p))
@@ -207,6 +209,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
                else _plural(len(components), components[0] + " pod") if len(set(components)) == 1
                else _plural(len(components), "pod"))
         reasons.append(f"{who} cannot be scheduled: {message}")
+    reasons.extend(_other_group_problems(other_workers, name))
 
     deleting = bool(meta.get("deletionTimestamp")) or objs.delete_requested
     started = bool(schedulers) or bool(workers)
@@ -275,6 +278,24 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         gpus=GPUUsage(in_use=ready * gpus_per_worker + sum(g.ready * g.gpus_per_worker for g in other_groups)),
         worker_groups=other_groups,
     )
+
+
+def _other_group_problems(pods: list[dict[str, Any]], cluster: str) -> list[str]:
+    """Why workers of other groups are not running. Reasons only: the default group decides
+    the phase, so a broken extra group does not fail a cluster whose own workers run."""
+    found: list[str] = []
+    stuck: dict[tuple[str, str], int] = {}
+    for pod in pods:
+        group = pod["metadata"]["labels"][GROUP_LABEL].removeprefix(f"{cluster}-")
+        for reason, message in _container_problems(pod):
+            found.append(f"worker pod {pod['metadata']['name']} (group {group}): {reason}"
+                         + (f": {message}" if message else ""))
+        message = _unschedulable(pod)
+        if message:
+            stuck[(group, message)] = stuck.get((group, message), 0) + 1
+    for (group, message), n in stuck.items():
+        found.append(f"{_plural(n, 'worker pod')} of group {group} cannot be scheduled: {message}")
+    return found
 
 
 def _worker_group(group: dict[str, Any], cluster: str, ready_by_group: dict[str, int]) -> WorkerGroup:
