@@ -26,7 +26,8 @@ import yaml
 from . import objects
 from .kubeapi import KubeAPI, load_yaml_docs
 from .pki import PKI, write_kubeconfig
-from .procs import Process, free_port
+from ..ports import free_port
+from .procs import Process
 
 HERE = Path(__file__).resolve().parent
 BUILD_SCRIPT = HERE / "build.sh"

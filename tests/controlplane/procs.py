@@ -6,17 +6,9 @@ import concurrent.futures
 import ctypes
 import os
 import signal
-import socket
 import subprocess
 import time
 from pathlib import Path
-
-
-def free_port() -> int:
-    """A port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def log_tail(path: Path, lines: int = 40) -> str:

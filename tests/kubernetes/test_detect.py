@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,8 @@ import pytest
 from jupyter_rapids_kf.backends import choose_backend
 from jupyter_rapids_kf.backends.kubernetes import client, detect
 from jupyter_rapids_kf.config import RapidsKF
+
+from ..ports import free_port
 
 
 @pytest.fixture
@@ -46,9 +47,7 @@ async def test_auto_falls_back_to_local_and_says_why(k8s, tmp_path, no_service_a
     backend, reason = await choose_backend(RapidsKF(), tmp_path)
     assert backend.name == "local" and "operator not installed" in reason and "local processes" in reason
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        k8s.port = sock.getsockname()[1]
+    k8s.port = free_port()  # a loopback port with nobody listening
     k8s.write_kubeconfig(Path(client.os.environ["KUBECONFIG"]))
     usable, why = await detect(RapidsKF())
     assert not usable and "not usable" in why

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
+from ..ports import free_port
 from . import fake_operator
 
 
@@ -88,9 +87,7 @@ async def test_refused_body_is_invalid_with_the_api_servers_message(api, k8s):
 
 
 async def test_unreachable_api_is_unavailable(api, k8s):
-    with socket.socket() as sock:  # a loopback port with nobody listening
-        sock.bind(("127.0.0.1", 0))
-        k8s.port = sock.getsockname()[1]
+    k8s.port = free_port()  # a loopback port with nobody listening
     import os
     from pathlib import Path
     k8s.write_kubeconfig(Path(os.environ["KUBECONFIG"]))
