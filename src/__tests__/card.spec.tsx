@@ -4,45 +4,54 @@ import * as React from 'react';
 
 import { ClusterCard } from '../components/ClusterCard';
 import { ScaleControl } from '../components/ScaleControl';
-import { IClusterActions } from '../tokens';
-import { cluster } from './fakes';
+import { IClusterActions, ICluster } from '../tokens';
+import { cluster, fakeActions } from './fakes';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
 const NOW = Date.parse('2026-11-29T15:03:20Z');
 
-function actions(overrides: Partial<IClusterActions> = {}): IClusterActions {
-  return {
-    newCluster: jest.fn(),
-    openDashboard: jest.fn(),
-    openDashboardMenu: jest.fn(),
-    insertSnippet: jest.fn(),
-    openSnippetMenu: jest.fn(),
-    showLogs: jest.fn(),
-    deleteCluster: jest.fn(),
-    scale: jest.fn(async () => ''),
-    adapt: jest.fn(async () => ''),
-    ...overrides
-  };
+/** A card with the usual props; a test names only the cluster (and the actions it watches). */
+function renderCard(shown: ICluster, spy: IClusterActions = fakeActions()) {
+  return render(
+    <ClusterCard
+      cluster={shown}
+      pending={null}
+      maxWorkers={16}
+      actions={spy}
+      trans={trans}
+      now={NOW}
+    />
+  );
+}
+
+/** A slider with the usual props; a test names only what it is about. */
+function scaleControl(
+  props: Partial<React.ComponentProps<typeof ScaleControl>> = {}
+): JSX.Element {
+  return (
+    <ScaleControl
+      cluster={cluster('a')}
+      pending={null}
+      maxWorkers={16}
+      trans={trans}
+      onScale={jest.fn()}
+      onAdapt={jest.fn()}
+      {...props}
+    />
+  );
 }
 
 describe('ClusterCard', () => {
   it('shows phase, workers, age and why a cluster is not ready', () => {
-    render(
-      <ClusterCard
-        cluster={cluster('gpu-etl', {
-          phase: 'Pending',
-          backend: 'kubernetes',
-          image: 'rapidsai/base:26.10',
-          gpus_per_worker: 1,
-          workers: { desired: 3, ready: 1, pending: 2 },
-          reasons: ['0/3 nodes are available: 3 Insufficient nvidia.com/gpu.']
-        })}
-        pending={null}
-        maxWorkers={16}
-        actions={actions()}
-        trans={trans}
-        now={NOW}
-      />
+    renderCard(
+      cluster('gpu-etl', {
+        phase: 'Pending',
+        backend: 'kubernetes',
+        image: 'rapidsai/base:26.10',
+        gpus_per_worker: 1,
+        workers: { desired: 3, ready: 1, pending: 2 },
+        reasons: ['0/3 nodes are available: 3 Insufficient nvidia.com/gpu.']
+      })
     );
     expect(screen.getByText('Pending')).toBeTruthy();
     expect(screen.getByText('1 of 3 workers ready')).toBeTruthy();
@@ -58,23 +67,16 @@ describe('ClusterCard', () => {
   });
 
   it('shows GPU memory and utilisation when the server measures them', () => {
-    render(
-      <ClusterCard
-        cluster={cluster('g', {
-          gpus_per_worker: 1,
-          gpus: {
-            in_use: 2,
-            memory_used: 8 * 2 ** 30,
-            memory_total: 32 * 2 ** 30,
-            utilization: 41.6
-          }
-        })}
-        pending={null}
-        maxWorkers={16}
-        actions={actions()}
-        trans={trans}
-        now={NOW}
-      />
+    renderCard(
+      cluster('g', {
+        gpus_per_worker: 1,
+        gpus: {
+          in_use: 2,
+          memory_used: 8 * 2 ** 30,
+          memory_total: 32 * 2 ** 30,
+          utilization: 41.6
+        }
+      })
     );
     expect(
       screen.getByText('2 in use · memory 8.0 GiB of 32 GiB · 42% busy')
@@ -83,27 +85,20 @@ describe('ClusterCard', () => {
   });
 
   it('lists worker groups besides the default one, whose GPUs count too', () => {
-    render(
-      <ClusterCard
-        cluster={cluster('mixed', {
-          backend: 'kubernetes',
-          gpus_per_worker: 0,
-          gpus: {
-            in_use: 4,
-            memory_used: null,
-            memory_total: null,
-            utilization: null
-          },
-          worker_groups: [
-            { name: 'highmem', desired: 3, ready: 2, gpus_per_worker: 2 }
-          ]
-        })}
-        pending={null}
-        maxWorkers={16}
-        actions={actions()}
-        trans={trans}
-        now={NOW}
-      />
+    renderCard(
+      cluster('mixed', {
+        backend: 'kubernetes',
+        gpus_per_worker: 0,
+        gpus: {
+          in_use: 4,
+          memory_used: null,
+          memory_total: null,
+          utilization: null
+        },
+        worker_groups: [
+          { name: 'highmem', desired: 3, ready: 2, gpus_per_worker: 2 }
+        ]
+      })
     );
     expect(screen.getByText('2 of 2 workers ready')).toBeTruthy();
     expect(screen.getByText('highmem: 2 of 3 ready')).toBeTruthy();
@@ -112,17 +107,8 @@ describe('ClusterCard', () => {
   });
 
   it('says a CPU cluster has no GPUs and offers its actions', () => {
-    const spy = actions();
-    render(
-      <ClusterCard
-        cluster={cluster('cpu')}
-        pending={null}
-        maxWorkers={16}
-        actions={spy}
-        trans={trans}
-        now={NOW}
-      />
-    );
+    const spy = fakeActions();
+    renderCard(cluster('cpu'), spy);
     expect(screen.getByText('none (CPU workers)')).toBeTruthy();
     fireEvent.click(screen.getByRole('button', { name: 'Dashboard' }));
     fireEvent.click(screen.getByRole('button', { name: 'Snippet' }));
@@ -142,18 +128,11 @@ describe('ClusterCard', () => {
   });
 
   it('offers no dashboard or snippet before the scheduler is up, and no delete twice', () => {
-    render(
-      <ClusterCard
-        cluster={cluster('new', {
-          phase: 'Deleting',
-          scheduler: { ready: false, address: null }
-        })}
-        pending={null}
-        maxWorkers={16}
-        actions={actions()}
-        trans={trans}
-        now={NOW}
-      />
+    renderCard(
+      cluster('new', {
+        phase: 'Deleting',
+        scheduler: { ready: false, address: null }
+      })
     );
     expect(
       (screen.getByRole('button', { name: 'Dashboard' }) as HTMLButtonElement)
@@ -188,16 +167,7 @@ describe('ScaleControl', () => {
 
   it('sends one request when the slider is released, not on every step', async () => {
     const onScale = jest.fn(async () => '');
-    const { container } = render(
-      <ScaleControl
-        cluster={cluster('a')}
-        pending={null}
-        maxWorkers={16}
-        trans={trans}
-        onScale={onScale}
-        onAdapt={jest.fn()}
-      />
-    );
+    const { container } = render(scaleControl({ onScale }));
     const node = slider(container);
     fireEvent.pointerDown(node);
     move(node, 3);
@@ -216,16 +186,7 @@ describe('ScaleControl', () => {
 
   it('sends nothing when released where it started', async () => {
     const onScale = jest.fn(async () => '');
-    const { container } = render(
-      <ScaleControl
-        cluster={cluster('a')}
-        pending={null}
-        maxWorkers={16}
-        trans={trans}
-        onScale={onScale}
-        onAdapt={jest.fn()}
-      />
-    );
+    const { container } = render(scaleControl({ onScale }));
     const node = slider(container);
     fireEvent.pointerDown(node);
     move(node, 6);
@@ -238,17 +199,7 @@ describe('ScaleControl', () => {
 
   it('with the keyboard, sends once after the keys rest', async () => {
     const onScale = jest.fn(async () => '');
-    const { container } = render(
-      <ScaleControl
-        cluster={cluster('a')}
-        pending={null}
-        maxWorkers={16}
-        trans={trans}
-        onScale={onScale}
-        onAdapt={jest.fn()}
-        keyboardDelay={500}
-      />
-    );
+    const { container } = render(scaleControl({ onScale, keyboardDelay: 500 }));
     const node = slider(container);
     for (const value of [3, 4]) {
       fireEvent.keyDown(node, { key: 'ArrowRight' });
@@ -268,17 +219,13 @@ describe('ScaleControl', () => {
 
   it('shows the asked size as pending until the workers are ready', () => {
     render(
-      <ScaleControl
-        cluster={cluster('a', {
+      scaleControl({
+        cluster: cluster('a', {
           phase: 'Scaling',
           workers: { desired: 5, ready: 3, pending: 2 }
-        })}
-        pending={{ workers: 5, sending: false, acknowledged: true }}
-        maxWorkers={16}
-        trans={trans}
-        onScale={jest.fn()}
-        onAdapt={jest.fn()}
-      />
+        }),
+        pending: { workers: 5, sending: false, acknowledged: true }
+      })
     );
     expect(screen.getByRole('status').textContent).toBe(
       'Scaling to 5 workers: 3 ready'
@@ -292,16 +239,7 @@ describe('ScaleControl', () => {
     const onScale = jest.fn(
       async () => 'Not scaled to 9: workers must be between 0 and 8'
     );
-    const { container } = render(
-      <ScaleControl
-        cluster={cluster('a')}
-        pending={null}
-        maxWorkers={16}
-        trans={trans}
-        onScale={onScale}
-        onAdapt={jest.fn()}
-      />
-    );
+    const { container } = render(scaleControl({ onScale }));
     const node = slider(container);
     fireEvent.pointerDown(node);
     move(node, 9);
@@ -317,30 +255,17 @@ describe('ScaleControl', () => {
 
   it('turns adaptive scaling on and off, and applies a new range', async () => {
     const onAdapt = jest.fn(async () => '');
-    const view = render(
-      <ScaleControl
-        cluster={cluster('a')}
-        pending={null}
-        maxWorkers={16}
-        trans={trans}
-        onScale={jest.fn()}
-        onAdapt={onAdapt}
-      />
-    );
+    const view = render(scaleControl({ onAdapt }));
     await act(async () => {
       fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));
     });
     expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 2 });
 
     view.rerender(
-      <ScaleControl
-        cluster={cluster('a', { adapt: { minimum: 1, maximum: 2 } })}
-        pending={null}
-        maxWorkers={16}
-        trans={trans}
-        onScale={jest.fn()}
-        onAdapt={onAdapt}
-      />
+      scaleControl({
+        cluster: cluster('a', { adapt: { minimum: 1, maximum: 2 } }),
+        onAdapt
+      })
     );
     expect((view.container.querySelector('jp-slider') as any).disabled).toBe(
       true

@@ -3,7 +3,7 @@
  */
 import { TextEncoder } from 'util';
 
-import { ICluster, IEnvironment } from '../tokens';
+import { IClusterActions, ICluster, IEnvironment } from '../tokens';
 
 export function cluster(
   name: string,
@@ -34,6 +34,24 @@ export function cluster(
       utilization: null
     },
     worker_groups: [],
+    ...overrides
+  };
+}
+
+/** Card and panel actions that do nothing but record their calls. */
+export function fakeActions(
+  overrides: Partial<IClusterActions> = {}
+): IClusterActions {
+  return {
+    newCluster: jest.fn(),
+    openDashboard: jest.fn(),
+    openDashboardMenu: jest.fn(),
+    insertSnippet: jest.fn(),
+    openSnippetMenu: jest.fn(),
+    showLogs: jest.fn(),
+    deleteCluster: jest.fn(),
+    scale: jest.fn(async () => ''),
+    adapt: jest.fn(async () => ''),
     ...overrides
   };
 }

@@ -15,8 +15,15 @@ import { LogView } from '../components/LogView';
 import { ClusterListModel, IClusterAPI } from '../model';
 import { notifyChanges } from '../notifications';
 import { chooseKind, snippetKinds } from '../snippets';
-import { IClusterActions, ICluster } from '../tokens';
-import { cluster, environment, FakeStream, flush, sse } from './fakes';
+import { ICluster } from '../tokens';
+import {
+  cluster,
+  environment,
+  fakeActions,
+  FakeStream,
+  flush,
+  sse
+} from './fakes';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
 
@@ -41,17 +48,7 @@ function fakeAPI(
   };
 }
 
-const noActions: IClusterActions = {
-  newCluster: jest.fn(),
-  openDashboard: jest.fn(),
-  openDashboardMenu: jest.fn(),
-  insertSnippet: jest.fn(),
-  openSnippetMenu: jest.fn(),
-  showLogs: jest.fn(),
-  deleteCluster: jest.fn(),
-  scale: jest.fn(),
-  adapt: jest.fn()
-};
+const noActions = fakeActions();
 
 describe('ClusterPanel', () => {
   it('shows where clusters run and each failed preflight check with its fix', async () => {
