@@ -13,12 +13,9 @@ on the cluster. Prints each figure and the ratio labx/ours (above 1: we are fast
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
-import secrets
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,6 +23,8 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+
+from benchmark_server import JupyterServer
 
 WORKLOAD = """
 import sys, time
@@ -49,63 +48,16 @@ client.close()
 """
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        env = dict(os.environ)
-        config = workdir / "config"
-        config.mkdir()
-        (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
-            "jupyter_rapids_kf": True, "dask_labextension": True, "jupyter_server_proxy": True}}}))
-        env.update(
-            JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
-            JUPYTER_CONFIG_DIR=str(workdir / "config"),
-            # The same cluster size for both: 2 single-threaded worker processes.
-            DASK_LABEXTENSION__FACTORY__KWARGS__N_WORKERS="2",
-            DASK_LABEXTENSION__FACTORY__KWARGS__THREADS_PER_WORKER="1",
-            DASK_LABEXTENSION__DEFAULT__WORKERS="2",
-        )
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyter_server", "--no-browser",
-                f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
-                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}", "--allow-root",
-                "--RapidsKF.backend=local", "--RapidsKF.stop_local_clusters_on_exit=True",
-            ],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(workdir / "server.log", "wb"),
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                self.request("GET", "/api/status")
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the Jupyter server did not start:\n" + (workdir / "server.log").read_text()[-3000:])
-
-    def request(self, method: str, path: str, body=None, conn=None) -> tuple[int, object, float]:
-        own = conn is None
-        conn = conn or http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
-        headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
-        start = time.perf_counter()
-        conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-        response = conn.getresponse()
-        data = response.read()
-        elapsed = time.perf_counter() - start
-        if own:
-            conn.close()
-        return response.status, (json.loads(data) if data else None), elapsed
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(30)
+def start_server(workdir: Path) -> JupyterServer:
+    """Both extensions in one server; the same cluster size for both: 2 single-threaded workers."""
+    return JupyterServer(
+        workdir,
+        extensions=("jupyter_rapids_kf", "dask_labextension", "jupyter_server_proxy"),
+        args=("--RapidsKF.backend=local", "--RapidsKF.stop_local_clusters_on_exit=True"),
+        env={"DASK_LABEXTENSION__FACTORY__KWARGS__N_WORKERS": "2",
+             "DASK_LABEXTENSION__FACTORY__KWARGS__THREADS_PER_WORKER": "1",
+             "DASK_LABEXTENSION__DEFAULT__WORKERS": "2"},
+    )
 
 
 def run_python(code: str, *args: str) -> float:
@@ -117,14 +69,14 @@ def run_python(code: str, *args: str) -> float:
 class StatusProbe(threading.Thread):
     """Calls /api/status every 20 ms on a kept-alive connection, recording latencies."""
 
-    def __init__(self, server: Server):
+    def __init__(self, server: JupyterServer):
         super().__init__(daemon=True)
         self.server = server
         self.samples: list[float] = []
         self.stop_event = threading.Event()
 
     def run(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=60)
+        conn = self.server.connect(timeout=60)
         while not self.stop_event.is_set():
             _, _, elapsed = self.server.request("GET", "/api/status", conn=conn)
             self.samples.append(elapsed)
@@ -136,11 +88,24 @@ def p(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
 
 
-class Ours:
-    label = "jupyter-rapids-kf"
+class Tool:
+    """One extension's routes in the shared server."""
 
-    def __init__(self, server: Server):
+    label = ""
+    list_path = ""
+
+    def __init__(self, server: JupyterServer):
         self.server = server
+
+    def list(self, conn) -> float:
+        status, _, elapsed = self.server.request("GET", self.list_path, conn=conn)
+        assert status == 200
+        return elapsed
+
+
+class Ours(Tool):
+    label = "jupyter-rapids-kf"
+    list_path = "/rapids-kf/clusters"
 
     def create(self, n: int) -> tuple[str, float, str]:
         name = f"bench-{n}"
@@ -154,11 +119,6 @@ class Ours:
                 return name, elapsed, cluster["scheduler"]["address"]
             time.sleep(0.05)
 
-    def list(self, conn) -> float:
-        status, _, elapsed = self.server.request("GET", "/rapids-kf/clusters", conn=conn)
-        assert status == 200
-        return elapsed
-
     def delete(self, name: str) -> float:
         start = time.perf_counter()
         status, _, _ = self.server.request("DELETE", f"/rapids-kf/clusters/{name}")
@@ -168,21 +128,14 @@ class Ours:
         return time.perf_counter() - start
 
 
-class LabExtension:
+class LabExtension(Tool):
     label = "dask-labextension"
-
-    def __init__(self, server: Server):
-        self.server = server
+    list_path = "/dask/clusters"
 
     def create(self, n: int) -> tuple[str, float, str]:
         status, cluster, elapsed = self.server.request("PUT", "/dask/clusters", {})
         assert status == 200, cluster
         return cluster["id"], elapsed, cluster["scheduler_address"]
-
-    def list(self, conn) -> float:
-        status, _, elapsed = self.server.request("GET", "/dask/clusters", conn=conn)
-        assert status == 200
-        return elapsed
 
     def delete(self, name: str) -> float:
         start = time.perf_counter()
@@ -199,7 +152,7 @@ def measure(tool, repeat: int, tasks: int) -> dict:
         run_python(WAIT_WORKERS, address)
         usable.append(time.perf_counter() - start)
         creates.append(create_time)
-        conn = http.client.HTTPConnection("127.0.0.1", tool.server.port, timeout=60)
+        conn = tool.server.connect(timeout=60)
         lists += [tool.list(conn) for _ in range(100)]
         if n == 0:
             probe = StatusProbe(tool.server)
@@ -231,14 +184,14 @@ def main() -> None:
     import distributed
 
     with tempfile.TemporaryDirectory() as tmp:
-        server = Server(Path(tmp))
+        server = start_server(Path(tmp))
         try:
             results = {}
             for tool in (Ours(server), LabExtension(server)):
                 print(f"measuring {tool.label} ...", flush=True)
                 results[tool.label] = measure(tool, args.repeat, args.tasks)
         finally:
-            server.stop()
+            server.stop(timeout=30)
 
     ours, labx = results["jupyter-rapids-kf"], results["dask-labextension"]
     print(f"\n{'figure':34} {'rapids-kf':>11} {'labext':>11} {'labext/ours':>12}")

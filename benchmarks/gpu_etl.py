@@ -23,14 +23,11 @@ writes JSON with the GPU model and the software versions.
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import platform
-import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -44,64 +41,26 @@ EXAMPLES = HERE.parent / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 import etl  # noqa: E402
+from benchmark_server import JupyterServer  # noqa: E402
 
 TARGET_VS_CPU = 10.0  # dask-cuDF at least this much faster than Dask on all CPU cores
 TARGET_VS_CUDF = 3.0  # and at most this much slower than cuDF in one process
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """A Jupyter server with the extension, on loopback, in its own process."""
+class Server(JupyterServer):
+    """A Jupyter server with the extension (local backend) and the cluster calls the benchmark makes."""
 
     def __init__(self, workdir: Path):
-        self.port = free_port()
-        self.token = secrets.token_hex(16)
-        self.log = workdir / "server.log"
-        config = workdir / "config"
-        config.mkdir(parents=True, exist_ok=True)
-        (config / "jupyter_server_config.json").write_text(json.dumps({"ServerApp": {"jpserver_extensions": {
-            "jupyter_rapids_kf": True, "jupyter_server_proxy": True}}}))
-        env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"), JUPYTER_CONFIG_DIR=str(config))
-        self.process = subprocess.Popen(
-            [
-                sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
-                f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
-                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}",
-                "--RapidsKF.backend=local", "--RapidsKF.stop_local_clusters_on_exit=True",
-                "--RapidsKF.max_workers=1024", "--RapidsKF.max_idle_timeout=0",
-            ],
-            env=env, stdout=subprocess.DEVNULL, stderr=open(self.log, "wb"),
+        super().__init__(
+            workdir,
+            extensions=("jupyter_rapids_kf", "jupyter_server_proxy"),
+            args=("--RapidsKF.backend=local", "--RapidsKF.stop_local_clusters_on_exit=True",
+                  "--RapidsKF.max_workers=1024", "--RapidsKF.max_idle_timeout=0"),
+            start_timeout=90, request_timeout=120,
         )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                self.request("GET", "/api/status")
-                return
-            except OSError:
-                time.sleep(0.2)
-        raise RuntimeError("the Jupyter server did not start:\n" + self.log.read_text()[-3000:])
-
-    def request(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
-        try:
-            headers = {"Authorization": f"token {self.token}", "Content-Type": "application/json"}
-            conn.request(method, path, body=json.dumps(body) if body is not None else None, headers=headers)
-            response = conn.getresponse()
-            data = response.read()
-        finally:
-            conn.close()
-        try:
-            return response.status, json.loads(data) if data else None
-        except ValueError:
-            return response.status, data.decode(errors="replace")
 
     def api(self, method: str, path: str, body: Any = None, expect: tuple[int, ...] = (200, 202)) -> Any:
-        code, data = self.request(method, f"/rapids-kf/{path}", body)
+        code, data, _ = self.request(method, f"/rapids-kf/{path}", body)
         if code not in expect:
             raise RuntimeError(f"{method} rapids-kf/{path}: {code} {data}")
         return data
@@ -123,18 +82,11 @@ class Server:
         self.api("DELETE", f"clusters/{name}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            code, _ = self.request("GET", f"/rapids-kf/clusters/{name}")
+            code, _, _ = self.request("GET", f"/rapids-kf/clusters/{name}")
             if code == 404:
                 return
             time.sleep(0.5)
         raise RuntimeError(f"cluster {name} was not deleted within {timeout}s")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(60)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 # --- engines -------------------------------------------------------------------------------

@@ -12,12 +12,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import http.client
-import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,7 +29,9 @@ from jupyter_rapids_kf.models import ClusterSpec  # noqa: E402
 from tests.kubernetes.emulator import Emulator  # noqa: E402
 from tests.kubernetes.fake_operator import reconcile  # noqa: E402
 
-TOKEN = "list-latency-benchmark"
+from benchmark_server import JupyterServer  # noqa: E402
+
+CLUSTERS = "/rapids-kf/clusters"
 
 
 def start_emulator(clusters: int, workers: int) -> tuple[Emulator, asyncio.AbstractEventLoop]:
@@ -59,67 +57,44 @@ def start_emulator(clusters: int, workers: int) -> tuple[Emulator, asyncio.Abstr
     return emu, loop
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(kubeconfig: Path, from_cache: bool, scratch: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    config = scratch / f"config-{from_cache}.json"
-    config.write_text(json.dumps({
-        "ServerApp": {"jpserver_extensions": {"jupyter_rapids_kf": True}, "port": port, "ip": "127.0.0.1",
-                      "open_browser": False, "root_dir": str(scratch), "allow_root": True},
-        "IdentityProvider": {"token": TOKEN},
-        "RapidsKF": {"backend": "kubernetes", "namespace": "bench", "list_from_cache": from_cache,
-                     "max_clusters": 10_000, "kubernetes_timeout": 60,
-                     "gpu_metrics_interval": 0},
-    }))
-    env = {**os.environ, "KUBECONFIG": str(kubeconfig), "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
-           "HOSTNAME": "benchmark-notebook-0"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter_server", f"--config={config}"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=scratch,
+def start_server(kubeconfig: Path, from_cache: bool, scratch: Path) -> JupyterServer:
+    return JupyterServer(
+        scratch / ("cache" if from_cache else "api"),
+        extensions=("jupyter_rapids_kf",),
+        args=("--RapidsKF.backend=kubernetes", "--RapidsKF.namespace=bench",
+              f"--RapidsKF.list_from_cache={from_cache}", "--RapidsKF.max_clusters=10000",
+              "--RapidsKF.kubernetes_timeout=60", "--RapidsKF.gpu_metrics_interval=0"),
+        env={"KUBECONFIG": str(kubeconfig), "HOSTNAME": "benchmark-notebook-0"},
+        start_timeout=180,
     )
-    return process, port
 
 
-def get_clusters(conn: http.client.HTTPConnection, path: str = "/rapids-kf/clusters") -> tuple[float, int, dict]:
-    started = time.perf_counter()
-    conn.request("GET", path, headers={"Authorization": f"token {TOKEN}"})
-    response = conn.getresponse()
-    body = response.read()
-    elapsed = time.perf_counter() - started
-    return elapsed, response.status, json.loads(body) if body else {}
-
-
-def measure(port: int, expected: int, requests: int, emu: Emulator) -> dict:
+def measure(server: JupyterServer, expected: int, requests: int, emu: Emulator) -> dict:
     deadline = time.monotonic() + 180
     last = None
     while True:  # wait until the server answers with every cluster
+        conn = server.connect(timeout=120)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-            _, status, body = get_clusters(conn)
-            if status == 200 and len(body.get("clusters", [])) == expected:
+            status, body, _ = server.request("GET", CLUSTERS, conn=conn)
+            if status == 200 and isinstance(body, dict) and len(body.get("clusters", [])) == expected:
                 break
             last = (status, str(body)[:300])
-        except (OSError, ValueError) as err:
+        except OSError as err:
             last = err
         if time.monotonic() > deadline:
-            raise SystemExit(f"the server on port {port} never listed {expected} clusters: {last}")
+            raise SystemExit(f"the server on port {server.port} never listed {expected} clusters: {last}")
         time.sleep(0.5)
     for _ in range(10):
-        get_clusters(conn)  # warm up
+        server.request("GET", CLUSTERS, conn=conn)  # warm up
     before = sum(1 for m, uri in list(emu.requests) if m == "GET" and "watch=true" not in uri)
     times = []
     for _ in range(requests):
-        elapsed, status, _ = get_clusters(conn)
+        status, _, elapsed = server.request("GET", CLUSTERS, conn=conn)
         assert status == 200
         times.append(elapsed * 1000)
     after = sum(1 for m, uri in list(emu.requests) if m == "GET" and "watch=true" not in uri)
     times.sort()
-    floor = sorted(get_clusters(conn, "/api/status")[0] * 1000 for _ in range(requests))
+    floor = sorted(server.request("GET", "/api/status", conn=conn)[2] * 1000 for _ in range(requests))
     return {
         "floor_p50_ms": statistics.median(floor),
         "floor_p95_ms": floor[int(0.95 * (len(floor) - 1))],
@@ -170,12 +145,11 @@ def main() -> None:
               f"{args.api_requests} listing from the API")
         results = {}
         for mode, from_cache, count in (("cache", True, args.requests), ("api", False, args.api_requests)):
-            process, port = start_server(kubeconfig, from_cache, scratch)
+            server = start_server(kubeconfig, from_cache, scratch)
             try:
-                results[mode] = measure(port, args.clusters, count, emu)
+                results[mode] = measure(server, args.clusters, count, emu)
             finally:
-                process.terminate()
-                process.wait(30)
+                server.stop(timeout=30)
         memory, held = cache_memory(kubeconfig)
     loop.call_soon_threadsafe(loop.stop)
 
