@@ -374,11 +374,11 @@ class KubernetesBackend:
     def _objects(self, name: str, dc: dict) -> Objects:
         names = set(self.watched[DASKCLUSTERS].objects)
         events = [e for e in self.watched[EVENTS].objects.values() if event_cluster(e, names) == name]
+        groups = self._groups.get(name, {})
         return Objects(
             cluster=dc,
-            worker_group=self.watched[DASKWORKERGROUPS].objects.get(f"{name}-default"),
-            other_groups=[g for g in self._groups.get(name, {}).values()
-                          if g["metadata"]["name"] != f"{name}-default"],
+            worker_group=groups.get(f"{name}-default"),
+            other_groups=[g for group_name, g in groups.items() if group_name != f"{name}-default"],
             autoscaler=self.watched[DASKAUTOSCALERS].objects.get(name),
             pods=list(self._pods.get(name, {}).values()),
             events=events,
