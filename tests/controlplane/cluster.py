@@ -50,6 +50,13 @@ def default_bin_dir() -> Path:
     return Path(out.stdout.strip())
 
 
+def _component_flags(kubeconfig: Path, port: int) -> list[str]:
+    """What the controller-manager and the scheduler share: their identity, and serving on loopback."""
+    return [f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}",
+            f"--authorization-kubeconfig={kubeconfig}",
+            "--bind-address=127.0.0.1", f"--secure-port={port}", "--leader-elect=false"]
+
+
 def _insecure_get(url: str) -> int:
     """GET a component's health endpoint on loopback; its serving cert is self-signed."""
     ctx = ssl.create_default_context()
@@ -198,11 +205,7 @@ class ControlPlane:
         sched_kc = self._component_kubeconfig("scheduler", "system:kube-scheduler")
         kcm_port, sched_port = free_port(), free_port()
         kcm = self._proc("kube-controller-manager", [
-            str(self.bin_dir / "kube-controller-manager"),
-            f"--kubeconfig={kcm_kc}", f"--authentication-kubeconfig={kcm_kc}",
-            f"--authorization-kubeconfig={kcm_kc}",
-            "--bind-address=127.0.0.1", f"--secure-port={kcm_port}",
-            "--leader-elect=false",
+            str(self.bin_dir / "kube-controller-manager"), *_component_flags(kcm_kc, kcm_port),
             f"--root-ca-file={self.ca}",
             f"--service-account-private-key-file={self.sa_key}",
             "--use-service-account-credentials=true",
@@ -214,11 +217,7 @@ class ControlPlane:
             "--node-monitor-grace-period=60s",
         ])
         sched = self._proc("kube-scheduler", [
-            str(self.bin_dir / "kube-scheduler"),
-            f"--kubeconfig={sched_kc}", f"--authentication-kubeconfig={sched_kc}",
-            f"--authorization-kubeconfig={sched_kc}",
-            "--bind-address=127.0.0.1", f"--secure-port={sched_port}",
-            "--leader-elect=false",
+            str(self.bin_dir / "kube-scheduler"), *_component_flags(sched_kc, sched_port),
         ])
         kcm.wait_until(lambda: _insecure_get(f"https://127.0.0.1:{kcm_port}/healthz") == 200,
                        60, "healthy")
