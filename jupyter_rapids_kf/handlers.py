@@ -17,11 +17,11 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from .errors import Invalid, RapidsKFError
+from .errors import RapidsKFError
+from .models import decode_body
 from .service import ClusterService
 
 AUTH_RESOURCE = "rapids-kf"
-MAX_BODY = 64 * 1024
 KEEPALIVE_SECONDS = 15.0
 NAME = r"(?P<name>[^/]+)"
 # Codes for errors tornado or jupyter_server raise before our code runs.
@@ -36,15 +36,7 @@ class RapidsKFHandler(ExtensionHandlerMixin, APIHandler):
         return self.settings["rapids_kf_service"]
 
     def json_body(self) -> Any:
-        body = self.request.body or b""
-        if len(body) > MAX_BODY:
-            raise Invalid(f"the request body is {len(body)} bytes; the limit is {MAX_BODY} (64 KiB)")
-        if not body.strip():
-            return {}
-        try:
-            return json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as err:
-            raise Invalid(f"the request body is not valid JSON: {err}") from None
+        return decode_body(self.request.body or b"")
 
     def reply(self, data: Any, status: int = 200) -> None:
         self.set_status(status)

@@ -12,14 +12,20 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from .bounds import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, check_int, check_quantity
 from .errors import Invalid
 
-# Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most.
-NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+# Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most. Matched
+# whole (fullmatch): "$" alone would let a trailing newline through.
+NAME_RE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 NAME_MAX = 53
-# A Kubernetes resource quantity such as "4", "500m", "16Gi", "1.5G".
-QUANTITY_RE = re.compile(r"^([0-9]+(\.[0-9]+)?|\.[0-9]+)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$")
-ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+ENV_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
+# Integer fields of a request and their absolute bounds (bounds.py).
+INT_BOUNDS = {
+    "workers": (0, WORKERS_MAX),
+    "gpus_per_worker": (0, GPUS_PER_WORKER_MAX),
+    "idle_timeout": (0, IDLE_TIMEOUT_MAX),
+}
 
 Phase = Literal["Creating", "Pending", "Running", "Scaling", "Deleting", "Failed", "Unknown"]
 PHASES: tuple[str, ...] = ("Creating", "Pending", "Running", "Scaling", "Deleting", "Failed", "Unknown")
@@ -130,6 +136,23 @@ def dashboard_path(name: str, page: str = "status") -> str:
 
 # --- request parsing -------------------------------------------------------------------------
 
+MAX_BODY = 64 * 1024
+
+
+def decode_body(body: bytes) -> Any:
+    """A request body as JSON; an empty body is {}. Anything else that is not JSON is a 400."""
+    if len(body) > MAX_BODY:
+        raise Invalid(f"the request body is {len(body)} bytes; the limit is {MAX_BODY} (64 KiB)")
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as err:
+        raise Invalid(f"the request body is not valid JSON: {err}") from None
+    except RecursionError:  # json.loads recurses once per level of nesting
+        raise Invalid("the request body is not valid JSON: it is nested too deeply") from None
+
+
 REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "name": str,
     "workers": int,
@@ -193,25 +216,27 @@ def check_type(field_name: str, value: Any, expected: type) -> Any:
     return value
 
 
+def check_text(field_name: str, value: str) -> str:
+    """Text that can reach a process: no NUL character, no lone UTF-16 surrogate."""
+    if "\x00" in value:
+        raise Invalid(f"{field_name} must not contain a NUL character", field=field_name)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid(f"{field_name} must be valid Unicode text", field=field_name) from None
+    return value
+
+
 def check_name(name: str, field_name: str = "name") -> str:
     if len(name) > NAME_MAX:
         raise Invalid(f"{field_name} must be at most {NAME_MAX} characters", field=field_name)
-    if not NAME_RE.match(name):
+    if not NAME_RE.fullmatch(name):
         raise Invalid(
             f"{field_name} must be lower-case letters, digits and '-', starting and ending "
             "with a letter or digit (a Kubernetes DNS-1123 label)",
             field=field_name,
         )
     return name
-
-
-def check_quantity(field_name: str, value: str) -> str:
-    if not QUANTITY_RE.match(value):
-        raise Invalid(
-            f"{field_name} must be a Kubernetes quantity such as '4', '500m' or '16Gi'",
-            field=field_name,
-        )
-    return value
 
 
 def parse_cluster_request(body: Any) -> ClusterRequest:
@@ -230,8 +255,13 @@ def parse_cluster_request(body: Any) -> ClusterRequest:
         if value is None:
             continue
         values[key] = check_type(key, value, REQUEST_FIELDS[key])  # type: ignore[arg-type]
+        if isinstance(value, str):
+            check_text(key, value)
     if "name" in values:
         check_name(values["name"])
+    for key, (low, high) in INT_BOUNDS.items():
+        if key in values:
+            check_int(key, values[key], low, high)
     for key in ("cpu", "memory"):
         if key in values:
             check_quantity(key, values[key])
@@ -241,10 +271,11 @@ def parse_cluster_request(body: Any) -> ClusterRequest:
         raise Invalid("image must not be empty", field="image")
     if "env" in values:
         for key, value in values["env"].items():
-            if not ENV_NAME_RE.match(key):
+            if not ENV_NAME_RE.fullmatch(key):
                 raise Invalid(f"env: {key!r} is not a valid environment variable name", field="env")
             if not isinstance(value, str):
                 raise Invalid(f"env: the value of {key} must be a string", field="env")
+            check_text("env", value)
     return ClusterRequest(**values)
 
 
@@ -258,7 +289,7 @@ def parse_scale_request(body: Any) -> tuple[str, Any]:
     if len(body) != 1:
         raise Invalid("send exactly one of workers or adapt", field="workers")
     if "workers" in body:
-        return "workers", check_type("workers", body["workers"], int)
+        return "workers", check_int("workers", body["workers"], 0, WORKERS_MAX)
     adapt = body["adapt"]
     if adapt is None:
         return "adapt", None
@@ -270,5 +301,5 @@ def parse_scale_request(body: Any) -> tuple[str, Any]:
     for key in ("minimum", "maximum"):
         if key not in adapt:
             raise Invalid(f"adapt.{key} is required", field=f"adapt.{key}")
-        check_type(f"adapt.{key}", adapt[key], int)
+        check_int(f"adapt.{key}", adapt[key], 0, WORKERS_MAX)
     return "adapt", Adapt(minimum=adapt["minimum"], maximum=adapt["maximum"])

@@ -16,9 +16,11 @@ from typing import Any, Awaitable, Callable
 
 from . import __version__
 from .backends.base import Backend, BackendFacts, ChangeKind, Check
+from .bounds import LOG_TAIL_MAX, check_int, check_quantity
 from .config import RapidsKF
 from .errors import Exists, Invalid, Limit
 from .models import (
+    INT_BOUNDS,
     Cluster,
     ClusterRequest,
     ClusterSpec,
@@ -31,7 +33,6 @@ from .snippets import snippet as make_snippet
 log = logging.getLogger(__name__)
 
 LOG_COMPONENTS = ("scheduler", "worker")
-MAX_LOG_TAIL = 5000
 # A subscriber that falls this far behind is dropped; its client reconnects and gets a full list.
 SUBSCRIBER_QUEUE = 1000
 
@@ -181,8 +182,8 @@ class ClusterService:
             lines = int(tail) if tail not in (None, "") else 200
         except (TypeError, ValueError):
             raise Invalid("tail must be an integer", field="tail") from None
-        if not 1 <= lines <= MAX_LOG_TAIL:
-            raise Invalid(f"tail must be between 1 and {MAX_LOG_TAIL}", field="tail")
+        if not 1 <= lines <= LOG_TAIL_MAX:
+            raise Invalid(f"tail must be between 1 and {LOG_TAIL_MAX}", field="tail")
         backend = await self.backend()
         await backend.get(name)
         return [p.to_json() for p in await backend.logs(name, component, lines)]
@@ -302,6 +303,11 @@ class ClusterService:
         values.update(request.given())
         name = values.get("name") or self._defaults(facts, suggest_name=True)["name"]
         limits = self._limits(facts)
+        # The request was bounded when parsed; a profile or a default must be too.
+        for key, (low, high) in INT_BOUNDS.items():
+            check_int(key, values[key], low, high)
+        for key in ("cpu", "memory"):
+            check_quantity(key, values[key])
 
         gpus = values["gpus_per_worker"]
         self._check_workers("workers", values["workers"], facts, gpus)

@@ -113,11 +113,13 @@ async def test_duplicate_name_is_409_and_guardrails_count_clusters(api):
         for body, status_code, field in [
             ({"workers": 99}, 403, "workers"),
             ({"workers": -1}, 400, "workers"),
+            ({"workers": 10**400}, 400, "workers"),
             ({"workers": "3"}, 400, "workers"),
             ({"workers": 1, "adapt": None}, 400, "workers"),
             ({"adapt": {"minimum": 3, "maximum": 1}}, 400, "adapt.minimum"),
             ({"adapt": {"minimum": 1}}, 400, "adapt.maximum"),
             ({"adapt": {"minimum": 0, "maximum": 9}}, 403, "adapt.maximum"),
+            ({"adapt": {"minimum": 0, "maximum": 10**400}}, 400, "adapt.maximum"),
             ({"adapt": [1, 2]}, 400, "adapt"),
             ({"size": 3}, 400, "size"),
         ]:
