@@ -11,6 +11,7 @@ from jupyter_server.utils import url_path_join
 
 from .backends import choose_backend
 from .config import RapidsKF
+from . import malformed
 from .handlers import route_table
 from .service import ClusterService
 
@@ -36,6 +37,7 @@ class RapidsKFApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())
+        malformed.install(url_path_join(self.serverapp.base_url, "rapids-kf"))
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:
         # Choose and start the backend now, so the first request does not wait for it.

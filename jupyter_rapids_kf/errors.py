@@ -8,6 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+# The Error code of a status that tornado or jupyter_server answer before our code runs
+# (authentication, XSRF, unknown methods). Shared by handlers.py and proxy.py.
+STATUS_CODES = {
+    400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found", 405: "invalid",
+    409: "exists", 503: "unavailable",
+}
+
+
+def error_json(status: int, message: str) -> dict[str, Any]:
+    """The Error object for a bare HTTP status."""
+    code = STATUS_CODES.get(status, "invalid" if status < 500 else "internal")
+    return {"error": {"code": code, "message": message}}
+
 
 class RapidsKFError(Exception):
     """An error a user can act on."""

@@ -17,15 +17,14 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from .errors import RapidsKFError
+from .errors import STATUS_CODES, NotFound, RapidsKFError, error_json
 from .models import decode_body
 from .service import ClusterService
 
 AUTH_RESOURCE = "rapids-kf"
 KEEPALIVE_SECONDS = 15.0
 NAME = r"(?P<name>[^/]+)"
-# Codes for errors tornado or jupyter_server raise before our code runs.
-_STATUS_CODES = {400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found", 405: "invalid", 409: "exists", 503: "unavailable"}
+_STATUS_CODES = STATUS_CODES  # the name proxy.py imports; errors.STATUS_CODES is the one to use
 
 
 class RapidsKFHandler(ExtensionHandlerMixin, APIHandler):
@@ -49,13 +48,22 @@ class RapidsKFHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(exc, RapidsKFError):
             payload = exc.to_json()
         else:
-            code = _STATUS_CODES.get(status_code, "invalid" if status_code < 500 else "internal")
             message = getattr(exc, "log_message", None) or responses.get(status_code, "error")
             if status_code >= 500:
                 message = "internal error in jupyter-rapids-kf; see the Jupyter server log"
-            payload = {"error": {"code": code, "message": message}}
+            if status_code == 405:
+                allowed = self.allowed_methods()
+                self.set_header("Allow", ", ".join(allowed))
+                message = f"{self.request.method} is not allowed here; allowed: {', '.join(allowed)}"
+            payload = error_json(status_code, message)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(payload))
+
+    def allowed_methods(self) -> list[str]:
+        return [
+            m for m in ("GET", "POST", "PATCH", "DELETE")
+            if getattr(type(self), m.lower()) is not web.RequestHandler._unimplemented_method
+        ]
 
     def log_exception(self, typ, value, tb) -> None:  # type: ignore[override]
         if isinstance(value, RapidsKFError):
@@ -166,6 +174,26 @@ class EventsHandler(RapidsKFHandler):
             self.finish()
 
 
+class UnknownPathHandler(RapidsKFHandler):
+    """Registered last: any other path under rapids-kf/ is a 404 Error, not Jupyter's HTML page."""
+
+    def _unknown(self) -> None:
+        raise NotFound(
+            f"no such route: {self.request.path}",
+            fix="see the routes in jupyter_rapids_kf/openapi.yaml",
+        )
+
+    @web.authenticated
+    @authorized
+    async def get(self, rest: str | None = None) -> None:
+        self._unknown()
+
+    post = put = patch = delete = head = get
+
+    def allowed_methods(self) -> list[str]:
+        return []
+
+
 def route_table() -> list[tuple[str, type]]:
     from .proxy import DashboardProxyHandler
 
@@ -177,4 +205,5 @@ def route_table() -> list[tuple[str, type]]:
         (rf"rapids-kf/clusters/{NAME}/snippet", SnippetHandler),
         (rf"rapids-kf/clusters/{NAME}/logs", LogsHandler),
         (rf"rapids-kf/clusters/{NAME}/dashboard(?:/(?P<proxied_path>.*))?", DashboardProxyHandler),
+        (r"rapids-kf(?P<rest>/.*)?", UnknownPathHandler),  # last: tornado takes the first match
     ]

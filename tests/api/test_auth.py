@@ -26,6 +26,7 @@ def concrete_path(pattern: str) -> str:
     path = pattern.rstrip("$")
     path = re.sub(r"\(\?P<name>[^)]*\)", "some-cluster", path)
     path = re.sub(r"\(\?:/\(\?P<proxied_path>[^)]*\)\)\?", "/status", path)
+    path = re.sub(r"\(\?P<rest>[^)]*\)\?", "/no-such-route", path)
     return path.replace("\\", "")
 
 
@@ -37,7 +38,7 @@ def test_every_route_is_found_and_declares_authentication(jp_serverapp):
     routes = extension_routes(jp_serverapp.web_app)
     names = {h.__name__ for _, h in routes}
     assert {"EnvironmentHandler", "ClustersHandler", "ClusterHandler", "SnippetHandler",
-            "LogsHandler", "EventsHandler", "DashboardProxyHandler"} <= names
+            "LogsHandler", "EventsHandler", "DashboardProxyHandler", "UnknownPathHandler"} <= names
     # The same check Jupyter Server runs at start-up (it only warns); here it fails the build.
     missing = []
     for pattern, handler in routes:
