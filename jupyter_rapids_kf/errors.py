@@ -55,6 +55,12 @@ class Exists(RapidsKFError):
     code, status = "exists", 409
 
 
+class Failed(RapidsKFError):
+    """The cluster has failed, so what was asked of it (a snippet, a scale) cannot work."""
+
+    code, status = "failed", 409
+
+
 class Forbidden(RapidsKFError):
     code, status = "forbidden", 403
 

@@ -18,7 +18,7 @@ from . import __version__
 from .backends.base import Backend, BackendFacts, ChangeKind, Check
 from .bounds import LOG_TAIL_MAX, check_int, check_quantity
 from .config import RapidsKF
-from .errors import Exists, Invalid, Limit
+from .errors import Exists, Failed, Invalid, Limit
 from .models import (
     INT_BOUNDS,
     Cluster,
@@ -172,6 +172,12 @@ class ClusterService:
 
     async def snippet(self, name: str, kind: str) -> dict[str, str]:
         cluster = await self.get(name)
+        if cluster.phase == "Failed":  # its address is dead: code that cannot connect helps nobody
+            raise Failed(
+                f"cluster {name!r} has failed: " + ("; ".join(cluster.reasons) or "no reason was given"),
+                field="name",
+                fix="delete the cluster and create it again; its scheduler logs may say more",
+            )
         return {"kind": kind, "code": make_snippet(cluster, kind)}
 
     async def logs(self, name: str, component: str, tail: str | int | None) -> list[dict[str, Any]]:

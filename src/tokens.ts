@@ -131,6 +131,7 @@ export type ErrorCode =
   | 'invalid'
   | 'not_found'
   | 'exists'
+  | 'failed'
   | 'forbidden'
   | 'unavailable'
   | 'limit'

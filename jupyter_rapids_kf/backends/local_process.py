@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -56,11 +57,32 @@ class Runner:
             pass
 
     def failure_reason(self, log_lines: list[str]) -> str:
+        """What happened, in plain words, and what to do; the log's last line says neither
+        when the process was killed."""
         code = self.process.poll() if self.process else None
+        if code is not None and code < 0:
+            return (
+                f"the cluster process was killed by signal {-code} ({_signal_name(-code)}), "
+                "by the system (out of memory?) or by someone; its workers stopped with it. "
+                "Delete the cluster and create it again, with less memory per worker if the "
+                "machine ran out."
+            )
         errors = [line for line in log_lines if "Error" in line or "error" in line]
+        if not errors and code is None:  # adopted after a restart: no exit status to read
+            return (
+                "the cluster process stopped without reporting an error (killed, perhaps out "
+                "of memory). Delete the cluster and create it again."
+            )
         detail = (errors or log_lines or ["no output"])[-1].strip()
         prefix = "the cluster process exited" + (f" with code {code}" if code is not None else "")
         return f"{prefix}: {detail}"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "unknown signal"
 
 
 def _is_runner(pid: int) -> bool:

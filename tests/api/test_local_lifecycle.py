@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import time
 from pathlib import Path
+
+from jupyter_core.paths import jupyter_runtime_dir
 
 from jupyter_rapids_kf.backends.local import LocalBackend
 from jupyter_rapids_kf.models import ClusterSpec
@@ -53,6 +56,27 @@ async def test_a_cluster_that_cannot_start_is_failed_with_the_reason_and_can_be_
     status, _ = await api.call("DELETE", "clusters/broken")
     assert status == 202
     await api.wait_gone("broken")
+
+
+async def test_a_killed_cluster_says_so_in_plain_words_and_gives_no_snippet(api):
+    status, _ = await api.call("POST", "clusters", {"name": "killed", "workers": 1})
+    assert status == 202
+    try:
+        await api.wait_for("killed", lambda c: c["phase"] == "Running", what="Running")
+        spec = Path(jupyter_runtime_dir()) / "rapids-kf-clusters" / "killed.spec.json"
+        os.killpg(json.loads(spec.read_text())["pid"], signal.SIGKILL)  # as the OOM killer would
+        failed = await api.wait_for("killed", lambda c: c["phase"] == "Failed", what="Failed")
+        reason = failed["reasons"][0]
+        assert "killed by signal 9 (SIGKILL)" in reason, reason
+        assert "create it again" in reason, "the reason says what to do"
+        status, error = await api.call("GET", "clusters/killed/snippet")
+        assert status == 409, error
+        assert error["error"]["code"] == "failed"
+        assert "killed by signal 9" in error["error"]["message"]
+        assert "delete" in error["error"]["fix"]
+    finally:
+        await api.call("DELETE", "clusters/killed")
+        await api.wait_gone("killed")
 
 
 async def test_an_idle_cluster_stops_itself_after_its_idle_timeout(api, events):
