@@ -11,7 +11,6 @@ import fnmatch
 import json
 import logging
 import secrets
-from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 from . import __version__
@@ -19,6 +18,7 @@ from .backends.base import Backend, BackendFacts, ChangeKind, Check
 from .bounds import LOG_TAIL_MAX, check_int, check_quantity
 from .config import RapidsKF
 from .errors import Exists, Failed, Invalid, Limit
+from .events import SUBSCRIBER_QUEUE, Event, Subscription
 from .models import (
     INT_BOUNDS,
     Cluster,
@@ -33,37 +33,8 @@ from .snippets import snippet as make_snippet
 log = logging.getLogger(__name__)
 
 LOG_COMPONENTS = ("scheduler", "worker")
-# A subscriber that falls this far behind is dropped; its client reconnects and gets a full list.
-SUBSCRIBER_QUEUE = 1000
-
-
-@dataclass
-class Event:
-    """One Server-Sent Event: `clusters` (full list), `cluster` (upsert) or `deleted`."""
-
-    event: str
-    data: dict[str, Any]
-
-    def encode(self) -> str:
-        return f"event: {self.event}\ndata: {json.dumps(self.data, separators=(',', ':'))}\n\n"
-
-
 def _first(*values: Any) -> Any:
     return next(v for v in values if v is not None)
-
-
-class Subscription:
-    def __init__(self, snapshot: Event, queue: asyncio.Queue[Event | None], registry: set):
-        self.snapshot = snapshot
-        self._queue = queue
-        self._registry = registry
-
-    async def get(self, timeout: float) -> Event | None:
-        """The next change; None when the stream ends. Raises asyncio.TimeoutError."""
-        return await asyncio.wait_for(self._queue.get(), timeout)
-
-    def close(self) -> None:
-        self._registry.discard(self._queue)
 
 
 BackendChooser = Callable[[], Awaitable[tuple[Backend, str]]]
@@ -78,6 +49,8 @@ class ClusterService:
         self._start_lock = asyncio.Lock()
         self._subscribers: set[asyncio.Queue[Event | None]] = set()
         self._last_sent: dict[str, str] = {}
+        self._list_text: str | None = None  # the answer to GET clusters, until the next change
+        self._changes = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -106,6 +79,19 @@ class ClusterService:
     async def list(self) -> list[Cluster]:
         clusters = await (await self.backend()).list()
         return sorted(clusters, key=lambda c: c.name)
+
+    async def list_text(self) -> str:
+        """`{"clusters": [...]}` encoded, kept until the backend announces a change: a burst of
+        lists (or of event streams opening) costs one encoding, not one per request."""
+        backend = await self.backend()
+        text = self._list_text
+        if text is None or not getattr(backend, "announces_every_change", False):
+            changes = self._changes
+            clusters = await self.list()
+            text = '{"clusters": [' + ", ".join(c.to_json_text() for c in clusters) + "]}"
+            if changes == self._changes:  # nothing changed while listing: still true
+                self._list_text = text
+        return text
 
     async def get(self, name: str) -> Cluster:
         check_name(name)
@@ -205,14 +191,16 @@ class ClusterService:
         queue: asyncio.Queue[Event | None] = asyncio.Queue(SUBSCRIBER_QUEUE)
         self._subscribers.add(queue)  # before listing, so no change falls in between
         try:
-            clusters = await self.list()
+            text = await self.list_text()
         except BaseException:
             self._subscribers.discard(queue)
             raise
-        snapshot = Event("clusters", {"clusters": [c.to_json() for c in clusters]})
+        snapshot = Event("clusters", json.loads(text), text=text)
         return Subscription(snapshot, queue, self._subscribers)
 
     def _on_change(self, kind: ChangeKind, cluster: Cluster) -> None:
+        self._changes += 1
+        self._list_text = None
         if kind == "deleted":
             self._last_sent.pop(cluster.name, None)
             event = Event("deleted", {"name": cluster.name, "namespace": cluster.namespace})

@@ -67,6 +67,9 @@ class BackendFacts:
 class Backend(Protocol):
     name: str  # "local" or "kubernetes"
     namespace: str
+    # True when every change of what list() returns is announced to the listeners, so the
+    # service may keep the encoded list from one announcement to the next.
+    announces_every_change: bool
 
     async def start(self) -> None:
         """Connect, start watches, adopt existing clusters. Must not block the event loop."""

@@ -44,6 +44,7 @@ DELETE_GRACE = 30.0
 class LocalBackend:
     name = "local"
     namespace = NAMESPACE
+    announces_every_change = True  # _refresh, and every write, emit what changed
 
     def __init__(
         self,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -193,6 +194,51 @@ def test_changes_are_fanned_out_once_and_slow_subscribers_are_dropped():
                 break
         assert last.event == "deleted" and last.data == {"name": "a", "namespace": "team-a"}
         fast.close()
+
+    run(scenario())
+
+
+class CountingBackend(RecordingBackend):
+    """Announces every change, as the real backends do, and counts the lists it is asked for."""
+
+    announces_every_change = True
+    lists = 0
+
+    async def list(self):
+        self.lists += 1
+        return await super().list()
+
+
+def test_the_list_is_encoded_once_per_change_and_never_stale():
+    async def scenario():
+        service, backend = make_service(CountingBackend())
+        await service.create({"name": "b"})
+        backend.listeners[0]("cluster", backend.clusters["b"])  # the backend announces it
+        first = await service.list_text()
+        assert [c["name"] for c in json.loads(first)["clusters"]] == ["b"]
+        lists = backend.lists
+        for _ in range(50):  # a burst: no listing, no encoding
+            assert await service.list_text() is first
+        subscription = await service.subscribe()  # a stream opening starts from the same list
+        assert subscription.snapshot.encode() == f"event: clusters\ndata: {first}\n\n"
+        assert backend.lists == lists
+        await service.create({"name": "a"})
+        backend.clusters["b"].workers = Workers(desired=7)
+        backend.listeners[0]("cluster", backend.clusters["b"])
+        after = json.loads(await service.list_text())["clusters"]
+        assert [c["name"] for c in after] == ["a", "b"] and after[1]["workers"]["desired"] == 7
+        subscription.close()
+
+    run(scenario())
+
+
+def test_a_backend_that_does_not_announce_every_change_is_listed_each_time():
+    async def scenario():
+        service, backend = make_service(CountingBackend())
+        backend.announces_every_change = False  # the Kubernetes backend with list_from_cache off
+        await service.list_text()
+        await service.list_text()
+        assert backend.lists == 2
 
     run(scenario())
 

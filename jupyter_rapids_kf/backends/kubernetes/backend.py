@@ -102,6 +102,11 @@ class KubernetesBackend:
         await self.gpu_readings.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
 
+    @property
+    def announces_every_change(self) -> bool:
+        # The cache changes only in _recompute, which emits; a list from the API is new each time.
+        return self.config.list_from_cache
+
     def add_listener(self, listener: ChangeListener) -> None:
         self._listeners.append(listener)
 
