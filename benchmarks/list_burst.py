@@ -217,7 +217,7 @@ def main() -> None:
     result = {
         "benchmark": "list_burst",
         "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "settings": vars(args) | {"json": str(args.json) if args.json else None},
+        "settings": {k: v for k, v in vars(args).items() if k != "json"},
         **figures,
         "machine": facts | {"load_average_before": [round(x, 2) for x in load_before],
                             "load_average_after": [round(x, 2) for x in os.getloadavg()]},
