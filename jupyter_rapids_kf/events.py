@@ -23,8 +23,9 @@ class Event:
     text: str | None = None  # `data` already encoded (one line of JSON), when it was
 
     def encode(self) -> str:
-        text = self.text if self.text is not None else json.dumps(self.data, separators=(",", ":"))
-        return f"event: {self.event}\ndata: {text}\n\n"
+        if self.text is None:  # once, however many subscribers write it
+            self.text = json.dumps(self.data, separators=(",", ":"))
+        return f"event: {self.event}\ndata: {self.text}\n\n"
 
 
 class Subscription:

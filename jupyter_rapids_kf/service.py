@@ -206,11 +206,11 @@ class ClusterService:
             event = Event("deleted", {"name": cluster.name, "namespace": cluster.namespace})
         else:
             data = cluster.to_json()
-            encoded = json.dumps(data, sort_keys=True)
+            encoded = json.dumps(data, sort_keys=True, separators=(",", ":"))
             if self._last_sent.get(cluster.name) == encoded:
                 return  # backends may report the same state twice; users only see changes
             self._last_sent[cluster.name] = encoded
-            event = Event("cluster", data)
+            event = Event("cluster", data, text=encoded)  # encoded once for every subscriber
         for queue in list(self._subscribers):
             self._offer(queue, event)
 

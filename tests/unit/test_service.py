@@ -169,7 +169,11 @@ def test_changes_are_fanned_out_once_and_slow_subscribers_are_dropped():
         cluster = backend.clusters["a"]
         notify("cluster", cluster)
         notify("cluster", cluster)  # the same state twice is sent once
-        assert (await fast.get(1)).event == "cluster"
+        event = await fast.get(1)
+        assert event.event == "cluster"
+        # Encoded once for all subscribers: the text on the wire is the cluster's JSON.
+        assert event.encode() == f"event: cluster\ndata: {event.text}\n\n"
+        assert json.loads(event.text) == cluster.to_json()
         with pytest.raises(asyncio.TimeoutError):
             await fast.get(0.05)
         for n in range(SUBSCRIBER_QUEUE + 5):
