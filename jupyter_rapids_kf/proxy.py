@@ -10,13 +10,17 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
+from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from jupyter_server_proxy.handlers import ProxyHandler
 from tornado import web
 from tornado.httpclient import HTTPClientError
 
-from .errors import RapidsKFError
-from .handlers import _STATUS_CODES
+from .errors import STATUS_CODES, RapidsKFError, Unavailable
+
+# What jupyter-server-proxy's buffered HTTP path raises when the dashboard does not answer: the
+# connection refused or reset (OSError), a timeout (599), or any other transport error (500).
+_NOT_ANSWERING = (500, 599)
 
 
 class DashboardProxyHandler(ProxyHandler):
@@ -39,7 +43,29 @@ class DashboardProxyHandler(ProxyHandler):
             host, port = await self._target(name)
         except RapidsKFError as err:
             return self._refuse(err)
-        return await self.proxy(host, port, proxied_path or "")
+        try:
+            return await self.proxy(host, port, proxied_path or "")
+        except (OSError, HTTPClientError) as err:
+            return self._refuse(self._not_answering(name, err))
+        except web.HTTPError as err:
+            if err.status_code not in _NOT_ANSWERING or self._headers_written:
+                raise
+            return self._refuse(self._not_answering(name, err))
+
+    def _not_answering(self, name: str, err: Exception) -> Unavailable:
+        self.log.info("rapids-kf: dashboard of %s not reachable: %s", name, err)
+        return Unavailable(
+            f"the dashboard of {name!r} is not answering ({err.__class__.__name__}): its scheduler "
+            "has stopped, is restarting or is being deleted",
+            fix="look at the cluster's phase and scheduler logs in the GPU clusters panel; "
+            "if it failed, delete it and create it again",
+        )
+
+    def check_xsrf_cookie(self) -> None:
+        # jupyter-server-proxy leaves XSRF to the proxied app; the Dask dashboard has none, and
+        # its HTTP API can retire workers. Writes need the same XSRF or token as the REST API.
+        # (Websocket upgrades are GETs: their origin is checked instead.)
+        return JupyterHandler.check_xsrf_cookie(self)
 
     def _refuse(self, err: RapidsKFError) -> None:
         self.set_status(err.status)
@@ -49,7 +75,7 @@ class DashboardProxyHandler(ProxyHandler):
     def write_error(self, status_code: int, **kwargs) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         message = getattr(exc, "log_message", None) or "dashboard proxy error"
-        code = _STATUS_CODES.get(status_code, "unavailable" if status_code >= 500 else "invalid")
+        code = STATUS_CODES.get(status_code, "unavailable" if status_code >= 500 else "invalid")
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps({"error": {"code": code, "message": message}}))
 

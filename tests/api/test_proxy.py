@@ -60,3 +60,22 @@ async def test_a_dashboard_websocket_to_a_dead_scheduler_is_closed_cleanly(api, 
     finally:
         await api.call("DELETE", "clusters/crashy")
         await api.wait_gone("crashy")
+
+
+async def test_a_dashboard_whose_scheduler_was_killed_is_503_with_a_fix(api, jp_fetch):
+    status, _ = await api.call("POST", "clusters", {"name": "killed", "workers": 0})
+    assert status == 202
+    try:
+        await api.wait_for("killed", lambda c: c["phase"] == "Running")
+        assert (await jp_fetch("rapids-kf", "clusters", "killed", "dashboard", "status")).code == 200
+        spec = Path(jupyter_runtime_dir()) / "rapids-kf-clusters" / "killed.spec.json"
+        os.killpg(json.loads(spec.read_text())["pid"], signal.SIGKILL)
+        await api.wait_for("killed", lambda c: c["phase"] == "Failed", what="Failed")
+        for method in ("GET", "POST"):
+            status, error = await api.call(method, "clusters/killed/dashboard/status")
+            assert status == 503, (method, status, error)
+            assert error["error"]["code"] == "unavailable"
+            assert "not answering" in error["error"]["message"] and error["error"]["fix"]
+    finally:
+        await api.call("DELETE", "clusters/killed")
+        await api.wait_gone("killed")
