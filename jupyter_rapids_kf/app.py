@@ -11,8 +11,8 @@ from jupyter_server.utils import url_path_join
 
 from .backends import choose_backend
 from .config import RapidsKF
-from . import malformed
-from .handlers import route_table
+from . import generic_proxy, malformed
+from .handlers import DASHBOARD_LINK, route_table
 from .service import ClusterService
 
 DASHBOARD_LINK_ENV = "DASK_DISTRIBUTED__DASHBOARD__LINK"
@@ -30,13 +30,21 @@ class RapidsKFApp(ExtensionApp):
         )
         self.settings["rapids_kf_service"] = self.service
         if self.rapids_kf.set_dashboard_link and DASHBOARD_LINK_ENV not in os.environ:
-            # Kernels inherit this; distributed fills {host} and {port} for each Client, so a
-            # Client's dashboard link opens through this server's /proxy route.
+            # Kernels inherit this; distributed fills {host} and {port} for each Client, and
+            # rapids-kf/dashboards/ sends the link on to that cluster's own dashboard route,
+            # for the user's clusters only (the generic /proxy route is closed to the rest).
             base_url = self.serverapp.base_url
-            os.environ[DASHBOARD_LINK_ENV] = url_path_join(base_url, "proxy/{host}:{port}/status")
+            os.environ[DASHBOARD_LINK_ENV] = url_path_join(base_url, DASHBOARD_LINK)
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(route_table())
+        policy = generic_proxy.Policy(
+            self.serverapp,
+            self.service.dashboard_owner,
+            restrict=self.rapids_kf.configure_proxy_allowlist,
+            admin_hosts=generic_proxy.admin_allowlist(self.serverapp),
+        )
+        generic_proxy.install(self.serverapp.web_app, self.serverapp.base_url, policy)
         malformed.install(url_path_join(self.serverapp.base_url, "rapids-kf"))
 
     async def _start_jupyter_server_extension(self, serverapp) -> None:

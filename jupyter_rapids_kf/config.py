@@ -91,8 +91,7 @@ class RapidsKF(LoggingConfigurable):
 
     configure_proxy_allowlist = Bool(
         True,
-        help="""Let jupyter-server-proxy's /proxy/<host>:<port> reach the dashboards of this
-        user's clusters (and nothing else), unless ServerProxy.host_allowlist is set.""",
+        help="""jupyter-server-proxy's generic routes (/proxy/<port>/, /proxy/<host>:<port>/, absolute ones) reach only the dashboards of this user's clusters; False leaves them to jupyter-server-proxy (the Jupyter server's own port stays refused).""",
     ).tag(config=True)
 
     set_dashboard_link = Bool(

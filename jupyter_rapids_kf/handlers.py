@@ -14,17 +14,19 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from .errors import STATUS_CODES, NotFound, RapidsKFError, error_json
+from .errors import STATUS_CODES, Invalid, NotFound, RapidsKFError, error_json
 from .models import decode_body
 from .service import ClusterService
 
 AUTH_RESOURCE = "rapids-kf"
 KEEPALIVE_SECONDS = 15.0
 NAME = r"(?P<name>[^/]+)"
-_STATUS_CODES = STATUS_CODES  # the name proxy.py imports; errors.STATUS_CODES is the one to use
+# Where kernels' Client widgets link their dashboard (DASK_DISTRIBUTED__DASHBOARD__LINK).
+DASHBOARD_LINK = "rapids-kf/dashboards/{host}:{port}/status"
 
 
 class RapidsKFHandler(ExtensionHandlerMixin, APIHandler):
@@ -171,6 +173,30 @@ class EventsHandler(RapidsKFHandler):
             self.finish()
 
 
+class DashboardLinkHandler(RapidsKFHandler):
+    """A Client's dashboard link (host:port as the kernel sees it) sent on to its cluster's route.
+
+    Only the dashboards of the user's own clusters are known here; anything else is 404, so the
+    link never reaches an arbitrary address."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, host: str, port: str, path: str | None = None) -> None:
+        if path and ".." in path.split("/"):
+            raise Invalid("a dashboard path may not contain '..'", field="path")
+        await self.service.backend()
+        name = self.service.dashboard_owner(host, int(port))
+        if name is None:
+            raise NotFound(
+                f"no cluster of yours has its dashboard at {host}:{port}",
+                fix="open the dashboard from the GPU clusters panel, or connect the Client with "
+                "the snippet of a cluster listed there",
+            )
+        where = url_path_join(self.base_url, "rapids-kf/clusters", name, "dashboard", path or "status")
+        query = self.request.query
+        self.redirect(where + (f"?{query}" if query else ""))
+
+
 class UnknownPathHandler(RapidsKFHandler):
     """Registered last: any other path under rapids-kf/ is a 404 Error, not Jupyter's HTML page."""
 
@@ -202,5 +228,6 @@ def route_table() -> list[tuple[str, type]]:
         (rf"rapids-kf/clusters/{NAME}/snippet", SnippetHandler),
         (rf"rapids-kf/clusters/{NAME}/logs", LogsHandler),
         (rf"rapids-kf/clusters/{NAME}/dashboard(?:/(?P<proxied_path>.*))?", DashboardProxyHandler),
+        (r"rapids-kf/dashboards/(?P<host>[^/:@]+):(?P<port>\d{1,5})(?:/(?P<path>.*))?", DashboardLinkHandler),
         (r"rapids-kf(?P<rest>/.*)?", UnknownPathHandler),  # last: tornado takes the first match
     ]

@@ -184,6 +184,10 @@ class ClusterService:
         check_name(name)
         return await (await self.backend()).dashboard_target(name)
 
+    def dashboard_owner(self, host: str, port: int) -> str | None:
+        """The user's cluster whose dashboard is at host:port; None before the backend started."""
+        return self._backend.dashboard_owner(host, port) if self._backend is not None else None
+
     # --- events ----------------------------------------------------------------------------
 
     async def subscribe(self) -> "Subscription":

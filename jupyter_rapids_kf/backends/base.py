@@ -101,3 +101,8 @@ class Backend(Protocol):
 
     async def dashboard_target(self, name: str) -> str:
         """Base URL ("http://host:port") of the cluster's Dask dashboard, for the proxy only."""
+
+    def dashboard_owner(self, host: str, port: int) -> str | None:
+        """The cluster whose dashboard a Client sees at host:port (its own address), else None.
+
+        Synchronous and from memory: the generic-proxy guard asks it for every /proxy request."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Exists, Invalid, NotFound, Unavailable
+from ..generic_proxy import is_loopback
 from ..models import (
     Adapt,
     Cluster,
@@ -338,6 +339,11 @@ class LocalBackend:
         if runner.dashboard_port is None:
             raise Unavailable(f"the dashboard of {name!r} is not up yet")
         return f"http://127.0.0.1:{runner.dashboard_port}"
+
+    def dashboard_owner(self, host: str, port: int) -> str | None:
+        if not is_loopback(host):
+            return None  # local dashboards listen on 127.0.0.1 only
+        return next((r.name for r in self._runners.values() if r.dashboard_port == port), None)
 
     # --- monitoring ------------------------------------------------------------------------
 

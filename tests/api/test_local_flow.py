@@ -60,7 +60,7 @@ async def test_create_use_scale_dashboard_delete(api, events, jp_fetch, raw_get,
         assert result["workers"] == 2
         assert result["stages"] == ["flow-test"], "the cluster's env reaches every worker"
         port = running["scheduler"]["address"].rsplit(":", 1)[1]
-        assert result["dashboard"].startswith(f"{jp_base_url}proxy/127.0.0.1:")
+        assert result["dashboard"].startswith(f"{jp_base_url}rapids-kf/dashboards/127.0.0.1:")
         assert result["dashboard"].endswith("/status")
         linked = await raw_get(result["dashboard"])
         assert linked.code == 200 and b"bokeh" in linked.body.lower()

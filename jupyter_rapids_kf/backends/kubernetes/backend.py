@@ -338,6 +338,11 @@ class KubernetesBackend:
         await self.get(name)
         return f"http://{name}-scheduler.{self.namespace}:8787"
 
+    def dashboard_owner(self, host: str, port: int) -> str | None:
+        if port != proxy_allowlist.DASHBOARD_PORT:
+            return None
+        return self.allowlist.cluster_of(host)
+
     # --- from objects to clusters ----------------------------------------------------------
 
     def _on_object(self, resource: Resource, kind: str, old: dict | None, new: dict | None) -> None:

@@ -2,8 +2,8 @@
 
 The old recipe `c.ServerProxy.host_allowlist = lambda handler, host: True` turns the notebook
 into an open proxy into the cluster network. Here the allowlist is a callable that allows the
-scheduler Services of the clusters in the user's namespace, on the dashboard port only, plus
-jupyter-server-proxy's own default (localhost). An admin's own `ServerProxy.host_allowlist`
+scheduler Services of the clusters in the user's namespace, on the dashboard port only (loopback
+ports are narrowed by generic_proxy.py). An admin's own `ServerProxy.host_allowlist`
 is left alone.
 """
 
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Callable, Iterable
+
+from ...generic_proxy import admin_allowlist
 
 log = logging.getLogger(__name__)
 
@@ -55,12 +57,6 @@ class SchedulerAllowlist:
         if not allowed:
             log.info("rapids-kf: proxy to %s:%s refused (not a dashboard of this namespace)", host, port)
         return allowed
-
-
-def admin_allowlist(serverapp: Any) -> bool:
-    """Whether the admin configured ServerProxy.host_allowlist (or the old host_whitelist)."""
-    section = serverapp.config.get("ServerProxy", {}) if serverapp is not None else {}
-    return "host_allowlist" in section or "host_whitelist" in section
 
 
 def _proxy_rules(router: Any, seen: set[int] | None = None) -> Iterable[Any]:
