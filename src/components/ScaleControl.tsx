@@ -215,11 +215,18 @@ interface IAdaptControlProps {
 export function AdaptControl(props: IAdaptControlProps): JSX.Element {
   const { cluster, maxWorkers, trans } = props;
   const adapt = cluster.adapt;
+  // While adaptive is off, the range it would start with follows the cluster's size now
+  // (never below it, never above the server's limit), not the size at first render.
+  const desired = cluster.workers.desired;
+  const start = {
+    minimum: Math.min(1, desired, maxWorkers),
+    maximum: Math.min(maxWorkers, Math.max(desired, 1))
+  };
   const [minimum, setMinimum] = React.useState(
-    String(adapt?.minimum ?? Math.min(1, cluster.workers.desired))
+    String(adapt?.minimum ?? start.minimum)
   );
   const [maximum, setMaximum] = React.useState(
-    String(adapt?.maximum ?? Math.max(cluster.workers.desired, 1))
+    String(adapt?.maximum ?? start.maximum)
   );
   const [error, setError] = React.useState('');
   const [busy, setBusy] = React.useState(false);
@@ -256,11 +263,7 @@ export function AdaptControl(props: IAdaptControlProps): JSX.Element {
           role="switch"
           checked={adapt !== null}
           disabled={props.disabled || busy}
-          onChange={event =>
-            void send(
-              event.target.checked ? { minimum: lo, maximum: hi } : null
-            )
-          }
+          onChange={event => void send(event.target.checked ? start : null)}
         />
         {trans.__('Adaptive')}
       </label>
