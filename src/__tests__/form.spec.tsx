@@ -242,6 +242,40 @@ describe('NewClusterDialog', () => {
     dialog.reject();
   });
 
+  it('says the worker limit at the field as it is typed, keeps Create usable and focuses the bad field', async () => {
+    const create = jest.fn();
+    const dialog = new NewClusterDialog({
+      environment: environment(),
+      trans,
+      create
+    });
+    show(dialog).catch(() => undefined);
+    await waitFor(() => expect(screen.getByLabelText('Workers')).toBeTruthy());
+    const workers = screen.getByLabelText('Workers') as HTMLInputElement;
+    expect(screen.getByText('0 to 16')).toBeTruthy(); // the limit is stated up front
+    // What a browser sends while typing: input events (JupyterLab's dialog checks :invalid then).
+    fireEvent.input(workers, { target: { value: '17' } });
+    fireEvent.change(workers, { target: { value: '17' } });
+    await waitFor(() =>
+      expect(screen.getByRole('alert').textContent).toBe(
+        'Enter a whole number from 0 to 16.'
+      )
+    );
+    expect(dialog.node.querySelector(':invalid')).toBeNull();
+    const createButton = screen.getByRole('button', { name: 'Create' });
+    expect((createButton as HTMLButtonElement).disabled).toBe(false);
+    expect(workers.value).toBe('17');
+
+    screen.getByLabelText('Name').focus();
+    await act(async () => {
+      fireEvent.click(createButton);
+    });
+    await waitFor(() => expect(document.activeElement).toBe(workers));
+    expect(create).not.toHaveBeenCalled();
+    expect(workers.value).toBe('17');
+    dialog.reject();
+  });
+
   it('hides the image on the local backend and disables GPUs where there are none', async () => {
     const env = environment({
       backend: 'local',

@@ -7,6 +7,7 @@ import * as React from 'react';
 
 import { IEnvironment, workerLimit } from '../tokens';
 import {
+  firstError,
   FormErrors,
   FormField,
   IFormValues,
@@ -18,6 +19,8 @@ export interface INewClusterFormProps {
   values: IFormValues;
   errors: FormErrors;
   busy: boolean;
+  /** Changes when a submit was refused: focus goes to the first field with an error. */
+  focusRequest?: number;
   trans: TranslationBundle;
   onChange: (field: FormField, value: string) => void;
 }
@@ -25,6 +28,16 @@ export interface INewClusterFormProps {
 export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
   const { environment, values, errors, busy, trans } = props;
   const { limits } = environment;
+  const form = React.useRef<HTMLFormElement>(null);
+  React.useEffect(() => {
+    const field = firstError(errors);
+    if (props.focusRequest && field) {
+      form.current
+        ?.querySelector<HTMLElement>(`#jp-RapidsKF-form-${field}`)
+        ?.focus();
+    }
+  }, [props.focusRequest]);
+  const maxWorkers = workerLimit(limits, Number(values.gpus_per_worker) || 0);
   const noGPUs = limits.max_gpus_per_worker === 0;
   const advancedOpen = [
     'cpu',
@@ -82,6 +95,7 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
 
   return (
     <form
+      ref={form}
       className="jp-RapidsKF-form"
       aria-label={trans.__('New GPU cluster')}
       onSubmit={event => event.preventDefault()}
@@ -127,21 +141,21 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
         </div>
       )}
       <div className="jp-RapidsKF-fieldRow">
-        {field('workers', trans.__('Workers'), {
-          type: 'number',
-          min: 0,
-          max: workerLimit(limits, Number(values.gpus_per_worker) || 0)
-        })}
+        {/* No min/max attributes: the browser's :invalid would disable Create silently;
+            the limits are stated here and checked as typed. */}
+        {field(
+          'workers',
+          trans.__('Workers'),
+          { type: 'number' },
+          trans.__('0 to %1', maxWorkers)
+        )}
         {field(
           'gpus_per_worker',
           trans.__('GPUs per worker'),
-          {
-            type: 'number',
-            min: 0,
-            max: limits.max_gpus_per_worker,
-            disabled: busy || noGPUs
-          },
-          noGPUs ? trans.__('No GPUs here: workers use the CPU.') : undefined
+          { type: 'number', disabled: busy || noGPUs },
+          noGPUs
+            ? trans.__('No GPUs here: workers use the CPU.')
+            : trans.__('0 to %1', limits.max_gpus_per_worker)
         )}
       </div>
       {imageAllowed(environment)
@@ -175,7 +189,7 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
         {field(
           'idle_timeout',
           trans.__('Idle timeout (seconds)'),
-          { type: 'number', min: 0 },
+          { type: 'number' },
           trans.__(
             'A cluster without work for this long is deleted; 0 keeps it.'
           )

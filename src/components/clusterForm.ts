@@ -5,7 +5,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { APIError } from '../api';
-import { IClusterRequest, IEnvironment } from '../tokens';
+import { IClusterRequest, IEnvironment, workerLimit } from '../tokens';
 
 /** Every field as the user typed it (strings, so a half-typed number is kept). */
 export interface IFormValues {
@@ -39,6 +39,18 @@ export const FIELDS: FormField[] = [
   'idle_timeout',
   'env'
 ];
+
+/** Fields checked as they are typed: their limits are known here, so say so at once. */
+export const CHECKED_AS_TYPED: FormField[] = [
+  'workers',
+  'gpus_per_worker',
+  'idle_timeout'
+];
+
+/** The first field with an error, in the order the form shows them. */
+export function firstError(errors: FormErrors): FormField | undefined {
+  return FIELDS.find(field => errors[field]);
+}
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -125,12 +137,10 @@ export function validate(
       'Use at most 53 lowercase letters, digits and "-", starting and ending with a letter or digit.'
     );
   }
+  const maxWorkers = workerLimit(limits, integer(values.gpus_per_worker) ?? 0);
   const workers = integer(values.workers);
-  if (workers === null || workers > limits.max_workers) {
-    errors.workers = trans.__(
-      'Enter a whole number from 0 to %1.',
-      limits.max_workers
-    );
+  if (workers === null || workers > maxWorkers) {
+    errors.workers = trans.__('Enter a whole number from 0 to %1.', maxWorkers);
   }
   const gpus = integer(values.gpus_per_worker);
   if (gpus === null || gpus > limits.max_gpus_per_worker) {

@@ -8,6 +8,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
 import {
+  CHECKED_AS_TYPED,
   errorsFromServer,
   FormErrors,
   FormField,
@@ -37,6 +38,8 @@ export class NewClusterBody
   values: IFormValues;
   errors: FormErrors = {};
   busy = false;
+  /** Raised on a refused submit: the form then moves focus to the first bad field. */
+  focusRequest = 0;
   created: ICluster | null = null;
 
   getValue(): ICluster | null {
@@ -49,6 +52,7 @@ export class NewClusterBody
       values: this.values,
       errors: this.errors,
       busy: this.busy,
+      focusRequest: this.focusRequest,
       trans: this._trans,
       onChange: (field: FormField, value: string) => {
         this.values =
@@ -63,6 +67,20 @@ export class NewClusterBody
             ...rest
           } = this.errors;
           this.errors = rest;
+        }
+        if (CHECKED_AS_TYPED.includes(field)) {
+          // Numbers with a known limit are checked at once, next to the field, instead of
+          // the browser's silent :invalid (which would grey out Create with no word).
+          const found = validate(this.values, this.environment, this._trans);
+          const errors: FormErrors = { ...this.errors };
+          for (const checked of CHECKED_AS_TYPED) {
+            if (found[checked]) {
+              errors[checked] = found[checked];
+            } else {
+              delete errors[checked];
+            }
+          }
+          this.errors = errors;
         }
         this.update();
       }
@@ -114,6 +132,7 @@ export class NewClusterDialog extends Dialog<ICluster | null> {
     const errors = validate(body.values, body.environment, this._trans);
     if (Object.keys(errors).length > 0) {
       body.errors = errors;
+      body.focusRequest += 1;
       body.update();
       return;
     }
@@ -126,6 +145,7 @@ export class NewClusterDialog extends Dialog<ICluster | null> {
       );
     } catch (error) {
       body.errors = errorsFromServer(error, this._trans);
+      body.focusRequest += 1;
       body.busy = false;
       body.update();
       return;
