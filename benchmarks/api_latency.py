@@ -13,7 +13,6 @@ on the cluster. Prints each figure and the ratio labx/ours (above 1: we are fast
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 from benchmark_server import JupyterServer
+from run_facts import RunFacts
 
 WORKLOAD = """
 import sys, time
@@ -178,8 +178,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--tasks", type=int, default=20_000)
-    parser.add_argument("--json", type=Path)
+    parser.add_argument("--json", type=Path, help="also write the figures and machine facts here")
     args = parser.parse_args()
+    facts = RunFacts()
     import dask_labextension
     import distributed
 
@@ -204,9 +205,8 @@ def main() -> None:
           f"distributed {distributed.__version__}; dask-labextension {dask_labextension.__version__}")
     print(f"targets: create request <= 100 ms: {'met' if ours['create_request_s'] <= 0.1 else 'MISSED'}; "
           f"/api/status p95 <= 50 ms under load: {'met' if ours['api_status_p95_ms_under_load'] <= 50 else 'MISSED'}")
-    if args.json:
-        args.json.write_text(json.dumps({"results": results, "tasks": args.tasks, "repeat": args.repeat,
-                                         "cpus": os.cpu_count()}, indent=2))
+    facts.write(args.json, "api_latency", settings=vars(args), metrics=results)
+    print(facts.summary())
 
 
 if __name__ == "__main__":

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -36,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmark_server import JupyterServer  # noqa: E402
+from run_facts import RunFacts  # noqa: E402
 
 TIMEOUT = 60.0
 BURST_PATHS = ("/rapids-kf/clusters", "/api/status")
@@ -160,21 +158,6 @@ async def measure(jupyter: JupyterServer, args: argparse.Namespace) -> dict[str,
     return result
 
 
-def machine_facts() -> dict[str, Any]:
-    """Enough about the machine and the software to compare runs (a small local helper)."""
-    import distributed
-    import jupyter_server
-    import tornado
-
-    return {
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "versions": {"jupyter_server": jupyter_server.__version__, "tornado": tornado.version,
-                     "distributed": distributed.__version__},
-    }
-
-
 def create_clusters(jupyter: JupyterServer, count: int) -> list[str]:
     names = [f"burst-{i}" for i in range(count)]
     for name in names:
@@ -199,8 +182,7 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the figures and machine facts here")
     args = parser.parse_args()
 
-    facts = machine_facts()
-    load_before = os.getloadavg()
+    facts = RunFacts()
     with tempfile.TemporaryDirectory() as scratch:
         jupyter = JupyterServer(
             Path(scratch), extensions=["jupyter_rapids_kf"],
@@ -214,18 +196,11 @@ def main() -> None:
             for name in locals().get("names", []):
                 jupyter.request("DELETE", f"/rapids-kf/clusters/{name}")
             jupyter.stop()
-    result = {
-        "benchmark": "list_burst",
-        "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "settings": {k: v for k, v in vars(args).items() if k != "json"},
-        **figures,
-        "machine": facts | {"load_average_before": [round(x, 2) for x in load_before],
-                            "load_average_after": [round(x, 2) for x in os.getloadavg()]},
-    }
-    idle = result["status_idle"]
+    result = facts.write(args.json, "list_burst", settings=vars(args), metrics=figures)
+    idle = figures["status_idle"]
     print(f"/api/status idle: p50 {idle['p50_ms']} ms, p95 {idle['p95_ms']} ms (n={idle['n']})")
     for key in ("list_burst", "status_burst"):
-        run = result[key]
+        run = figures[key]
         probes, answers = run["status_probes"], run["answers"]
         print(f"bursts of {args.burst} x GET {run['burst_of']}: /api/status p50 {probes['p50_ms']} ms, "
               f"p95 {probes['p95_ms']} ms (n={probes['n']}) = {run['status_p95_over_idle']}x idle; "
@@ -233,8 +208,6 @@ def main() -> None:
               f"bursts took {run['burst_wall_s']} s")
     print(f"load average before/after: {result['machine']['load_average_before']} / "
           f"{result['machine']['load_average_after']}")
-    if args.json:
-        args.json.write_text(json.dumps(result, indent=1) + "\n")
 
 
 if __name__ == "__main__":
