@@ -115,14 +115,10 @@ export class ClusterActionRunner {
     name: string,
     page = 'status'
   ): Promise<DashboardWidget | null> {
-    const { app, model, trans, dashboards } = this._ctx;
-    if (!model.find(name) && !model.loaded) {
-      // Restoring the layout at startup: the list has not arrived yet.
-      await model.refresh().catch(() => undefined);
-    }
-    const cluster = model.find(name);
+    const { app, trans, dashboards } = this._ctx;
+    const cluster = await this._existing(name);
     if (!cluster) {
-      return null;
+      return null; // gone: a restored layout does not bring its tabs back
     }
     const id = DashboardWidget.id(name, page);
     let widget = dashboards.find(w => w.id === id) ?? null;
@@ -145,13 +141,23 @@ export class ClusterActionRunner {
     return widget;
   }
 
-  /** Closes the dashboard tabs of a cluster that is gone. */
-  closeDashboards(name: string): void {
-    this._ctx.dashboards.forEach(widget => {
-      if (widget.cluster === name) {
-        widget.dispose();
-      }
-    });
+  /** Closes every tab of a cluster that is gone: its dashboard pages and its logs. */
+  closeTabs(name: string): void {
+    const { dashboards, logs } = this._ctx;
+    const tabs = [
+      ...dashboards.filter(widget => widget.cluster === name),
+      ...logs.filter(widget => widget.cluster === name)
+    ];
+    tabs.forEach(widget => widget.dispose());
+  }
+
+  /** The cluster, waiting for the first list when the layout is restored at startup. */
+  private async _existing(name: string): Promise<ICluster | null> {
+    const { model } = this._ctx;
+    if (!model.find(name) && !model.loaded) {
+      await model.refresh().catch(() => undefined);
+    }
+    return model.find(name) ?? null;
   }
 
   async snippet(name: string, kind?: SnippetKind): Promise<string | null> {
@@ -203,9 +209,12 @@ export class ClusterActionRunner {
     }
   }
 
-  showLogs(name: string): LogsWidget {
+  async showLogs(name: string): Promise<LogsWidget | null> {
     const { app, trans, logs } = this._ctx;
-    let widget = logs.find(w => w.cluster === name);
+    if (!(await this._existing(name))) {
+      return null; // gone: a restored layout does not bring its tabs back
+    }
+    let widget = logs.find(w => w.cluster === name) ?? null;
     if (!widget) {
       widget = new LogsWidget({
         cluster: name,

@@ -103,7 +103,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notifyChanges(model, app.commands, trans);
     model.clusterChanged.connect((_, change) => {
       if (change.after === null && settings.closeDashboardsOnDelete) {
-        runner.closeDashboards(change.name);
+        runner.closeTabs(change.name);
       }
     });
 

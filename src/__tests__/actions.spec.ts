@@ -112,3 +112,54 @@ describe('action helpers', () => {
     expect(describeError(new Error('boom'), trans)).toBe('boom');
   });
 });
+
+describe('tabs of a cluster that is gone', () => {
+  function tabs() {
+    const { WidgetTracker } = jest.requireActual('@jupyterlab/apputils');
+    const { Widget } = jest.requireActual('@lumino/widgets');
+    const dashboards = new WidgetTracker({ namespace: 'test-dashboards' });
+    const logs = new WidgetTracker({ namespace: 'test-logs' });
+    const tab = (tracker: any, name: string) => {
+      const widget = new Widget();
+      (widget as any).cluster = name;
+      void tracker.add(widget);
+      return widget;
+    };
+    return { dashboards, logs, tab };
+  }
+
+  it('closes its dashboard, plot and logs tabs, and only its own', () => {
+    const { dashboards, logs, tab } = tabs();
+    const gone = [
+      tab(dashboards, 'gone'),
+      tab(dashboards, 'gone'),
+      tab(logs, 'gone')
+    ];
+    const kept = [tab(dashboards, 'kept'), tab(logs, 'kept')];
+    const context = { trans, dashboards, logs } as unknown as IActionContext;
+    new ClusterActionRunner(context).closeTabs('gone');
+    expect(gone.map(w => w.isDisposed)).toEqual([true, true, true]);
+    expect(kept.map(w => w.isDisposed)).toEqual([false, false]);
+  });
+
+  it('does not bring back logs or dashboards of a deleted cluster when the layout is restored', async () => {
+    const { dashboards, logs } = tabs();
+    const refresh = jest.fn(async () => undefined);
+    const added: unknown[] = [];
+    const context = {
+      trans,
+      dashboards,
+      logs,
+      model: { find: () => undefined, loaded: false, refresh },
+      app: {
+        shell: { add: (w: unknown) => added.push(w), activateById: jest.fn() }
+      }
+    } as unknown as IActionContext;
+    const actions = new ClusterActionRunner(context);
+    expect(await actions.showLogs('deleted')).toBeNull();
+    expect(await actions.openDashboard('deleted', 'status')).toBeNull();
+    expect(refresh).toHaveBeenCalled(); // it asked the server before deciding
+    expect(added).toEqual([]);
+    expect(logs.size + dashboards.size).toBe(0);
+  });
+});
