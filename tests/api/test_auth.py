@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
@@ -51,7 +52,7 @@ def test_every_route_is_found_and_declares_authentication(jp_serverapp):
     assert missing == []
 
 
-async def test_unauthenticated_requests_are_refused_on_every_route(jp_serverapp, jp_fetch, jp_http_port):
+async def test_unauthenticated_requests_are_refused_on_every_route(jp_serverapp, jp_fetch, jp_http_port, jp_base_url):
     client = AsyncHTTPClient(force_instance=True)
     checked = 0
     for pattern, handler in extension_routes(jp_serverapp.web_app):
@@ -66,8 +67,18 @@ async def test_unauthenticated_requests_are_refused_on_every_route(jp_serverapp,
                 # Jupyter's CORS preflight answers anyone, with no data.
                 assert not response.body
                 continue
-            assert response.code in (401, 403, 302), f"{method} {url} answered {response.code} without a token"
-            assert b"clusters" not in (response.body or b"") or response.code == 302
+            assert response.code in (403, 302), f"{method} {url} answered {response.code} without a token"
+            if response.code == 302:  # a page (the dashboard): the browser is sent to log in, nothing else
+                assert response.headers["Location"].startswith(f"{jp_base_url}login?next="), response.headers
+                assert response.body == b""
+            elif method == "HEAD":
+                assert response.body == b""
+            else:  # an API route: the Error object, and no data of any cluster
+                error = json.loads(response.body)["error"]
+                assert json.loads(response.body) == {"error": error} and error["code"] == "forbidden", response.body
+                assert set(error) == {"code", "message"}
+                if method in ("POST", "PATCH", "PUT", "DELETE"):
+                    assert "_xsrf" in error["message"], error  # a write without XSRF is named so
             checked += 1
     assert checked >= 12
 

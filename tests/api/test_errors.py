@@ -7,6 +7,13 @@ import json
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def no_gpu(monkeypatch):
+    """The local backend of these tests sees no GPU, on any host: gpus_per_worker 1 is then
+    refused as on a CPU machine (tests/gpu covers GPU hosts)."""
+    monkeypatch.setenv("RAPIDS_KF_FAKE_NO_GPU", "1")
+
+
 @pytest.fixture
 def rapids_kf_config():
     return {
@@ -29,7 +36,7 @@ BAD_BODIES = [
     ({"workers": "2"}, 400, "invalid", "workers"),
     ({"workers": 2.5}, 400, "invalid", "workers"),
     ({"workers": True}, 400, "invalid", "workers"),
-    ({"gpus_per_worker": 1}, 400, "invalid", "gpus_per_worker"),  # no GPU on this machine
+    ({"gpus_per_worker": 1}, 400, "invalid", "gpus_per_worker"),  # no GPU: see no_gpu()
     ({"gpus_per_worker": 9}, 403, "limit", "gpus_per_worker"),  # over the admin's limit
     ({"gpus_per_worker": -1}, 400, "invalid", "gpus_per_worker"),
     ({"cpu": "four"}, 400, "invalid", "cpu"),

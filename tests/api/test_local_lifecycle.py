@@ -47,8 +47,10 @@ async def test_a_cluster_that_cannot_start_is_failed_with_the_reason_and_can_be_
     status, _ = await api.call("POST", "clusters", body)
     assert status == 202
     failed = await api.wait_for("broken", lambda c: c["phase"] == "Failed", what="Failed")
-    assert failed["reasons"] and "exited" in failed["reasons"][0]
-    assert "banana" in failed["reasons"][0] or "Error" in failed["reasons"][0], failed["reasons"]
+    # The card's reason says what happened and names the value that broke it.
+    reason = failed["reasons"][0]
+    assert reason.startswith("the cluster process exited with code 1: "), reason
+    assert "banana" in reason, reason
     logs = await api.get("clusters/broken/logs", component="scheduler")
     assert any("banana" in line for line in logs["logs"][0]["lines"])
     status, error = await api.call("PATCH", "clusters/broken", {"workers": 2})

@@ -102,11 +102,14 @@ async def test_adapt_creates_patches_and_removes_the_autoscaler(api, k8s):
     assert crd.errors("daskautoscalers", scaler) == []
 
     code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"adapt": {"minimum": 2, "maximum": 6}})
-    assert code == 202 and k8s.get("daskautoscalers", "gpu-etl")["spec"]["maximum"] == 6
+    assert code == 202 and cluster["adapt"] == {"minimum": 2, "maximum": 6}
+    assert k8s.get("daskautoscalers", "gpu-etl")["spec"] == {"cluster": "gpu-etl", "minimum": 2, "maximum": 6}
     code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"workers": 3})  # a fixed size ends adapting
     assert code == 202 and cluster["adapt"] is None
     assert k8s.get("daskautoscalers", "gpu-etl") is None
     code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"adapt": {"minimum": 0, "maximum": 2}})
+    assert code == 202 and cluster["adapt"] == {"minimum": 0, "maximum": 2}  # adapting again after a fixed size
+    assert k8s.get("daskautoscalers", "gpu-etl")["spec"] == {"cluster": "gpu-etl", "minimum": 0, "maximum": 2}
     code, cluster = await api.call("PATCH", "clusters/gpu-etl", {"adapt": None})
     assert code == 202 and cluster["adapt"] is None and k8s.get("daskautoscalers", "gpu-etl") is None
 
@@ -120,8 +123,11 @@ async def test_delete_uses_background_propagation_and_shows_deleting(api, k8s):
     assert code == 202 and cluster["phase"] == "Deleting"
     assert ("delete:daskclusters", {"apiVersion": "v1", "kind": "DeleteOptions",
                                     "propagationPolicy": "Background"}) in k8s.received
-    code, _ = await api.call("PATCH", "clusters/gpu-etl", {"workers": 1})
-    assert code == 400  # no scaling a cluster on its way out
+    sent = len(k8s.received)
+    code, body = await api.call("PATCH", "clusters/gpu-etl", {"workers": 1})
+    assert code == 400, body  # no scaling a cluster on its way out, and the answer says why
+    assert body["error"] == {"code": "invalid", "message": "cluster 'gpu-etl' is being deleted", "field": "name"}
+    assert k8s.received[sent:] == []  # nothing was written to Kubernetes
     k8s.remove("daskclusters", "gpu-etl")  # the operator removed its finalizer
     await api.wait_gone("gpu-etl", timeout=5)
     code, body = await api.call("DELETE", "clusters/gpu-etl")

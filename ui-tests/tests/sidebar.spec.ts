@@ -1,8 +1,10 @@
 /**
  * What a new user does with the GPU clusters sidebar, in a real JupyterLab on the local
  * backend: open the panel, create a cluster with the defaults, scale it with the slider,
- * open its dashboard, run the client snippet in a notebook, delete it. Along the way it
- * takes the screenshots of docs/ui.md and measures how fast server-side changes show.
+ * open its dashboard, run the client snippet in a notebook, delete it. The test machine
+ * has no GPU, so the defaults make a CPU LocalCluster (`gpus_per_worker: 0`): this test
+ * drives the sidebar's "New GPU cluster" flow with a CPU cluster, not a GPU one. Along the
+ * way it takes the screenshots of docs/ui.md and measures how fast server-side changes show.
  */
 import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
 import { Locator } from '@playwright/test';
@@ -82,7 +84,7 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.max(0, index)];
 }
 
-test('a new user creates, scales, uses and deletes a GPU cluster', async ({
+test('a new user creates, scales, uses and deletes a cluster (a CPU LocalCluster: no GPU here)', async ({
   page
 }) => {
   const started = Date.now();
