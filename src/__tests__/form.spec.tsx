@@ -276,6 +276,21 @@ describe('NewClusterDialog', () => {
     dialog.reject();
   });
 
+  it('has an accessible name for screen readers', async () => {
+    const dialog = new NewClusterDialog({
+      environment: environment(),
+      trans,
+      create: jest.fn()
+    });
+    show(dialog).catch(() => undefined);
+    await waitFor(() =>
+      expect(screen.getByRole('dialog', { name: 'New GPU cluster' })).toBe(
+        dialog.node
+      )
+    );
+    dialog.reject();
+  });
+
   it('hides the image on the local backend and disables GPUs where there are none', async () => {
     const env = environment({
       backend: 'local',

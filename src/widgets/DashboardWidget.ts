@@ -22,6 +22,8 @@ export class DashboardWidget extends MainAreaWidget<IFrame> {
     });
     content.url = options.url;
     content.addClass('jp-RapidsKF-dashboardFrame');
+    // Screen readers announce a frame by its title.
+    content.node.querySelector('iframe')?.setAttribute('title', options.label);
     super({ content });
     this.cluster = options.cluster;
     this.page = options.page;

@@ -112,7 +112,17 @@ export class NewClusterDialog extends Dialog<ICluster | null> {
     this._create = options.create;
     this._trans = trans;
     this.addClass('jp-RapidsKF-dialog');
+    // The <dialog> gets its accessible name from its visible title.
+    const title = this.node.querySelector('.jp-Dialog-header');
+    if (title) {
+      title.id = `jp-RapidsKF-dialog-title-${++NewClusterDialog._count}`;
+      this.node.setAttribute('aria-labelledby', title.id);
+    } else {
+      this.node.setAttribute('aria-label', trans.__('New GPU cluster'));
+    }
   }
+
+  private static _count = 0;
 
   /** The accept button sends the request first; the dialog closes only on success. */
   resolve(index?: number): void {
