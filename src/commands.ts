@@ -87,7 +87,7 @@ export function registerCommands(
   commands.addCommand(CommandIDs.newCluster, {
     label: args => (args.toolbar ? '' : trans.__('New GPU cluster')),
     caption: trans.__(
-      'Create a GPU Dask cluster with the defaults of this server'
+      'Create a GPU Dask cluster: choose its workers, GPUs and resources'
     ),
     icon: args => (args.toolbar ? addIcon : undefined),
     execute: () => runner.newCluster()

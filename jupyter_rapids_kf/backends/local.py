@@ -132,8 +132,8 @@ class LocalBackend:
                 max_gpus_per_worker=1,
                 accepts_image=False,
                 notes=[
-                    f"{len(self._gpus)} GPU(s): clusters are LocalCUDACluster, one worker per GPU; "
-                    "gpus_per_worker 0 makes a CPU LocalCluster"
+                    f"{len(self._gpus)} GPU(s) on this machine: each worker gets one GPU; "
+                    "choose 0 GPUs per worker for a cluster on the CPU"
                 ],
             )
         return BackendFacts(
@@ -145,7 +145,7 @@ class LocalBackend:
             default_memory=_gi(memory // 4),
             max_gpus_per_worker=0,
             accepts_image=False,
-            notes=["no NVIDIA GPU visible: clusters are CPU LocalClusters (gpus_per_worker 0)"],
+            notes=["No NVIDIA GPU on this machine: clusters run their workers on the CPU."],
         )
 
     async def checks(self) -> list[Check]:

@@ -324,4 +324,12 @@ describe('ScaleControl', () => {
     });
     expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 4 });
   });
+
+  it('says Logs in words and keeps the adaptive range on one line', () => {
+    renderCard(cluster('cpu', { adapt: { minimum: 1, maximum: 8 } }));
+    const logs = screen.getByRole('button', { name: 'Logs of cpu' });
+    expect(logs.textContent).toContain('Logs');
+    const range = screen.getByText('adaptive 1–8');
+    expect(range.className).toContain('jp-RapidsKF-nowrap');
+  });
 });

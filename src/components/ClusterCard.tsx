@@ -72,13 +72,18 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
       <div className="jp-RapidsKF-workers">
         <span className="jp-RapidsKF-workersText">
           {trans.__('%1 of %2 workers ready', ready, desired)}
-          {cluster.adapt &&
-            ' · ' +
-              trans.__(
-                'adaptive %1–%2',
-                cluster.adapt.minimum,
-                cluster.adapt.maximum
-              )}
+          {cluster.adapt && (
+            <>
+              {' · '}
+              <span className="jp-RapidsKF-nowrap">
+                {trans.__(
+                  'adaptive %1–%2',
+                  cluster.adapt.minimum,
+                  cluster.adapt.maximum
+                )}
+              </span>
+            </>
+          )}
         </span>
         <div
           className="jp-RapidsKF-progress"
@@ -173,7 +178,7 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
         />
         <button
           type="button"
-          className="jp-RapidsKF-button jp-RapidsKF-iconButton"
+          className="jp-RapidsKF-button"
           aria-label={trans.__('Logs of %1', cluster.name)}
           title={trans.__(
             'Show the scheduler and worker logs of %1',
@@ -182,6 +187,7 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
           onClick={() => actions.showLogs(cluster.name)}
         >
           <listIcon.react tag="span" className="jp-RapidsKF-icon" />
+          <span aria-hidden="true">{trans.__('Logs')}</span>
         </button>
       </div>
     </li>

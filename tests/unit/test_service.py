@@ -259,3 +259,14 @@ def test_a_negative_gpu_metrics_interval_is_refused_with_the_option_named():
     with pytest.raises(ValueError, match="gpu_metrics_interval must be 0"):
         RapidsKF(gpu_metrics_interval=-1)
     assert RapidsKF(gpu_metrics_interval=0).gpu_metrics_interval == 0
+
+
+def test_the_local_backend_explains_itself_in_plain_words(tmp_path):
+    """The panel header shows these notes: no option names or class names."""
+    from jupyter_rapids_kf.backends.local import LocalBackend
+
+    backend = LocalBackend(tmp_path, standby=False)
+    for gpus in ([], ["GPU-0", "GPU-1"]):
+        backend._gpus = gpus
+        notes = asyncio.run(backend.facts()).notes
+        assert notes and not any("gpus_per_worker" in n or "LocalCluster" in n for n in notes), notes
