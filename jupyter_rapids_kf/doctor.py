@@ -35,18 +35,25 @@ class DoctorApp(JupyterApp):
         config = RapidsKF(parent=self)
         config.gpu_metrics_interval = 0  # a one-off check has no use for GPU readings
         report = asyncio.run(environment(config))
-        failed = [c for c in report["checks"] if not c["ok"]]
+        failed = [c for c in report["checks"] if c["status"] == "failed"]
+        unknown = [c for c in report["checks"] if c["status"] == "unknown"]
         if self.json_output:
             print(json.dumps(report, indent=2))
         else:
             print(f"jupyter-rapids-kf {report['version']}: {report['backend']} backend "
                   f"({report['backend_reason']}), namespace {report['namespace']}")
             for check in report["checks"]:
-                mark = "ok  " if check["ok"] else "FAIL"
+                mark = {"ok": "ok  ", "failed": "FAIL", "unknown": " ?? "}[check["status"]]
                 print(f"  [{mark}] {check['name']}: {check['message']}")
                 if not check["ok"] and check.get("fix"):
                     print(f"         fix: {check['fix']}")
-            print("all checks passed" if not failed else f"{len(failed)} check(s) failed")
+            if failed:
+                print(f"{len(failed)} check(s) failed")
+            elif unknown:
+                print(f"no check failed; {len(unknown)} could not tell: {', '.join(c['name'] for c in unknown)}")
+            else:
+                print("all checks passed")
+        # An unknown is not a failure: the exit status says whether something is known to be wrong.
         self.exit(1 if failed else 0)
 
 

@@ -76,6 +76,8 @@ export interface IClusterRequest {
 export interface ICheck {
   name: string;
   ok: boolean;
+  /** 'unknown': the check could not tell (ok is false then, but nothing is known wrong). */
+  status: 'ok' | 'failed' | 'unknown';
   message: string;
   fix: string | null;
 }

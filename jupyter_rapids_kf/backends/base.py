@@ -15,14 +15,31 @@ ChangeKind = Literal["cluster", "deleted"]
 ChangeListener = Callable[[ChangeKind, Cluster], None]
 
 
+CheckStatus = Literal["ok", "failed", "unknown"]
+
+
 @dataclass
 class Check:
-    """One preflight check as shown by the Environment route and `jupyter rapids-kf doctor`."""
+    """One preflight check as shown by the Environment route and `jupyter rapids-kf doctor`.
+
+    `status` is "ok", "failed", or "unknown" when the check cannot tell (say, nodes that may
+    not be read); `ok` is true only for "ok", so an unknown is never shown as passed.
+    """
 
     name: str
     ok: bool
     message: str
     fix: str | None = None
+    status: CheckStatus | None = None  # None: from `ok`
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            self.status = "ok" if self.ok else "failed"
+        self.ok = self.status == "ok"
+
+    @classmethod
+    def unknown(cls, name: str, message: str, fix: str | None = None) -> "Check":
+        return cls(name, False, message, fix, status="unknown")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -30,6 +30,7 @@ from ..models import (
     now_iso,
 )
 from .base import BackendFacts, ChangeListener, Check, PodLogs
+from .local_checks import dask_check
 from .local_gpu import detect_gpus
 from .local_process import Launcher, Runner
 from .local_runner import quantity, write_json
@@ -149,9 +150,7 @@ class LocalBackend:
         )
 
     async def checks(self) -> list[Check]:
-        import distributed
-
-        checks = [Check("dask", True, f"distributed {distributed.__version__} runs local clusters")]
+        checks = [dask_check(self.state_dir)]
         if self._gpus:
             try:
                 import dask_cuda

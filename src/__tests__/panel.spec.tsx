@@ -59,10 +59,18 @@ describe('ClusterPanel', () => {
           {
             name: 'operator',
             ok: false,
+            status: 'failed',
             message: 'the DaskCluster CRD is not served',
             fix: 'helm install dask-kubernetes-operator'
           },
-          { name: 'dask', ok: true, message: 'fine', fix: null }
+          {
+            name: 'gpus',
+            ok: false,
+            status: 'unknown',
+            message: 'GPU capacity unknown: this notebook may not read nodes',
+            fix: 'apply manifests/optional/gpu-capacity'
+          },
+          { name: 'dask', ok: true, status: 'ok', message: 'fine', fix: null }
         ]
       })
     );
@@ -79,6 +87,15 @@ describe('ClusterPanel', () => {
       'Fix: helm install dask-kubernetes-operator'
     );
     expect(problems.textContent).not.toContain('fine'); // passed checks are not problems
+    // A check that cannot tell is shown apart: not a problem, not a pass.
+    expect(problems.textContent).not.toContain('GPU capacity unknown');
+    const unknown = screen.getByRole('list', { name: 'Could not check' });
+    expect(unknown.textContent).toContain(
+      'gpus: GPU capacity unknown: this notebook may not read nodes'
+    );
+    expect(unknown.textContent).toContain(
+      'Fix: apply manifests/optional/gpu-capacity'
+    );
     model.dispose();
   });
 

@@ -115,7 +115,10 @@ function EnvironmentHeader(props: {
       </div>
     );
   }
-  const failed = environment.checks.filter(check => !check.ok);
+  const failed = environment.checks.filter(check => check.status === 'failed');
+  const unknown = environment.checks.filter(
+    check => check.status === 'unknown'
+  );
   return (
     <div className="jp-RapidsKF-header">
       <dl className="jp-RapidsKF-facts">
@@ -148,6 +151,16 @@ function EnvironmentHeader(props: {
           aria-label={trans.__('Setup problems')}
         >
           {failed.map(check => (
+            <FailedCheck key={check.name} check={check} trans={trans} />
+          ))}
+        </ul>
+      )}
+      {unknown.length > 0 && (
+        <ul
+          className="jp-RapidsKF-checks jp-RapidsKF-muted"
+          aria-label={trans.__('Could not check')}
+        >
+          {unknown.map(check => (
             <FailedCheck key={check.name} check={check} trans={trans} />
           ))}
         </ul>

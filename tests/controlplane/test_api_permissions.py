@@ -121,15 +121,18 @@ async def test_read_only_rights_refuse_create_naming_create(api, control_plane, 
 async def test_with_our_manifests_doctor_passes_and_create_works(
         api, control_plane, api_namespace, as_service_account, dask_rights, tmp_path):
     code, report = await in_thread(doctor, as_service_account, api_namespace, tmp_path)
-    failed = [c for c in report["checks"] if not c["ok"]]
+    failed = [c for c in report["checks"] if c["status"] == "failed"]
     assert code == 0 and failed == [], failed
+    # Only GPU capacity may be unknown: reading nodes needs manifests/optional, not applied here.
+    assert {c["name"] for c in report["checks"] if c["status"] == "unknown"} <= {"gpus"}, report["checks"]
     checks = checks_by_name(report)
     assert checks["permissions"]["message"] == (
         f"all {len(PERMISSIONS)} permissions granted in namespace {api_namespace}")
     assert report["backend"] == "kubernetes" and report["namespace"] == api_namespace
 
     env = await api.get("environment")
-    assert [c for c in env["checks"] if not c["ok"]] == []
+    assert [c for c in env["checks"] if c["status"] == "failed"] == []
+    assert {c["name"] for c in env["checks"] if c["status"] == "unknown"} <= {"gpus"}, env["checks"]
     code, cluster = await api.call("POST", "clusters", {"name": "allowed", "workers": 1})
     assert code == 202, cluster
     assert await in_thread(daskclusters_in, control_plane, api_namespace) == ["allowed"]

@@ -182,7 +182,10 @@ async def test_permission_and_operator_checks_name_their_fix(api, k8s):
     assert "create daskautoscalers.kubernetes.dask.org" in checks["permissions"]["message"]
     assert "get pods/log" in checks["permissions"]["message"]
     assert "manifests" in checks["permissions"]["fix"]
-    assert checks["gpus"]["ok"] and "may not read nodes" in checks["gpus"]["message"]
+    # Nodes cannot be read: the GPU check cannot tell, and says so (not ok, not failed).
+    assert checks["gpus"]["status"] == "unknown" and checks["gpus"]["ok"] is False
+    assert "may not read nodes" in checks["gpus"]["message"]
+    assert checks["gpus"]["fix"].startswith("optional: apply manifests/optional/gpu-capacity")
     assert env["gpus_available"] is None
 
 

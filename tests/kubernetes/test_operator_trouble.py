@@ -38,7 +38,7 @@ async def test_doctor_runs_the_same_checks_in_a_terminal(k8s, tmp_path):
     k8s.deny("patch", "daskworkergroups")
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "jupyter_rapids_kf.doctor", "doctor", "--json", "--backend=kubernetes",
-        f"--namespace={k8s.namespace}", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        f"--namespace={k8s.namespace}", "--RapidsKF.configure_proxy_allowlist=False", env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )
     out, err = await asyncio.wait_for(proc.communicate(), 120)
     assert proc.returncode == 1, err.decode()[-2000:]
@@ -47,4 +47,6 @@ async def test_doctor_runs_the_same_checks_in_a_terminal(k8s, tmp_path):
     checks = {c["name"]: c for c in report["checks"]}
     assert checks["crd"]["ok"] and checks["kubernetes"]["ok"]
     assert not checks["permissions"]["ok"] and "patch daskworkergroups" in checks["permissions"]["message"]
-    assert checks["proxy-allowlist"]["ok"]
+    # With the allowlist off, /proxy links to dashboards will not work: the doctor says so.
+    assert checks["proxy-allowlist"]["status"] == "failed"
+    assert "configure_proxy_allowlist is False" in checks["proxy-allowlist"]["message"]

@@ -82,7 +82,8 @@ def test_a_profile_fills_in_and_the_user_overrides_it():
     assert (spec.workers, spec.gpus_per_worker, spec.memory, spec.profile) == (6, 2, "64Gi", "large")
     environment = run(service.environment())
     assert environment["profiles"][0]["title"] == "4 x GPU large"
-    assert environment["checks"][0] == {"name": "operator", "ok": False, "message": "not running", "fix": "install it"}
+    assert environment["checks"][0] == {"name": "operator", "ok": False, "status": "failed", "message": "not running",
+                                        "fix": "install it"}
 
 
 def test_a_suggested_name_is_used_when_none_is_given():

@@ -8,6 +8,8 @@ SelfSubjectAccessReview, so nothing is tried for real), GPU nodes, the dashboard
 from __future__ import annotations
 
 import asyncio
+import fnmatch
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from ...errors import Forbidden, RapidsKFError
@@ -149,12 +151,48 @@ async def free_gpus(backend: "KubernetesBackend") -> tuple[int | None, list[str]
 
 async def gpu_check(backend: "KubernetesBackend") -> Check:
     free, notes = await backend.free_gpus()
-    if free is None:
-        return Check("gpus", True, "; ".join(notes), NODE_FIX if "nodes" in " ".join(notes) else None)
+    if free is None:  # nodes cannot be read: whether GPUs exist is not known, so not "ok"
+        return Check.unknown("gpus", "; ".join(notes), NODE_FIX if "nodes" in " ".join(notes) else None)
     if not notes[0].startswith("0 "):
         return Check("gpus", True, f"{free} GPU(s) free; " + "; ".join(notes))
     return Check("gpus", False, "no schedulable node advertises nvidia.com/gpu",
                  "ask your administrator to install the NVIDIA GPU operator or device plugin on the GPU nodes")
+
+
+def image_check(config, image: str | None, source: str) -> Check:
+    """The image new clusters get by default: failed where the admin's allowed_images refuse
+    it (creating with the defaults would be refused), unknown where the notebook's own image
+    could not be read (the default may not match the notebook's versions)."""
+    chosen = image or config.default_image
+    if not chosen:
+        return Check("image", False, "no image for new clusters: the notebook's image is unknown and "
+                     "c.RapidsKF.default_image is empty", "set c.RapidsKF.default_image")
+    if config.allowed_images and not any(fnmatch.fnmatchcase(chosen, p) for p in config.allowed_images):
+        return Check("image", False, f"new clusters would use {chosen} (from {source}), which "
+                     f"c.RapidsKF.allowed_images ({', '.join(config.allowed_images)}) refuses",
+                     "ask your administrator to allow it in c.RapidsKF.allowed_images or to set an "
+                     "allowed c.RapidsKF.default_image")
+    message = f"new clusters use {chosen} (from {source})"
+    if image is None and config.use_notebook_image:
+        return Check.unknown("image", message + ": whether it matches the notebook's Dask and RAPIDS "
+                             "versions cannot be told", "set c.RapidsKF.default_image to the notebook's image")
+    return Check("image", True, message)
+
+
+def doctor_allowlist_check(on: bool) -> Check:
+    """Without a running server, what the server will do with /proxy links to dashboards."""
+    if not on:
+        return Check("proxy-allowlist", False,
+                     "c.RapidsKF.configure_proxy_allowlist is False: /proxy/<host>:8787 links to dashboards "
+                     "do not work unless ServerProxy.host_allowlist lets them; rapids-kf/clusters/<name>/"
+                     "dashboard works regardless",
+                     "keep c.RapidsKF.configure_proxy_allowlist = True (the default)")
+    if importlib.util.find_spec("jupyter_server_proxy") is None:
+        return Check("proxy-allowlist", False, "jupyter-server-proxy is not installed: /proxy links to "
+                     "dashboards do not work; rapids-kf/clusters/<name>/dashboard works regardless",
+                     "pip install 'jupyter-server-proxy>=4.2'")
+    return Check("proxy-allowlist", True,
+                 "the Jupyter server will let /proxy/<host>:8787 reach only this namespace's schedulers")
 
 
 async def run(backend: "KubernetesBackend") -> list[Check]:
@@ -174,14 +212,9 @@ async def run(backend: "KubernetesBackend") -> list[Check]:
         err = backend._not_ready()
         checks.append(Check("cache", False, err.message, err.fix))
     checks.append(await gpu_check(backend))
-    image, source = await backend.notebook_image()
-    checks.append(Check("image", True, f"new clusters use {image or backend.config.default_image} (from {source})"))
+    checks.append(image_check(backend.config, *await backend.notebook_image()))
     if backend._serverapp is None:  # `jupyter rapids-kf doctor`: no server to look at
-        on = backend.config.configure_proxy_allowlist
-        checks.append(Check("proxy-allowlist", True,
-                            "the Jupyter server will let /proxy/<host>:8787 reach only this namespace's schedulers"
-                            if on else "c.RapidsKF.configure_proxy_allowlist is False: /proxy links to dashboards "
-                            "need ServerProxy.host_allowlist; rapids-kf/clusters/<name>/dashboard works regardless"))
+        checks.append(doctor_allowlist_check(backend.config.configure_proxy_allowlist))
         return checks
     allowlisted = backend.allowlist_state.startswith("/proxy") or backend.allowlist_state.startswith("left")
     checks.append(Check(
