@@ -108,11 +108,11 @@ class DaskRights:
     def grant(self) -> None:
         self.cp.apply_manifests(MANIFESTS)
         # The controller-manager aggregates the role into kubeflow-edit asynchronously.
-        self.cp.api.wait_for(self.allowed, 30, "manifests/ to reach kubeflow-edit")
+        self.cp.api.wait_for(self.allowed, 90, "manifests/ to reach kubeflow-edit")
 
     def revoke(self) -> None:
         self.cp.delete_manifests(MANIFESTS)
-        self.cp.api.wait_for(lambda: not self.allowed(), 30,
+        self.cp.api.wait_for(lambda: not self.allowed(), 90,
                              "manifests/ to leave kubeflow-edit")
 
 
