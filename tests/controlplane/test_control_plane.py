@@ -249,9 +249,9 @@ def test_manifests_via_kustomization_grant_dask_rights(control_plane, profile_na
     sa = sa_api(control_plane, ns)
     control_plane.apply_manifests(tmp_path)
     try:
-        # Aggregation is asynchronous (controller-manager), so retry until allowed. After the
-        # other modules switched the rights on and off many times, a loaded 2-core machine
-        # once needed more than 30 s (its work queue backs off): the wait is 90 s.
+        # Aggregation is asynchronous (controller-manager), so retry until allowed. In one
+        # full run on a loaded 2-core machine 30 s was not enough (cause not found; the
+        # same test passed alone and in the next full run): the wait is 90 s.
         def create():
             try:
                 DaskCluster(gpu_cluster("by-editor", ns), api=sa).create()
