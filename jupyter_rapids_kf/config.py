@@ -134,7 +134,8 @@ class RapidsKF(LoggingConfigurable):
         5.0,
         help="""Seconds between readings of GPU memory and utilisation of Kubernetes GPU
         clusters, asked of each Running cluster's Dask scheduler (port 8786, as the client
-        snippet connects). 0 turns the readings off.""",
+        snippet connects); each new scheduler is also asked once for its package versions
+        (version skew with the notebook). 0 turns both off.""",
     ).tag(config=True)
 
     list_from_cache = Bool(

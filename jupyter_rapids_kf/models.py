@@ -65,6 +65,15 @@ class GPUUsage:
 
 
 @dataclass
+class VersionSkew:
+    """A package the cluster's image runs in another version than this notebook."""
+
+    package: str  # python, distributed, dask, msgpack or cloudpickle
+    cluster: str
+    notebook: str
+
+
+@dataclass
 class WorkerGroup:
     """A worker group besides the default one (KubeCluster.add_worker_group); the slider scales
     only the default group, which `Cluster.workers` counts."""
@@ -96,6 +105,7 @@ class Cluster:
     memory: str | None = None
     gpus: GPUUsage = field(default_factory=GPUUsage)
     worker_groups: list[WorkerGroup] = field(default_factory=list)
+    version_skew: list[VersionSkew] = field(default_factory=list)  # [] when same or not known
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -11,6 +11,7 @@ import fnmatch
 import json
 import logging
 import secrets
+import textwrap
 from typing import Any, Awaitable, Callable
 
 from . import __version__
@@ -29,6 +30,7 @@ from .models import (
     parse_scale_request,
 )
 from .snippets import snippet as make_snippet
+from .version_skew import describe as describe_skew
 
 log = logging.getLogger(__name__)
 
@@ -164,7 +166,14 @@ class ClusterService:
                 field="name",
                 fix="delete the cluster and create it again; its scheduler logs may say more",
             )
-        return {"kind": kind, "code": make_snippet(cluster, kind)}
+        code = make_snippet(cluster, kind)
+        if cluster.version_skew:
+            # Said where the user runs the code, before a Client fails with a cryptic error.
+            defaults = self._defaults(await (await self.backend()).facts())
+            warning = describe_skew(cluster.version_skew, defaults["image"])
+            code = "\n".join(textwrap.wrap(f"WARNING: {warning}", 92, initial_indent="# ",
+                                             subsequent_indent="# ")) + "\n" + code
+        return {"kind": kind, "code": code}
 
     async def logs(self, name: str, component: str, tail: str | int | None) -> list[dict[str, Any]]:
         check_name(name)

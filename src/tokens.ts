@@ -58,6 +58,14 @@ export interface ICluster {
   gpus: IGPUUsage;
   /** Groups other than the default one, which `workers` and the slider concern. */
   worker_groups: IWorkerGroup[];
+  /** Packages the cluster runs in another version than this notebook ([] when they agree). */
+  version_skew: IVersionSkew[];
+}
+
+export interface IVersionSkew {
+  package: string;
+  cluster: string;
+  notebook: string;
 }
 
 export interface IClusterRequest {

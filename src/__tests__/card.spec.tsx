@@ -332,4 +332,19 @@ describe('ScaleControl', () => {
     const range = screen.getByText('adaptive 1–8');
     expect(range.className).toContain('jp-RapidsKF-nowrap');
   });
+
+  it('names a version skew with the notebook and what to do', () => {
+    renderCard(
+      cluster('old', {
+        version_skew: [
+          { package: 'distributed', cluster: '2025.1.0', notebook: '2026.8.0' }
+        ]
+      })
+    );
+    const note = screen.getByRole('note');
+    expect(note.textContent).toContain(
+      'distributed 2025.1.0 (notebook 2026.8.0)'
+    );
+    expect(note.textContent).toContain('this notebook’s image');
+  });
 });

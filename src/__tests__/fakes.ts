@@ -34,6 +34,7 @@ export function cluster(
       utilization: null
     },
     worker_groups: [],
+    version_skew: [],
     ...overrides
   };
 }

@@ -144,6 +144,24 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
         </ul>
       )}
 
+      {(cluster.version_skew ?? []).length > 0 && (
+        <div className="jp-RapidsKF-skew" role="note">
+          {trans.__(
+            'Versions differ from this notebook: %1. A Client from here may fail with deserialization errors; create the cluster with this notebook’s image.',
+            cluster.version_skew
+              .map(skew =>
+                trans.__(
+                  '%1 %2 (notebook %3)',
+                  skew.package,
+                  skew.cluster,
+                  skew.notebook
+                )
+              )
+              .join(', ')
+          )}
+        </div>
+      )}
+
       <ScaleControl
         cluster={cluster}
         pending={pending}

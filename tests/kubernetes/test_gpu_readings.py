@@ -34,10 +34,17 @@ def asked(monkeypatch) -> Asked:
     names = Asked()
 
     def address(self, cluster):
-        names.append(cluster.name)
         return names.real if cluster.name == "gpu-etl" else UNREACHABLE
 
+    gpu_targets = KubernetesBackend._gpu_targets
+
+    def targets(self):  # the clusters whose scheduler is asked for GPU readings this round
+        chosen = gpu_targets(self)
+        names.extend(chosen)
+        return chosen
+
     monkeypatch.setattr(KubernetesBackend, "scheduler_address", address)
+    monkeypatch.setattr(KubernetesBackend, "_gpu_targets", targets)
     return names
 
 

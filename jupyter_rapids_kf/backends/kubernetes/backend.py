@@ -31,6 +31,7 @@ from .client import (
     detect_namespace,
 )
 from .gpu_readings import GpuReadings
+from .scheduler_versions import SchedulerVersions
 from .spec import autoscaler_body, build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, COMPONENT_LABEL, Objects, Timeouts, cluster_status, event_cluster
 from .uncached import list_from_api
@@ -63,6 +64,7 @@ class KubernetesBackend:
         self.allowlist = proxy_allowlist.SchedulerAllowlist(self.namespace, lambda: self._clusters.keys())
         self.allowlist_state = "not configured yet"
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
+        self.versions = SchedulerVersions(config.gpu_metrics_interval, self._running_schedulers, self._recompute)
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -91,6 +93,7 @@ class KubernetesBackend:
         self._recompute_all()
         self._ticker = asyncio.ensure_future(self._tick())
         self.gpu_readings.start()
+        self.versions.start()
         if self.config.configure_proxy_allowlist:
             self.allowlist_state = proxy_allowlist.install(self._serverapp, self.allowlist)
         else:
@@ -100,6 +103,7 @@ class KubernetesBackend:
         if self._ticker is not None:
             self._ticker.cancel()
         await self.gpu_readings.stop()
+        await self.versions.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
 
     @property
@@ -407,12 +411,17 @@ class KubernetesBackend:
         reading = self.gpu_readings.get(name)
         if reading is not None and _readable(cluster):
             cluster.gpus = replace(cluster.gpus, **reading)
+        if _running(cluster):
+            cluster.version_skew = self.versions.get(self.scheduler_address(cluster))
         if self._clusters.get(name) != cluster:
             self._clusters[name] = cluster
             self._emit("cluster", cluster)
 
     def _gpu_targets(self) -> dict[str, str]:
         return {name: self.scheduler_address(c) for name, c in self._clusters.items() if _readable(c)}
+
+    def _running_schedulers(self) -> dict[str, str]:
+        return {name: self.scheduler_address(c) for name, c in self._clusters.items() if _running(c)}
 
     def scheduler_address(self, cluster: Cluster) -> str:
         """Where the server reaches a cluster's scheduler over Dask's comm (as the snippet does)."""
@@ -437,5 +446,9 @@ class KubernetesBackend:
                 log.exception("rapids-kf: change listener failed")
 
 
+def _running(cluster: Cluster) -> bool:
+    return cluster.phase in READABLE and cluster.scheduler.ready
+
+
 def _readable(cluster: Cluster) -> bool:
-    return cluster.phase in READABLE and cluster.scheduler.ready and cluster.gpus_per_worker > 0
+    return _running(cluster) and cluster.gpus_per_worker > 0
