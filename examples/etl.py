@@ -297,8 +297,11 @@ def load(root: str | Path, backend: str, rows: int | str | None = None, client=N
             target = partitions or gpu_partitions(rows, workers)
         else:
             orders = dd.read_parquet(files, columns=ORDER_COLUMNS, blocksize=cpu_blocksize(rows, workers))
-            target = partitions
-        if target and target < orders.npartitions:
+            # At least two partitions per thread, so that every core has work while another
+            # partition waits (a Parquet file's row groups may not split finer by blocksize).
+            threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+            target = partitions or max(orders.npartitions, 2 * threads)
+        if target and target != orders.npartitions:
             orders = orders.repartition(npartitions=target)
         orders = spread(client, orders)
         customers = dd.read_parquet(str(root / "customers.parquet"), blocksize=None)
