@@ -10,7 +10,7 @@ on these engines, all reading the same Parquet files:
   pandas        one process (skipped above --pandas-max-rows: it would take minutes)
   dask-cpu      CPU clusters created through the REST API (gpus_per_worker 0) in each
                 layout of --cpu-layouts (workers x threads, e.g. 16x1, 8x2, 4x4), each
-                worker given its share of 80% of the memory so nothing spills, at least two
+                worker given its share of 85% of the memory so nothing spills, at least two
                 partitions per thread; the best layout is the baseline
   cudf          cuDF in one process, with an RMM pool
   dask-cudf     a GPU cluster created through the REST API: LocalCUDACluster, one worker
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-layouts", default=",".join(f"{cores // t}x{t}" for t in (1, 2, 4) if cores // t),
                         help="CPU cluster layouts to try, workers x threads per worker")
     parser.add_argument("--cpu-worker-memory", default=None,
-                        help="memory limit per CPU worker (default: 80%% of the memory over the workers)")
+                        help="memory limit per CPU worker (default: 85%% of the memory over the workers)")
     parser.add_argument("--engines", default="pandas,dask-cpu,cudf,dask-cudf")
     parser.add_argument("--rows-per-file", default="25M", help="every size must be a multiple of this")
     parser.add_argument("--json", default=None, help="write the results here")
@@ -298,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
         report["cpu_layouts"] = []
         for n, (workers, threads) in enumerate(layouts):
             name = f"bench-cpu-{workers}x{threads}"
-            memory = args.cpu_worker_memory or f"{max(1, int(total_memory() * 0.8 / workers / 2**30))}Gi"
+            memory = args.cpu_worker_memory or f"{max(1024, int(total_memory() * 0.85 / workers / 2**20))}Mi"
             cpu = server.create_cluster({"name": name, "workers": workers, "gpus_per_worker": 0,
                                          "cpu": str(threads), "memory": memory, "idle_timeout": 0})
             report["cpu_layouts"].append({"layout": f"{workers}x{threads}", "memory": memory,
