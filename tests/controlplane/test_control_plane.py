@@ -152,7 +152,9 @@ def test_scale_beyond_gpu_capacity_and_back(admin, profile_namespace, dask_clust
         return len(deployments) == 2 and len(pods) == 2 and all(ready(p) for p in pods)
 
     wait_for(two_left, 60, "two ready workers after scaling down")
-    assert time.monotonic() - t0 < 60
+    took = time.monotonic() - t0
+    print(f"scale-down 8 -> 2 workers: {took:.1f} s (bound 60 s: a hang, not a slow step)")
+    assert took < 60
     log = (control_plane.logs / "operator.log").read_text()
     assert "falling back to LIFO scaling" in log
     assert "DaskKubernetesPortForward" not in log
