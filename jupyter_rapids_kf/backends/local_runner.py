@@ -187,7 +187,12 @@ def standby(gpu: bool) -> Path | None:
     import distributed  # noqa: F401
 
     if gpu:
-        import dask_cuda  # noqa: F401
+        try:
+            import dask_cuda  # noqa: F401
+        except ImportError:
+            # GPUs but no dask-cuda: GPU clusters fail with their own message when they
+            # start; the standby must still serve CPU clusters (gpus_per_worker 0).
+            pass
     use_forkserver()
     line = sys.stdin.readline().strip()
     if not line:
