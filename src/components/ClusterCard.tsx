@@ -8,6 +8,7 @@ import * as React from 'react';
 
 import { IPendingScale } from '../model';
 import { ICluster, IClusterActions } from '../tokens';
+import { ClusterFacts } from './ClusterFacts';
 import {
   formatAge,
   formatBytes,
@@ -102,6 +103,7 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
 
       <dl className="jp-RapidsKF-facts">
         <GPUFacts cluster={cluster} trans={trans} />
+        <ClusterFacts cluster={cluster} trans={trans} />
         {(cluster.worker_groups ?? []).length > 0 && (
           <>
             <dt>{trans.__('Other groups')}</dt>
