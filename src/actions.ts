@@ -16,6 +16,7 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { APIError, dashboardUrl, getLogs, getSnippet } from './api';
 import { AUTO_CLOSE } from './notifications';
 import { ClusterListModel } from './model';
+import { IPlot, loadPlots, readPastedDashboard } from './plots';
 import { chooseKind, copyToClipboard, insertBelowActiveCell } from './snippets';
 import { IAdapt, ICluster, ISettings, SnippetKind } from './tokens';
 import { DashboardWidget } from './widgets/DashboardWidget';
@@ -111,9 +112,76 @@ export class ClusterActionRunner {
     return cluster;
   }
 
+  /** Every plot the cluster's scheduler serves (GPU ones first); the usual few if it does not say. */
+  async plots(name: string): Promise<IPlot[]> {
+    const cluster = this._ctx.model.find(name);
+    if (!cluster) {
+      return [];
+    }
+    const gpus = cluster.gpus_per_worker > 0 || cluster.gpus.in_use > 0;
+    try {
+      const plots = await loadPlots(dashboardUrl(cluster, ''), gpus);
+      if (plots.length > 0) {
+        // Our names where we have them ("GPU memory", not "Gpu Memory").
+        return plots.map(plot => {
+          const label = pageLabel(plot.page, this._ctx.trans);
+          return label === plot.page ? plot : { ...plot, title: label };
+        });
+      }
+    } catch (error) {
+      console.warn('rapids-kf: plots not listed', error);
+    }
+    return dashboardPages(cluster)
+      .filter(page => page !== 'status')
+      .map(page => ({ page, title: pageLabel(page, this._ctx.trans) }));
+  }
+
+  /**
+   * Opens the dashboard page a user pasted, if it is one of ours (see plots.ts); a Client's
+   * host:port link is followed to its cluster, so the pane closes with that cluster.
+   */
+  async openPastedDashboard(text: string): Promise<DashboardWidget | null> {
+    const { app, trans } = this._ctx;
+    const baseUrl = app.serviceManager.serverSettings.baseUrl;
+    let pasted = readPastedDashboard(text, baseUrl);
+    if ('link' in pasted) {
+      const page = pasted.page;
+      try {
+        const response = await fetch(`${pasted.link}/individual-plots.json`, {
+          credentials: 'same-origin'
+        });
+        pasted = response.ok
+          ? readPastedDashboard(response.url, baseUrl)
+          : { error: trans.__('no cluster of yours has this dashboard') };
+      } catch (error) {
+        pasted = { error: (error as Error).message };
+      }
+      if ('cluster' in pasted) {
+        pasted = { cluster: pasted.cluster, page };
+      }
+    }
+    if ('error' in pasted || !('cluster' in pasted)) {
+      const reason = 'error' in pasted ? pasted.error : '';
+      Notification.error(
+        trans.__('This dashboard does not open here: %1', reason),
+        { autoClose: AUTO_CLOSE }
+      );
+      return null;
+    }
+    if (!this._ctx.model.find(pasted.cluster)) {
+      Notification.error(
+        trans.__('No GPU cluster named %1 is listed.', pasted.cluster),
+        { autoClose: AUTO_CLOSE }
+      );
+      return null;
+    }
+    return this.openDashboard(pasted.cluster, pasted.page);
+  }
+
   async openDashboard(
     name: string,
-    page = 'status'
+    page = 'status',
+    title?: string
   ): Promise<DashboardWidget | null> {
     const { app, trans, dashboards } = this._ctx;
     const cluster = await this._existing(name);
@@ -127,7 +195,8 @@ export class ClusterActionRunner {
         cluster: name,
         page,
         url: dashboardUrl(cluster, page),
-        label: `${name}: ${pageLabel(page, trans)}`,
+        label: `${name}: ${title || pageLabel(page, trans)}`,
+        plotTitle: title,
         trans
       });
       void dashboards.add(widget);

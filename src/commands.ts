@@ -16,7 +16,8 @@ import {
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Menu } from '@lumino/widgets';
 
-import { ClusterActionRunner, dashboardPages, pageLabel } from './actions';
+import { ClusterActionRunner, pageLabel } from './actions';
+import { addPlotItems } from './plotMenu';
 import { dashboardUrl } from './api';
 import { gpuClustersIcon } from './icons';
 import { ClusterListModel } from './model';
@@ -106,16 +107,42 @@ export function registerCommands(
   commands.addCommand(CommandIDs.openDashboard, {
     label: args => {
       const page = (args.page as string) || 'status';
+      const title = (args.title as string) || pageLabel(page, trans);
       return args.menu
-        ? pageLabel(page, trans)
-        : trans.__('Open GPU cluster dashboard (%1)', pageLabel(page, trans));
+        ? title
+        : trans.__('Open GPU cluster dashboard (%1)', title);
     },
     caption: trans.__('Open the Dask dashboard of a cluster in a tab'),
     execute: async args => {
       const name = await target(args);
       if (name) {
-        return runner.openDashboard(name, (args.page as string) || 'status');
+        return runner.openDashboard(
+          name,
+          (args.page as string) || 'status',
+          (args.title as string) || undefined
+        );
       }
+    }
+  });
+  commands.addCommand(CommandIDs.openDashboardUrl, {
+    label: trans.__('Open GPU cluster dashboard URL…'),
+    caption: trans.__(
+      'Open a dashboard link of a cluster (for example from a Client) in a tab'
+    ),
+    execute: async args => {
+      let url = args.url as string | undefined;
+      if (typeof url !== 'string') {
+        const answer = await InputDialog.getText({
+          title: trans.__('Dashboard URL'),
+          placeholder: 'http://…/rapids-kf/clusters/NAME/dashboard/status',
+          okLabel: trans.__('Open')
+        });
+        if (!answer.button.accept || !answer.value) {
+          return;
+        }
+        url = answer.value;
+      }
+      return runner.openPastedDashboard(url);
     }
   });
   commands.addCommand(CommandIDs.insertSnippet, {
@@ -224,6 +251,7 @@ export function registerCommands(
       CommandIDs.openPanel,
       CommandIDs.refresh,
       CommandIDs.openDashboard,
+      CommandIDs.openDashboardUrl,
       CommandIDs.insertSnippet,
       CommandIDs.copySnippet,
       CommandIDs.showLogs,
@@ -248,15 +276,10 @@ export function registerCommands(
         name,
         page: page ?? 'status'
       }),
-    openDashboardMenu: (name, anchor) => {
+    openDashboardMenu: async (name, anchor) => {
       const menu = new Menu({ commands });
       menu.addClass('jp-RapidsKF-menu');
-      for (const page of dashboardPages(model.find(name))) {
-        menu.addItem({
-          command: CommandIDs.openDashboard,
-          args: { name, page, menu: true }
-        });
-      }
+      addPlotItems(menu, name, await runner.plots(name));
       if (commands.hasCommand(DASK_POPULATE_URL)) {
         menu.addItem({ type: 'separator' });
         menu.addItem({

@@ -90,7 +90,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
       restorer.add(panel, 'rapids-kf-sidebar');
       void restorer.restore(dashboards, {
         command: CommandIDs.openDashboard,
-        args: widget => ({ name: widget.cluster, page: widget.page }),
+        args: widget => ({
+          name: widget.cluster,
+          page: widget.page,
+          title: widget.plotTitle
+        }),
         name: widget => `${widget.cluster}/${widget.page}`
       });
       void restorer.restore(logs, {

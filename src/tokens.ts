@@ -157,6 +157,7 @@ export namespace CommandIDs {
   export const openPanel = 'rapids-kf:open-panel';
   export const refresh = 'rapids-kf:refresh';
   export const openDashboard = 'rapids-kf:open-dashboard';
+  export const openDashboardUrl = 'rapids-kf:open-dashboard-url';
   export const insertSnippet = 'rapids-kf:insert-snippet';
   export const copySnippet = 'rapids-kf:copy-snippet';
   export const showLogs = 'rapids-kf:show-logs';

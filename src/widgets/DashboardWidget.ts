@@ -14,6 +14,8 @@ export class DashboardWidget extends MainAreaWidget<IFrame> {
     page: string;
     url: string;
     label: string;
+    /** The scheduler's name of the plot, kept so that a restored pane is named alike. */
+    plotTitle?: string;
     trans: TranslationBundle;
   }) {
     const content = new IFrame({
@@ -27,6 +29,7 @@ export class DashboardWidget extends MainAreaWidget<IFrame> {
     super({ content });
     this.cluster = options.cluster;
     this.page = options.page;
+    this.plotTitle = options.plotTitle ?? '';
     this.id = DashboardWidget.id(options.cluster, options.page);
     this.addClass('jp-RapidsKF-dashboard');
     this.title.label = options.label;
@@ -54,6 +57,7 @@ export class DashboardWidget extends MainAreaWidget<IFrame> {
 
   readonly cluster: string;
   readonly page: string;
+  readonly plotTitle: string;
 
   /** Reload the page (after the cluster restarted, for example). */
   reload(): void {
@@ -65,6 +69,6 @@ export class DashboardWidget extends MainAreaWidget<IFrame> {
 
 export namespace DashboardWidget {
   export function id(cluster: string, page: string): string {
-    return `jp-RapidsKF-dashboard-${cluster}-${page}`;
+    return `jp-RapidsKF-dashboard-${cluster}-${page.replace(/[^\w-]/g, '_')}`;
   }
 }
