@@ -188,7 +188,10 @@ test('a new user creates, scales, uses and deletes a cluster (a CPU LocalCluster
   step('dashboard');
   // 5. The dashboard opens in a tab and bokeh draws its plots.
   await card.getByRole('button', { name: 'Dashboard', exact: true }).click();
-  const dashboard = page.locator('.jp-RapidsKF-dashboard');
+  // The Status pane; plot panes of the same cluster open beside it later.
+  const dashboard = page.locator('.jp-RapidsKF-dashboard', {
+    has: page.locator(`iframe[title="${name}: Status"]`)
+  });
   const dashboardTab = page.getByRole('tab', { name: `${name}: Status` });
   await expect(dashboardTab).toBeVisible();
   const frame = page.frameLocator('.jp-RapidsKF-dashboard iframe');
@@ -211,6 +214,59 @@ test('a new user creates, scales, uses and deletes a cluster (a CPU LocalCluster
     .getByRole('tab', { name: `Logs: ${name}` })
     .locator('.lm-TabBar-tabCloseIcon')
     .click();
+
+  step('plots');
+  // 6a. Every plot the scheduler serves is in the dashboard menu; one opens as its own
+  // docked pane, which comes back when the page is reloaded.
+  await card
+    .getByRole('button', { name: `More dashboard plots of ${name}` })
+    .click();
+  const plotItems = page.locator('.jp-RapidsKF-menu .lm-Menu-item');
+  await expect.poll(() => plotItems.count()).toBeGreaterThan(12);
+  await page
+    .getByRole('menuitem', { name: 'Task stream', exact: true })
+    .click();
+  const plotTab = page.getByRole('tab', { name: `${name}: Task stream` });
+  await expect(plotTab).toBeVisible();
+  const plotFrame = page.frameLocator(
+    `.jp-RapidsKF-dashboard iframe[title="${name}: Task stream"]`
+  );
+  await expect(plotFrame.locator('.bk-Figure').first()).toBeVisible({
+    timeout: 60000
+  });
+  // A dashboard URL pasted by the user: ours opens as a pane, another address does not.
+  const pasteUrl = async (url: string) => {
+    // Not awaited in the page: the command resolves only once its dialog is answered.
+    await page.evaluate(() => {
+      void (window as any).jupyterapp.commands.execute(
+        'rapids-kf:open-dashboard-url'
+      );
+    });
+    const dialog = page.locator('.jp-Dialog');
+    await dialog.locator('input').fill(url);
+    await dialog.getByRole('button', { name: 'Open' }).click();
+  };
+  await pasteUrl('http://10.1.2.3:8787/individual-progress');
+  await expect(
+    page.getByText('This dashboard does not open here').first()
+  ).toBeVisible();
+  await pasteUrl(
+    new URL(
+      `/rapids-kf/clusters/${name}/dashboard/individual-progress`,
+      page.url()
+    ).href
+  );
+  await expect(
+    page.getByRole('tab', { name: `${name}: Progress` })
+  ).toBeVisible();
+  // Not galata's wait for its default tab: the restored layout has a plot in front.
+  await page.reload({ waitForIsReady: false });
+  await expect(plotTab).toBeVisible({ timeout: 60000 });
+  await expect(plotFrame.locator('.bk-Figure').first()).toBeVisible({
+    timeout: 60000
+  });
+  await page.sidebar.openTab(PANEL_ID);
+  await expect(card).toBeVisible();
 
   step('snippet');
   // 6. The client snippet, inserted from the snippet menu into a new notebook, runs.
@@ -384,6 +440,7 @@ test('a new user creates, scales, uses and deletes a cluster (a CPU LocalCluster
   await expect(page.getByRole('tab', { name: `${name}: Status` })).toHaveCount(
     0
   );
+  await expect(plotTab).toHaveCount(0);
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
 
   step('done');
