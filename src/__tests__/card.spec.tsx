@@ -294,34 +294,24 @@ describe('ScaleControl', () => {
   it('offers an adaptive range that follows the current size and the limit', async () => {
     const onAdapt = jest.fn(async () => '');
     const view = render(scaleControl({ onAdapt, maxWorkers: 4 }));
-    // Scaled from 2 to 3 workers after the card first rendered.
-    view.rerender(
-      scaleControl({
-        cluster: cluster('a', {
-          workers: { desired: 3, ready: 3, pending: 0 }
-        }),
-        onAdapt,
-        maxWorkers: 4
-      })
-    );
-    await act(async () => {
-      fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));
-    });
+    /** The cluster now has `desired` workers; the switch is clicked on. */
+    const switchOnAt = async (desired: number) => {
+      view.rerender(
+        scaleControl({
+          cluster: cluster('a', {
+            workers: { desired, ready: desired, pending: 0 }
+          }),
+          onAdapt,
+          maxWorkers: 4
+        })
+      );
+      await act(async () => {
+        fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));
+      });
+    };
+    await switchOnAt(3); // scaled from 2 to 3 after the card first rendered
     expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 3 });
-
-    // Above the server's limit (an admin lowered it): the range stops at the limit.
-    view.rerender(
-      scaleControl({
-        cluster: cluster('a', {
-          workers: { desired: 6, ready: 6, pending: 0 }
-        }),
-        onAdapt,
-        maxWorkers: 4
-      })
-    );
-    await act(async () => {
-      fireEvent.click(screen.getByRole('switch', { name: 'Adaptive' }));
-    });
+    await switchOnAt(6); // above the server's limit (an admin lowered it)
     expect(onAdapt).toHaveBeenLastCalledWith({ minimum: 1, maximum: 4 });
   });
 

@@ -14,42 +14,34 @@ import logging
 from typing import Any, Callable
 
 from ...gpu_metrics import NO_GPUS, from_identity
+from .poller import Poller
 
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT = 5.0  # one scheduler's answer; a slow one must not hold up the others
 
 
-class GpuReadings:
+class GpuReadings(Poller):
+    what = "GPU metrics"
+
     def __init__(self, interval: float, targets: Callable[[], dict[str, str]],
                  on_change: Callable[[str], None]):
-        self.interval = interval
+        super().__init__(interval)
         self.targets = targets  # cluster name -> scheduler address, for the clusters to read now
         self.on_change = on_change
         self.readings: dict[str, dict[str, Any]] = {}
         self._rpcs: dict[str, Any] = {}  # address -> distributed rpc, kept open between reads
-        self._task: asyncio.Task | None = None
         self._unreachable: set[str] = set()  # logged once until it answers again
 
-    def start(self) -> None:
-        if self.interval > 0:
-            self._task = asyncio.ensure_future(self._loop())
-
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        await super().stop()
         await asyncio.gather(*(self._close(a) for a in list(self._rpcs)), return_exceptions=True)
 
     def get(self, name: str) -> dict[str, Any] | None:
         return self.readings.get(name)
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.read_all()
-            except Exception:
-                log.exception("rapids-kf: reading GPU metrics failed")
+    async def tick(self) -> None:
+        await self.read_all()
 
     async def read_all(self) -> None:
         targets = self.targets()

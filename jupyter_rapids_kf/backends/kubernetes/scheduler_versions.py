@@ -14,39 +14,28 @@ from typing import Callable
 
 from ...models import VersionSkew
 from ...version_skew import compare
+from .poller import Poller
 
 log = logging.getLogger(__name__)
 
 ASK_TIMEOUT = 5.0
 
 
-class SchedulerVersions:
+class SchedulerVersions(Poller):
+    what = "scheduler versions"
+
     def __init__(self, interval: float, targets: Callable[[], dict[str, str]],
                  on_change: Callable[[str], None]):
-        self.interval = interval
+        super().__init__(interval)
         self.targets = targets  # cluster name -> scheduler address, for running clusters
         self.on_change = on_change
         self._skew: dict[str, list[VersionSkew]] = {}  # scheduler address -> what differs
-        self._task: asyncio.Task | None = None
-
-    def start(self) -> None:
-        if self.interval > 0:
-            self._task = asyncio.ensure_future(self._loop())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
 
     def get(self, address: str | None) -> list[VersionSkew]:
         return list(self._skew.get(address or "", []))
 
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            try:
-                await self.read_new()
-            except Exception:
-                log.exception("rapids-kf: reading scheduler versions failed")
+    async def tick(self) -> None:
+        await self.read_new()
 
     async def read_new(self) -> None:
         targets = self.targets()
