@@ -13,6 +13,8 @@ from .backends import choose_backend
 from .config import RapidsKF
 from . import generic_proxy, malformed
 from .handlers import DASHBOARD_LINK, route_table
+from .jobs.handlers import job_routes
+from .jobs.service import JobService, default_jobs_backend
 from .service import ClusterService
 
 DASHBOARD_LINK_ENV = "DASK_DISTRIBUTED__DASHBOARD__LINK"
@@ -29,6 +31,9 @@ class RapidsKFApp(ExtensionApp):
             self.rapids_kf, lambda: choose_backend(self.rapids_kf, state_dir, self.serverapp)
         )
         self.settings["rapids_kf_service"] = self.service
+        root = Path(self.serverapp.root_dir)
+        self.jobs = JobService(self.service, root, default_jobs_backend(state_dir, root))
+        self.settings["rapids_kf_jobs"] = self.jobs
         if self.rapids_kf.set_dashboard_link and DASHBOARD_LINK_ENV not in os.environ:
             # Kernels inherit this; distributed fills {host} and {port} for each Client, and
             # rapids-kf/dashboards/ sends the link on to that cluster's own dashboard route,
@@ -37,7 +42,8 @@ class RapidsKFApp(ExtensionApp):
             os.environ[DASHBOARD_LINK_ENV] = url_path_join(base_url, DASHBOARD_LINK)
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(route_table())
+        routes = route_table()
+        self.handlers.extend(routes[:-1] + job_routes() + routes[-1:])  # the unknown-path 404 stays last
         policy = generic_proxy.Policy(
             self.serverapp,
             self.service.dashboard_owner,
@@ -55,4 +61,5 @@ class RapidsKFApp(ExtensionApp):
             self.log.warning("rapids-kf: backend did not start: %s", err)
 
     async def stop_extension(self) -> None:
+        await self.jobs.stop()
         await self.service.stop()

@@ -129,6 +129,18 @@ class ClusterService:
         existing = await backend.list()
         if any(c.name == spec.name for c in existing):
             raise Exists(f"a cluster named {spec.name!r} already exists", field="name")
+        await self.check_room()
+        return await backend.create(spec)
+
+    async def resolve(self, body: Any) -> tuple[ClusterSpec, BackendFacts]:
+        """A ClusterRequest body with defaults, profile and guardrails applied, as `create` does;
+        used by jobs and pipeline export so a batch run gets the same shape and limits."""
+        facts = await (await self.backend()).facts()
+        return self._resolve(parse_cluster_request(body), facts), facts
+
+    async def check_room(self) -> None:
+        """The max_clusters guardrail, for a job that brings its own cluster."""
+        existing = await (await self.backend()).list()
         if len(existing) >= self.config.max_clusters:
             raise Limit(
                 f"this namespace already has {len(existing)} clusters; the limit is "
@@ -136,7 +148,6 @@ class ClusterService:
                 fix="delete a cluster you no longer need, or ask your administrator to raise "
                 "c.RapidsKF.max_clusters",
             )
-        return await backend.create(spec)
 
     async def patch(self, name: str, body: Any) -> Cluster:
         check_name(name)
@@ -224,6 +235,12 @@ class ClusterService:
                 return  # backends may report the same state twice; users only see changes
             self._last_sent[cluster.name] = encoded
             event = Event("cluster", data, text=encoded)  # encoded once for every subscriber
+        for queue in list(self._subscribers):
+            self._offer(queue, event)
+
+    def publish(self, kind: str, data: dict[str, Any]) -> None:
+        """Another kind of change (a job) on the same event stream."""
+        event = Event(kind, data)
         for queue in list(self._subscribers):
             self._offer(queue, event)
 

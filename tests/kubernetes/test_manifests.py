@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 
+from jupyter_rapids_kf.backends.kubernetes.batch_checks import JOB_PERMISSIONS
 from jupyter_rapids_kf.backends.kubernetes.checks import PERMISSIONS
 
 ROOT = Path(__file__).resolve().parents[2] / "manifests"
@@ -29,7 +30,7 @@ def test_every_kustomization_lists_files_that_exist():
 def test_edit_role_is_aggregated_into_kubeflow_edit_and_grants_exactly_what_preflight_checks():
     [role] = load(ROOT / "clusterrole-edit.yaml")
     assert role["metadata"]["labels"] == {"rbac.authorization.kubeflow.org/aggregate-to-kubeflow-edit": "true"}
-    needed = {(verb, group, f"{res}/{sub}" if sub else res) for verb, group, res, sub in PERMISSIONS}
+    needed = {(verb, group, f"{res}/{sub}" if sub else res) for verb, group, res, sub in PERMISSIONS + JOB_PERMISSIONS}
     assert granted(role) == needed
     assert not any("*" in rule["verbs"] or "*" in rule["resources"] for rule in role["rules"])
 
@@ -57,3 +58,12 @@ def test_network_policy_keeps_other_namespaces_off_the_schedulers():
     assert {"podSelector": {}} in sources  # this namespace only (no namespaceSelector beside it)
     others = [s for s in sources if "namespaceSelector" in s]
     assert all(s["namespaceSelector"].get("matchLabels") for s in others)  # never "all namespaces"
+
+
+def test_pipelines_binding_gives_pipeline_runner_our_edit_role():
+    [binding] = load(ROOT / "pipelines/rolebinding.yaml")
+    kustomization = yaml.safe_load((ROOT / "pipelines/kustomization.yaml").read_text())
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": "jupyter-rapids-kf-edit"}
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "pipeline-runner",
+                                    "namespace": kustomization["namespace"]}]

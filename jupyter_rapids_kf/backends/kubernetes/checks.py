@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import Forbidden, RapidsKFError
 from ..base import Check
+from . import batch_checks
 from .client import ACCESS_REVIEWS, DASK_GROUP, NODES, OPERATOR_FIX, PERMISSION_FIX, Resource
 from .spec import GPU_RESOURCE
 
@@ -212,6 +213,8 @@ async def run(backend: "KubernetesBackend") -> list[Check]:
         err = backend._not_ready()
         checks.append(Check("cache", False, err.message, err.fix))
     checks.append(await gpu_check(backend))
+    checks.append(await batch_checks.jobs_check(backend))
+    checks.append(batch_checks.pipelines_check())
     checks.append(image_check(backend.config, *await backend.notebook_image()))
     if backend._serverapp is None:  # `jupyter rapids-kf doctor`: no server to look at
         checks.append(doctor_allowlist_check(backend.config.configure_proxy_allowlist))

@@ -1,0 +1,260 @@
+"""Jobs on Kubernetes: the dask-kubernetes operator's DaskJob (a runner pod plus its own cluster).
+
+How the file reaches the runner pod: a ConfigMap `<job>-file` holding it (outputs of a notebook
+stripped first), mounted read-only into the pod; ConfigMaps are capped at 1 MiB by the API
+server, so files are limited to MAX_FILE_BYTES. It works with any storage class, unlike the
+workspace PVC, which is usually ReadWriteOnce and already mounted by the notebook pod. The
+executed copy comes back through the runner's log: `jobs.run --print-notebook` ends the log
+with the notebook (gzip + base64), which this server reads once the job has finished and
+writes next to the original. So the runner pod needs no Kubernetes rights at all.
+
+The ConfigMap is owned by the DaskJob, which owns the operator's cluster and runner pod: one
+DELETE of the DaskJob (cancel) removes them all. State comes from a 2 s poll of DaskJobs and
+runner pods.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from ..backends.kubernetes.client import DASK_GROUP, PODS, Kube, Resource
+from ..backends.kubernetes.spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
+from ..config import RapidsKF
+from ..errors import NotFound, RapidsKFError
+from ..models import ClusterSpec
+from .base import JobListener
+from .models import Job
+from .run import decode_from_log, strip_payload
+
+log = logging.getLogger(__name__)
+
+DASKJOBS = Resource("daskjobs", "DaskJob", DASK_GROUP)
+CONFIGMAPS = Resource("configmaps", "ConfigMap")
+JOB_LABEL = "rapids-kf.jupyter.org/job"
+FILE_ANNOTATION = "rapids-kf.jupyter.org/file"
+PARAMETERS_ANNOTATION = "rapids-kf.jupyter.org/parameters"
+OUTPUT_ANNOTATION = "rapids-kf.jupyter.org/output"
+ERROR_ANNOTATION = "rapids-kf.jupyter.org/error"
+MOUNT = "/var/rapids-kf/job"
+POLL_SECONDS = 2.0
+LOG_LIMIT_BYTES = 32 * 2**20
+WAITING_TROUBLE = ("ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError",
+                   "InvalidImageName")
+
+
+def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config: RapidsKF) -> dict[str, Any]:
+    """The DaskJob: its cluster is the server's own DaskCluster spec; its runner executes the file."""
+    cluster = drop_none(build_daskcluster(
+        spec, image=image, scheduler_cpu=config.scheduler_cpu, scheduler_memory=config.scheduler_memory,
+        tolerations=config.worker_tolerations,
+    ))
+    labels = {MANAGED_LABEL: MANAGED_VALUE, JOB_LABEL: job.name}
+    runner = {
+        "name": "job",
+        "image": image,
+        "args": ["python", "-m", "jupyter_rapids_kf.jobs.run", f"{MOUNT}/{file_name}", "--print-notebook",
+                 "--parameters", json.dumps(job.parameters)],
+        "env": [{"name": k, "value": v} for k, v in spec.env.items()],
+        "resources": {
+            "requests": {"cpu": config.scheduler_cpu, "memory": config.scheduler_memory},
+            "limits": {"cpu": config.scheduler_cpu, "memory": config.scheduler_memory},
+        },
+        "volumeMounts": [{"name": "job-file", "mountPath": MOUNT, "readOnly": True}],
+    }
+    return {
+        "apiVersion": f"{DASK_GROUP}/v1",
+        "kind": "DaskJob",
+        "metadata": {
+            "name": job.name,
+            "labels": labels,
+            "annotations": {FILE_ANNOTATION: job.file, PARAMETERS_ANNOTATION: json.dumps(job.parameters)},
+        },
+        "spec": {
+            "job": {"spec": {
+                "restartPolicy": "Never",
+                "containers": [runner],
+                "volumes": [{"name": "job-file", "configMap": {"name": f"{job.name}-file"}}],
+            }},
+            # The operator copies the DaskJob's labels to the cluster (the CRD prunes cluster.metadata).
+            "cluster": {"spec": cluster["spec"]},
+        },
+    }
+
+
+def file_configmap(name: str, owner: dict[str, Any], file_name: str, content: bytes) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": f"{name}-file",
+            "labels": {MANAGED_LABEL: MANAGED_VALUE, JOB_LABEL: name},
+            "ownerReferences": [{
+                "apiVersion": f"{DASK_GROUP}/v1", "kind": "DaskJob", "name": name,
+                "uid": owner["metadata"]["uid"],
+            }],
+        },
+        "binaryData": {file_name: base64.b64encode(content).decode("ascii")},
+    }
+
+
+def job_from(obj: dict[str, Any], pod: dict[str, Any] | None, namespace: str) -> Job:
+    meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
+    annotations = meta.get("annotations") or {}
+    worker = ((spec.get("cluster") or {}).get("spec") or {}).get("worker") or {}
+    containers = (worker.get("spec") or {}).get("containers") or [{}]
+    limits = (containers[0].get("resources") or {}).get("limits") or {}
+    runner = ((spec.get("job") or {}).get("spec") or {}).get("containers") or [{}]
+    try:
+        parameters = json.loads(annotations.get(PARAMETERS_ANNOTATION) or "{}")
+    except ValueError:
+        parameters = {}
+    job = Job(
+        name=meta.get("name", ""),
+        namespace=namespace,
+        backend="kubernetes",
+        file=annotations.get(FILE_ANNOTATION, ""),
+        phase=status.get("jobStatus") or "Creating",
+        created=meta.get("creationTimestamp") or "",
+        started=status.get("startTime"),
+        finished=status.get("endTime"),
+        workers=int(worker.get("replicas") or 0),
+        gpus_per_worker=int(limits.get("nvidia.com/gpu") or 0),
+        image=runner[0].get("image"),
+        parameters=parameters,
+        output=annotations.get(OUTPUT_ANNOTATION) or None,
+        error=annotations.get(ERROR_ANNOTATION) or None,
+    )
+    if meta.get("deletionTimestamp"):
+        job.phase = "Deleting"
+    job.reasons = pod_reasons(pod)
+    return job
+
+
+def pod_reasons(pod: dict[str, Any] | None) -> list[str]:
+    """Why the runner is not running, in the kubelet's words (image pulls, crashes)."""
+    if pod is None:
+        return []
+    reasons = []
+    for cs in (pod.get("status") or {}).get("containerStatuses") or []:
+        waiting = (cs.get("state") or {}).get("waiting") or {}
+        if waiting.get("reason") in WAITING_TROUBLE:
+            reasons.append(f"job pod: {waiting['reason']}: {waiting.get('message', '')}".strip())
+    for cond in (pod.get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False" and cond.get("message"):
+            reasons.append(f"job pod cannot be scheduled: {cond['message']}")
+    return reasons
+
+
+class KubernetesJobs:
+    name = "kubernetes"
+
+    def __init__(self, kube: Kube, config: RapidsKF):
+        self.kube = kube
+        self.namespace = kube.namespace
+        self.config = config
+        self._listener: JobListener | None = None
+        self._poller: asyncio.Task | None = None
+        self._seen: dict[str, str] = {}
+
+    async def start(self, listener: JobListener) -> None:
+        self._listener = listener
+        self._poller = asyncio.ensure_future(self._poll())
+
+    async def stop(self) -> None:
+        if self._poller is not None:
+            self._poller.cancel()
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                jobs = {j.name: j for j in await self.list()}
+            except RapidsKFError as err:
+                log.debug("rapids-kf: listing jobs failed: %s", err.message)
+            except Exception:  # a bug must not end the stream of job changes
+                log.exception("rapids-kf: listing jobs failed")
+            else:
+                self._announce(jobs)
+            await asyncio.sleep(POLL_SECONDS)
+
+    def _announce(self, jobs: dict[str, Job]) -> None:
+        for name in set(self._seen) - set(jobs):
+            del self._seen[name]
+            if self._listener:
+                self._listener(name, None)
+        for name, job in jobs.items():
+            encoded = json.dumps(job.to_json(), sort_keys=True)
+            if self._seen.get(name) != encoded:
+                self._seen[name] = encoded
+                if self._listener:
+                    self._listener(name, job)
+
+    async def list(self) -> list[Job]:
+        selector = {"labelSelector": f"{MANAGED_LABEL}={MANAGED_VALUE},{JOB_LABEL}"}
+        jobs, pods = await asyncio.gather(
+            self.kube.request("GET", DASKJOBS, verb="list", params=selector),
+            self.kube.request("GET", PODS, verb="list", params={"labelSelector": "dask.org/component=job-runner"}),
+        )
+        runners = {p["metadata"]["name"]: p for p in pods.get("items") or []}
+        return [job_from(o, runners.get(f"{o['metadata']['name']}-runner"), self.namespace)
+                for o in jobs.get("items") or []]
+
+    async def _object(self, name: str) -> dict[str, Any]:
+        try:
+            return await self.kube.request("GET", DASKJOBS, name, verb="get")
+        except NotFound:
+            raise NotFound(f"no job named {name!r} in namespace {self.namespace}", field="name") from None
+
+    async def get(self, name: str) -> Job:
+        obj = await self._object(name)
+        try:
+            pod = await self.kube.request("GET", PODS, f"{name}-runner", verb="get")
+        except NotFound:
+            pod = None
+        return job_from(obj, pod, self.namespace)
+
+    async def create(self, job: Job, spec: ClusterSpec, source: Path, image: str | None) -> Job:
+        from .files import payload
+
+        image = image or self.config.default_image
+        content = payload(source)
+        body = daskjob_body(job, spec, image, source.name, self.config)
+        created = await self.kube.request("POST", DASKJOBS, verb="create", body=body)
+        try:
+            await self.kube.request("POST", CONFIGMAPS, verb="create",
+                                    body=file_configmap(job.name, created, source.name, content))
+        except RapidsKFError:
+            await self.kube.request("DELETE", DASKJOBS, job.name, verb="delete")  # no job without its file
+            raise
+        return job_from(created, None, self.namespace)
+
+    async def delete(self, name: str) -> Job:
+        job = await self.get(name)
+        await self.kube.request("DELETE", DASKJOBS, name, verb="delete",
+                                body={"propagationPolicy": "Background"})
+        job.phase = "Deleting"
+        return job
+
+    async def _log_lines(self, name: str) -> list[str]:
+        await self._object(name)
+        try:
+            text = await self.kube.request("GET", PODS, f"{name}-runner", verb="get", sub="log",
+                                           params={"limitBytes": LOG_LIMIT_BYTES}, text=True)
+        except NotFound:
+            return []
+        return text.splitlines()
+
+    async def logs(self, name: str, tail: int) -> list[str]:
+        return strip_payload(await self._log_lines(name))[-tail:]
+
+    async def executed(self, name: str) -> tuple[str | None, str | None]:
+        return decode_from_log(await self._log_lines(name))
+
+    async def mark_saved(self, name: str, output: str | None, error: str | None) -> None:
+        annotations = {OUTPUT_ANNOTATION: output or "", ERROR_ANNOTATION: (error or "")[:2000]}
+        await self.kube.request("PATCH", DASKJOBS, name, verb="patch", patch=True,
+                                body={"metadata": {"annotations": annotations}})
