@@ -288,7 +288,9 @@ export class ClusterActionRunner {
       widget = new LogsWidget({
         cluster: name,
         trans,
-        load: (component, tail) => getLogs(name, component, tail)
+        // A cluster's log view offers scheduler and workers only ('job' is a job's runner).
+        load: (component, tail) =>
+          getLogs(name, component === 'job' ? 'scheduler' : component, tail)
       });
       void logs.add(widget);
     }

@@ -38,7 +38,7 @@ export function apiUrl(
   return URLExt.join(settings.baseUrl, API_ROOT, path);
 }
 
-async function request<T>(
+export async function request<T>(
   path: string,
   init: RequestInit = {},
   settings: ServerConnection.ISettings = ServerConnection.makeSettings()

@@ -39,6 +39,8 @@ export interface IFeedOptions {
   onSnapshot: (clusters: ICluster[]) => void;
   onCluster: (cluster: ICluster) => void;
   onDeleted: (name: string) => void;
+  /** Any other event (jobs: `job`, `job-deleted`), parsed. */
+  onOther?: (event: string, data: any) => void;
   onStatus: (status: FeedStatus, detail: string) => void;
   backoff?: Partial<IBackoff>;
   /** Poll every this many ms while the stream is down. */
@@ -216,7 +218,8 @@ export class ClusterFeed {
         }
         break;
       default:
-        break; // events added by newer servers are ignored
+        this._options.onOther?.(event.event, data); // jobs; unknown kinds are ignored there
+        break;
     }
   }
 

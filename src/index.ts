@@ -8,6 +8,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, WidgetTracker } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { INotebookTracker } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ITranslator, nullTranslator } from '@jupyterlab/translation';
@@ -15,11 +16,14 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { ClusterActionRunner } from './actions';
 import { registerCommands } from './commands';
 import { checkServer, FRONTEND_VERSION } from './handshake';
+import { registerJobCommands } from './jobCommands';
+import { JobListModel } from './jobsModel';
 import { ClusterListModel } from './model';
 import { notifyChanges } from './notifications';
 import { CommandIDs, DEFAULT_SETTINGS, ISettings } from './tokens';
 import { ClusterSidePanel } from './widgets/ClusterSidePanel';
 import { DashboardWidget } from './widgets/DashboardWidget';
+import { jobsSection } from './widgets/JobsSection';
 import { LogsWidget } from './widgets/LogsWidget';
 
 export { checkServer } from './handshake';
@@ -35,7 +39,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     ICommandPalette,
     INotebookTracker,
-    ISettingRegistry
+    ISettingRegistry,
+    IDefaultFileBrowser
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -43,7 +48,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     palette: ICommandPalette | null,
     notebooks: INotebookTracker | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    browser: IDefaultFileBrowser | null
   ) => {
     const trans = (translator ?? nullTranslator).load('jupyter_rapids_kf');
     let settings: ISettings = { ...DEFAULT_SETTINGS };
@@ -84,6 +90,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
       commands: app.commands,
       trans
     });
+    const jobs = new JobListModel({ events: model });
+    const jobActions = registerJobCommands({
+      app,
+      clusters: model,
+      jobs,
+      trans,
+      browser,
+      notebooks,
+      palette,
+      showPanel
+    });
+    panel.addWidget(jobsSection({ model: jobs, actions: jobActions, trans }));
     app.shell.add(panel, 'left', { rank: 250 });
 
     if (restorer) {

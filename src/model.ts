@@ -43,6 +43,7 @@ export class ClusterListModel implements IDisposable {
       onSnapshot: clusters => this._replace(clusters),
       onCluster: cluster => this._upsert(cluster),
       onDeleted: name => this._remove(name),
+      onOther: (event, data) => this._serverEvent.emit({ event, data }),
       onStatus: (status, detail) => {
         this._statusDetail = detail;
         this._changed.emit();
@@ -59,6 +60,10 @@ export class ClusterListModel implements IDisposable {
   }
   get statusChanged(): ISignal<this, FeedStatus> {
     return this._statusChanged;
+  }
+  /** Events of the stream that are not about clusters (the jobs model listens). */
+  get serverEvent(): ISignal<this, { event: string; data: any }> {
+    return this._serverEvent;
   }
 
   /** The clusters, sorted by name. */
@@ -379,6 +384,7 @@ export class ClusterListModel implements IDisposable {
   private _changed = new Signal<this, void>(this);
   private _clusterChanged = new Signal<this, IClusterChange>(this);
   private _statusChanged = new Signal<this, FeedStatus>(this);
+  private _serverEvent = new Signal<this, { event: string; data: any }>(this);
 }
 
 export namespace ClusterListModel {

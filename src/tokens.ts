@@ -133,7 +133,7 @@ export type SnippetKind = 'client' | 'kubecluster' | 'cudf';
 
 export interface IPodLogs {
   pod: string;
-  component: 'scheduler' | 'worker';
+  component: 'scheduler' | 'worker' | 'job';
   lines: string[];
 }
 

@@ -6,17 +6,20 @@ import * as React from 'react';
 
 import { IPodLogs } from '../tokens';
 
-export type LogComponent = 'scheduler' | 'worker';
+export type LogComponent = 'scheduler' | 'worker' | 'job';
 
 export interface ILogViewProps {
   cluster: string;
   trans: TranslationBundle;
   load: (component: LogComponent, tail: number) => Promise<IPodLogs[]>;
+  /** The processes to choose from (a job's log has only its runner). */
+  components?: LogComponent[];
 }
 
 export function LogView(props: ILogViewProps): JSX.Element {
   const { trans } = props;
-  const [component, setComponent] = React.useState<LogComponent>('scheduler');
+  const choices = props.components ?? ['scheduler', 'worker'];
+  const [component, setComponent] = React.useState<LogComponent>(choices[0]);
   const [tail, setTail] = React.useState(200);
   const [logs, setLogs] = React.useState<IPodLogs[] | null>(null);
   const [error, setError] = React.useState('');
@@ -40,17 +43,21 @@ export function LogView(props: ILogViewProps): JSX.Element {
   return (
     <div className="jp-RapidsKF-logs">
       <div className="jp-RapidsKF-logsBar">
-        <label>
-          {trans.__('Component')}
-          <select
-            className="jp-mod-styled"
-            value={component}
-            onChange={event => setComponent(event.target.value as LogComponent)}
-          >
-            <option value="scheduler">{trans.__('Scheduler')}</option>
-            <option value="worker">{trans.__('Workers')}</option>
-          </select>
-        </label>
+        {choices.length > 1 && (
+          <label>
+            {trans.__('Component')}
+            <select
+              className="jp-mod-styled"
+              value={component}
+              onChange={event =>
+                setComponent(event.target.value as LogComponent)
+              }
+            >
+              <option value="scheduler">{trans.__('Scheduler')}</option>
+              <option value="worker">{trans.__('Workers')}</option>
+            </select>
+          </label>
+        )}
         <label>
           {trans.__('Lines')}
           <select
