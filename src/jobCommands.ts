@@ -22,9 +22,12 @@ import { askForJob } from './widgets/RunJobDialog';
 
 const AUTO_CLOSE = 8000;
 const RUNNABLE = /\.(ipynb|py)$/;
-/** File browser items a job can run (JupyterLab marks each item with its file type). */
-const FILE_ITEMS =
-  '.jp-DirListing-item[data-file-type="notebook"], .jp-DirListing-item[data-file-type="python"]';
+/** File browser items a job can run (JupyterLab marks each item with its file type; a
+ * context menu selector may not contain commas, so one item per type). */
+const FILE_ITEMS = [
+  '.jp-DirListing-item[data-file-type="notebook"]',
+  '.jp-DirListing-item[data-file-type="python"]'
+];
 const NOTEBOOK_ITEMS = '.jp-DirListing-item[data-file-type="notebook"]';
 
 export interface IJobCommandsOptions {
@@ -180,11 +183,13 @@ export function registerJobCommands(options: IJobCommandsOptions): IJobActions {
     }
   });
 
-  app.contextMenu.addItem({
-    command: JobCommandIDs.runAsJob,
-    selector: FILE_ITEMS,
-    rank: 20
-  });
+  for (const selector of FILE_ITEMS) {
+    app.contextMenu.addItem({
+      command: JobCommandIDs.runAsJob,
+      selector,
+      rank: 20
+    });
+  }
   app.contextMenu.addItem({
     command: JobCommandIDs.exportPipeline,
     selector: NOTEBOOK_ITEMS,

@@ -44,7 +44,7 @@ export function JobCard(props: IJobCardProps): JSX.Element {
   const duration = formatDuration(job.started, job.finished, props.now);
   return (
     <li
-      className="jp-RapidsKF-card jp-RapidsKF-jobCard"
+      className="jp-RapidsKF-jobCard"
       data-job-name={job.name}
       data-phase={job.phase}
       aria-label={trans.__('Job %1', job.name)}
