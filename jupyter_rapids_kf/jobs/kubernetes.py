@@ -25,7 +25,7 @@ from typing import Any
 from ..backends.kubernetes.client import DASK_GROUP, PODS, Kube, Resource
 from ..backends.kubernetes.spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
 from ..config import RapidsKF
-from ..errors import NotFound, RapidsKFError
+from ..errors import Invalid, NotFound, RapidsKFError
 from ..models import ClusterSpec
 from .base import JobListener
 from .models import Job
@@ -43,6 +43,10 @@ ERROR_ANNOTATION = "rapids-kf.jupyter.org/error"
 MOUNT = "/var/rapids-kf/job"
 POLL_SECONDS = 2.0
 LOG_LIMIT_BYTES = 32 * 2**20
+# The runner (jobs/run.py, standard library only at import) travels in the same ConfigMap, so
+# any image with Python runs a .py job, and any with nbclient and ipykernel a notebook: the
+# image need not have jupyter-rapids-kf installed.
+RUNNER_KEY = ".rapids-kf-run.py"
 WAITING_TROUBLE = ("ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff", "CreateContainerConfigError",
                    "InvalidImageName")
 
@@ -57,7 +61,7 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
     runner = {
         "name": "job",
         "image": image,
-        "args": ["python", "-m", "jupyter_rapids_kf.jobs.run", f"{MOUNT}/{file_name}", "--print-notebook",
+        "args": ["python", f"{MOUNT}/{RUNNER_KEY}", f"{MOUNT}/{file_name}", "--print-notebook",
                  "--parameters", json.dumps(job.parameters)],
         "env": [{"name": k, "value": v} for k, v in spec.env.items()],
         "resources": {
@@ -99,7 +103,14 @@ def file_configmap(name: str, owner: dict[str, Any], file_name: str, content: by
             }],
         },
         "binaryData": {file_name: base64.b64encode(content).decode("ascii")},
+        "data": {RUNNER_KEY: runner_source()},
     }
+
+
+def runner_source() -> str:
+    from . import run
+
+    return Path(run.__file__).read_text(encoding="utf-8")
 
 
 def job_from(obj: dict[str, Any], pod: dict[str, Any] | None, namespace: str) -> Job:
@@ -221,6 +232,8 @@ class KubernetesJobs:
         from .files import payload
 
         image = image or self.config.default_image
+        if source.name == RUNNER_KEY:
+            raise Invalid(f"{RUNNER_KEY} is the job runner's own name; rename the file", field="path")
         content = payload(source)
         body = daskjob_body(job, spec, image, source.name, self.config)
         created = await self.kube.request("POST", DASKJOBS, verb="create", body=body)

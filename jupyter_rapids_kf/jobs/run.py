@@ -1,5 +1,8 @@
 """Runs one notebook or .py file as a batch job: `python -m jupyter_rapids_kf.jobs.run FILE`.
 
+Standard library only at import time: on Kubernetes this file itself travels to the runner
+pod (in the job's ConfigMap) and runs as a script in whatever image the job uses.
+
 Executed in a DaskJob's runner pod (the operator sets DASK_SCHEDULER_ADDRESS, so `Client()`
 connects to the job's own cluster), in a local subprocess, or in a pipeline step. Notebooks
 run with nbclient; parameters go into a cell after the one tagged `parameters` (papermill's

@@ -77,7 +77,9 @@ async def test_a_job_is_a_daskjob_the_operator_runs_and_cancel_removes_it(
     runner = await in_thread(get, f"/api/v1/namespaces/{api_namespace}/pods/etl-job-runner")
     container = runner["spec"]["containers"][0]
     assert container["image"] == NOTEBOOK_IMAGE and runner["status"]["phase"] == "Running"
-    assert container["args"][2:5] == ["jupyter_rapids_kf.jobs.run", "/var/rapids-kf/job/etl.ipynb", "--print-notebook"]
+    assert container["args"][:4] == ["python", "/var/rapids-kf/job/.rapids-kf-run.py", "/var/rapids-kf/job/etl.ipynb",
+                                      "--print-notebook"]
+    assert "def execute_notebook" in cm["data"][".rapids-kf-run.py"]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["DASK_SCHEDULER_ADDRESS"] == f"tcp://etl-job-scheduler.{api_namespace}.svc.cluster.local:8786"
     assert runner["spec"]["volumes"][0]["configMap"]["name"] == "etl-job-file"

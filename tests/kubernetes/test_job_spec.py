@@ -37,7 +37,7 @@ def test_daskjob_is_valid_and_its_cluster_is_a_gpu_cluster():
     assert "nvidia.com/gpu" not in scheduler["resources"]["limits"]
     runner = body["spec"]["job"]["spec"]["containers"][0]
     assert runner["image"] == "img:1"
-    assert runner["args"][:5] == ["python", "-m", "jupyter_rapids_kf.jobs.run", "/var/rapids-kf/job/etl.ipynb",
+    assert runner["args"][:4] == ["python", "/var/rapids-kf/job/.rapids-kf-run.py", "/var/rapids-kf/job/etl.ipynb",
                                   "--print-notebook"]
     assert json.loads(runner["args"][-1]) == {"n": 3}
     assert {"name": "RMM_POOL", "value": "1"} in runner["env"]
@@ -53,6 +53,8 @@ def test_configmap_is_owned_by_the_job_and_holds_the_file():
     cm = file_configmap("etl-1a2b", owner, "etl.py", b"print(1)\n")
     assert cm["metadata"]["ownerReferences"][0]["uid"] == "u-1"
     assert base64.b64decode(cm["binaryData"]["etl.py"]) == b"print(1)\n"
+    # The runner comes along, so the job's image needs no jupyter-rapids-kf.
+    assert "def execute_notebook" in cm["data"][".rapids-kf-run.py"]
 
 
 def test_a_notebook_travels_without_outputs_and_a_big_file_is_refused(tmp_path):

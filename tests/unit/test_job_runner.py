@@ -8,6 +8,7 @@ import sys
 
 import nbformat
 
+from jupyter_rapids_kf.jobs.kubernetes import runner_source
 from jupyter_rapids_kf.jobs.run import decode_from_log, strip_payload
 
 
@@ -21,8 +22,12 @@ def test_the_executed_notebook_comes_back_through_the_log(tmp_path):
     nbformat.write(nb, source)
     source.parent.chmod(0o555)  # a ConfigMap volume: the runner works on a copy
     try:
-        done = subprocess.run([sys.executable, "-m", "jupyter_rapids_kf.jobs.run", str(source), "--print-notebook",
-                               "--parameters", '{"rows": 21}'], capture_output=True, text=True, timeout=120)
+        # As in a runner pod: the runner file alone, run as a script from elsewhere.
+        runner = tmp_path / ".rapids-kf-run.py"
+        runner.write_text(runner_source())
+        done = subprocess.run([sys.executable, "-I", str(runner), str(source), "--print-notebook",
+                               "--parameters", '{"rows": 21}'], capture_output=True, text=True, timeout=120,
+                              cwd="/")
     finally:
         source.parent.chmod(0o755)
     assert done.returncode == 1
