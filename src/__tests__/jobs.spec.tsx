@@ -5,6 +5,7 @@ import { act, fireEvent, render, screen } from '@testing-library/react';
 import * as React from 'react';
 
 import { formatDuration, JobCard, JobList } from '../components/JobList';
+import { LogView } from '../components/LogView';
 import { toRequest } from '../components/RunJobForm';
 import { createJob, deleteJob, exportPipeline, getJobLogs } from '../jobsApi';
 import { JobListModel } from '../jobsModel';
@@ -288,5 +289,40 @@ describe('jobs api', () => {
       status: 400,
       field: 'path'
     });
+  });
+});
+
+describe('a job log', () => {
+  it('follows the job: reloads while shown, and stops when closed', async () => {
+    jest.useFakeTimers();
+    const load = jest.fn(async () => [
+      {
+        pod: 'etl-1-runner',
+        component: 'job' as const,
+        lines: ['rapids-kf: running etl.ipynb']
+      }
+    ]);
+    const view = render(
+      <LogView
+        cluster="etl-1"
+        trans={trans}
+        components={['job']}
+        refreshEvery={3000}
+        load={load}
+      />
+    );
+    await act(async () => {
+      await Promise.resolve();
+    });
+    expect(screen.queryByText('Component')).toBeNull(); // one process: nothing to choose
+    expect(load).toHaveBeenCalledTimes(1);
+    await act(async () => {
+      jest.advanceTimersByTime(6000);
+    });
+    expect(load).toHaveBeenCalledTimes(3);
+    view.unmount();
+    jest.advanceTimersByTime(6000);
+    expect(load).toHaveBeenCalledTimes(3);
+    jest.useRealTimers();
   });
 });

@@ -14,6 +14,8 @@ export interface ILogViewProps {
   load: (component: LogComponent, tail: number) => Promise<IPodLogs[]>;
   /** The processes to choose from (a job's log has only its runner). */
   components?: LogComponent[];
+  /** Reload every this many ms (a running job's log follows it); off when absent. */
+  refreshEvery?: number;
 }
 
 export function LogView(props: ILogViewProps): JSX.Element {
@@ -39,6 +41,14 @@ export function LogView(props: ILogViewProps): JSX.Element {
   React.useEffect(() => {
     void reload();
   }, [reload]);
+
+  React.useEffect(() => {
+    if (!props.refreshEvery) {
+      return;
+    }
+    const timer = setInterval(() => void reload(), props.refreshEvery);
+    return () => clearInterval(timer);
+  }, [reload, props.refreshEvery]);
 
   return (
     <div className="jp-RapidsKF-logs">

@@ -19,6 +19,7 @@ export class JobLogsWidget extends MainAreaWidget<ReactWidget> {
         cluster: options.job,
         trans: options.trans,
         components: ['job'],
+        refreshEvery: 3000, // follows the job while the tab is open
         load: async (_component: string, tail: number) => [
           {
             pod: `${options.job}-runner`,
