@@ -156,6 +156,15 @@ class RapidsKF(LoggingConfigurable):
         cluster starts a few seconds sooner (costs one idle Python process).""",
     ).tag(config=True)
 
+    local_warm_cluster = Bool(
+        True,
+        help="""With local_standby, the standby process also starts the default CPU cluster
+        (default_workers workers, default cpu and memory) in advance, and hands it to the next
+        new cluster of exactly that shape with no environment of its own, which is then usable
+        at once. Costs an idle scheduler and its workers while nobody asks for one. Not used on
+        a machine with GPUs (its default cluster is a GPU cluster).""",
+    ).tag(config=True)
+
     @validate("profiles")
     def _check_profiles(self, proposal):
         seen = set()

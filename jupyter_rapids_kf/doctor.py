@@ -34,6 +34,7 @@ class DoctorApp(JupyterApp):
     def start(self) -> None:
         config = RapidsKF(parent=self)
         config.gpu_metrics_interval = 0  # a one-off check has no use for GPU readings
+        config.local_standby = False  # nor for a standby process and its cluster in advance
         report = asyncio.run(environment(config))
         failed = [c for c in report["checks"] if c["status"] == "failed"]
         unknown = [c for c in report["checks"] if c["status"] == "unknown"]

@@ -19,7 +19,9 @@ pytest_plugins = ("pytest_jupyter.jupyter_server",)
 @pytest.fixture
 def rapids_kf_config() -> dict[str, Any]:
     """Override in a test module to set c.RapidsKF options."""
-    return {"backend": "local", "stop_local_clusters_on_exit": True}
+    # No cluster started in advance: it would cost every test's server a scheduler and two
+    # workers on a 2-core CI machine; tests/api/test_warm_cluster.py tests it.
+    return {"backend": "local", "stop_local_clusters_on_exit": True, "local_warm_cluster": False}
 
 
 @pytest.fixture

@@ -21,7 +21,10 @@ async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = Non
 
     def local(reason: str) -> tuple[Backend, str]:
         backend = LocalBackend(
-            state_dir, stop_on_exit=config.stop_local_clusters_on_exit, standby=config.local_standby
+            state_dir,
+            stop_on_exit=config.stop_local_clusters_on_exit,
+            standby=config.local_standby,
+            warm_workers=config.default_workers if config.local_standby and config.local_warm_cluster else 0,
         )
         return backend, reason
 

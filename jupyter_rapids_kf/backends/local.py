@@ -55,6 +55,7 @@ class LocalBackend:
         stop_on_exit: bool = False,
         poll_seconds: float = POLL_SECONDS,
         standby: bool = True,
+        warm_workers: int = 0,
     ):
         self.state_dir = Path(state_dir)
         self.stop_on_exit = stop_on_exit
@@ -62,9 +63,12 @@ class LocalBackend:
         self._runners: dict[str, Runner] = {}
         self._listeners: list[ChangeListener] = []
         self._monitor: asyncio.Task | None = None
+        self._tasks: set[asyncio.Task] = set()
         self._rpc: Any = None
         self._gpus = detect_gpus()
-        self._launcher = Launcher(self.state_dir, gpu=bool(self._gpus), standby=standby)
+        self._launcher = Launcher(
+            self.state_dir, gpu=bool(self._gpus), standby=standby, warm_spec=self._warm_spec(warm_workers)
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -76,6 +80,14 @@ class LocalBackend:
         self._adopt()
         self._launcher.keep_standby()
         self._monitor = asyncio.ensure_future(self._watch())
+
+    def _warm_spec(self, workers: int) -> dict[str, Any] | None:
+        """The cluster a standby starts in advance: the default CPU cluster. None on a GPU
+        machine, whose default is a GPU cluster, which would hold its GPUs while it waits."""
+        if workers <= 0 or self._gpus:
+            return None
+        cpu, memory = _cpu_defaults()
+        return {"workers": workers, "cpu": cpu, "memory": memory, "gpus_per_worker": 0, "env": {}}
 
     async def stop(self) -> None:
         if self._monitor:
@@ -109,6 +121,8 @@ class LocalBackend:
                 log.info("rapids-kf: found running local cluster %s (pid %s)", runner.name, runner.pid)
             else:
                 self._forget_files(runner.name)
+        for note in self.state_dir.glob("_standby-*.json"):  # of standbys of an earlier server
+            note.unlink(missing_ok=True)
         for log_path in self.state_dir.glob("*.log"):  # logs of clusters that are gone
             if log_path.name[: -len(".log")] not in self._runners:
                 log_path.unlink(missing_ok=True)
@@ -137,13 +151,14 @@ class LocalBackend:
                     "choose 0 GPUs per worker for a cluster on the CPU"
                 ],
             )
+        cpu, memory = _cpu_defaults()
         return BackendFacts(
             namespace=NAMESPACE,
             gpus_available=0,
             default_worker_command="dask worker",
             default_gpus_per_worker=0,
-            default_cpu="1",
-            default_memory=_gi(memory // 4),
+            default_cpu=cpu,
+            default_memory=memory,
             max_gpus_per_worker=0,
             accepts_image=False,
             notes=["No NVIDIA GPU on this machine: clusters run their workers on the CPU."],
@@ -169,7 +184,30 @@ class LocalBackend:
             checks.append(
                 Check("gpus", True, "no NVIDIA GPU visible (NVML); local clusters use the CPU")
             )
+        warm = self._warm_check()
+        if warm is not None:
+            checks.append(warm)
         return checks
+
+    def _warm_check(self) -> Check | None:
+        spec = self._launcher.warm_spec
+        if spec is None or self._monitor is None:
+            return None  # no cluster in advance, or no server (the doctor command)
+        shape = f"{spec['workers']} workers, {spec['cpu']} core and {spec['memory']} each"
+        note = self._launcher.warm_cluster()
+        if note is None:
+            return Check.unknown("cluster-in-advance", f"the default cluster ({shape}) is being started in advance")
+        if note.get("ready"):
+            return Check(
+                "cluster-in-advance", True, f"a default cluster ({shape}) is started in advance: the next one is usable at once"
+            )
+        return Check(
+            "cluster-in-advance",
+            False,
+            f"the default cluster ({shape}) could not be started in advance: {note.get('error')}",
+            "new clusters still start, only later; see the Jupyter server's log, or set "
+            "c.RapidsKF.local_warm_cluster = False",
+        )
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -265,6 +303,7 @@ class LocalBackend:
         write_json(spec_path, data)
         runner = Runner(spec=data, pid=process.pid, process=process)
         self._runners[spec.name] = runner
+        self._track(self._watch_start(runner))
         cluster = self._cluster(runner)
         self._emit("cluster", cluster)
         return cluster
@@ -297,7 +336,31 @@ class LocalBackend:
                     runner.signal(signal.SIGTERM)
             else:
                 runner.signal(signal.SIGTERM)
+            self._track(self._reap(runner))
         return self._changed(runner)
+
+    def _track(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)  # asyncio keeps only weak references to tasks
+        task.add_done_callback(self._tasks.discard)
+
+    async def _watch_start(self, runner: Runner) -> None:
+        """Read a new cluster's address as soon as its runner writes it (at once when a
+        standby had the cluster started in advance), not at the monitor's next pass."""
+        deadline = time.monotonic() + 120
+        while runner.address is None and runner.alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+            self._read_state_file(runner)
+        if runner.address is not None and self._runners.get(runner.name) is runner:
+            await self._refresh(runner)
+
+    async def _reap(self, runner: Runner) -> None:
+        """Forget a deleted cluster as soon as its process ends, not at the monitor's next
+        pass: the name is free and the list is right a quarter of a second sooner."""
+        while runner.alive() and time.monotonic() - runner.deleting_since < DELETE_GRACE:
+            await asyncio.sleep(0.02)
+        if not runner.alive():
+            self._on_exit(runner)
 
     def _usable(self, name: str, starting_ok: bool = False) -> Runner:
         runner = self._runner(name)
@@ -348,6 +411,7 @@ class LocalBackend:
 
     async def _watch(self) -> None:
         while True:
+            self._launcher.keep_standby()
             try:
                 await asyncio.gather(*(self._refresh(r) for r in list(self._runners.values())))
             except Exception:  # never let one bad poll end monitoring
@@ -385,6 +449,8 @@ class LocalBackend:
         runner.dashboard_port = state["dashboard_port"]
 
     def _on_exit(self, runner: Runner) -> None:
+        if self._runners.get(runner.name) is not runner:
+            return  # already forgotten (by _reap or an earlier pass)
         spec_left = (self.state_dir / f"{runner.name}.spec.json").exists()
         if runner.deleting_since is not None or not spec_left:
             # Deleted, or closed itself after its idle timeout.
@@ -431,6 +497,11 @@ def _total_memory() -> int:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
         return 8 * 2**30
+
+
+def _cpu_defaults() -> tuple[str, str]:
+    """cpu and memory of a CPU worker by default: one core, a quarter of the memory."""
+    return "1", _gi(_total_memory() // 4)
 
 
 def _gi(value: int) -> str:

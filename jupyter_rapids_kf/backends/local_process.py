@@ -7,16 +7,19 @@ runner and its workers).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import Unavailable
+from .local_runner import standby_note
 
 log = logging.getLogger(__name__)
 
@@ -97,33 +100,64 @@ def log_path(spec_path: Path) -> Path:
     return spec_path.with_suffix("").with_suffix(".log")  # x.spec.json -> x.log
 
 
-class Launcher:
-    """Starts runners, handing each new cluster to a standby runner when one is ready."""
+# After a standby is used, wait this long before starting the next one, so that its start
+# (imports, and the cluster in advance) does not compete with the first seconds of the
+# cluster the user just got.
+REFILL_DELAY = 2.0
 
-    def __init__(self, state_dir: Path, *, gpu: bool, standby: bool = True):
+
+class Launcher:
+    """Starts runners, handing each new cluster to a standby runner when one is ready.
+
+    With `warm_spec` (the default CPU cluster's spec) the standby also starts that cluster in
+    advance (local_runner.standby), so a new cluster of that shape is usable at once.
+    """
+
+    def __init__(self, state_dir: Path, *, gpu: bool, standby: bool = True, warm_spec: dict | None = None):
         self.state_dir = state_dir
         self.gpu = gpu
         self.use_standby = standby
+        self.warm_spec = warm_spec
         self._standby: subprocess.Popen | None = None
+        self._taken_at = -REFILL_DELAY
 
     def start(self, spec_path: Path) -> subprocess.Popen:
         process = self._take_standby(spec_path) or self._spawn([str(spec_path)], spec_path)
-        self.keep_standby()
+        self._taken_at = time.monotonic()
         return process
 
     def keep_standby(self) -> None:
         """Keep one runner with dask already imported, so that a new cluster starts sooner."""
         if not self.use_standby or (self._standby and self._standby.poll() is None):
             return
+        if time.monotonic() - self._taken_at < REFILL_DELAY:
+            return
+        args = ["--standby"] + (["--gpu"] if self.gpu else [])
+        if self.warm_spec is not None:
+            args += ["--warm", json.dumps(self.warm_spec)]
         try:
-            self._standby = self._spawn(["--standby"] + (["--gpu"] if self.gpu else []))
+            self._standby = self._spawn(args)
         except Unavailable as err:
             log.warning("rapids-kf: no standby runner: %s", err)
             self._standby = None
 
+    def warm_cluster(self) -> dict | None:
+        """What the standby says of the cluster it starts in advance: {"ready": True}, or
+        {"ready": False, "error": ...}; None while it starts, or with no such cluster."""
+        if self.warm_spec is None or self._standby is None or self._standby.poll() is not None:
+            return None
+        try:
+            return json.loads(standby_note(self._standby.pid, self.state_dir).read_text())
+        except (OSError, ValueError):
+            return None
+
     def stop(self) -> None:
         if self._standby is not None:
-            self._standby.kill()
+            standby_note(self._standby.pid, self.state_dir).unlink(missing_ok=True)
+            try:
+                os.killpg(self._standby.pid, signal.SIGKILL)  # with the workers of its cluster
+            except (ProcessLookupError, PermissionError):
+                pass
             self._standby.wait()
             self._standby = None
 
@@ -145,6 +179,8 @@ class Launcher:
 
     def _take_standby(self, spec_path: Path) -> subprocess.Popen | None:
         standby, self._standby = self._standby, None
+        if standby is not None:
+            standby_note(standby.pid, self.state_dir).unlink(missing_ok=True)
         if standby is None or standby.poll() is not None or standby.stdin is None:
             return None
         try:

@@ -79,10 +79,32 @@ def make_cluster(spec: dict[str, Any]):
     return LocalCluster(processes=True, threads_per_worker=threads, **common)
 
 
-async def run(spec_path: Path) -> int:
+def same_shape(spec: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether a cluster started for `other` is the cluster `spec` asks for: CPU workers only
+    (a started GPU cluster would hold GPUs), no environment of the user's (workers inherit it
+    when they start), and the same workers, threads and memory limit."""
+
+    def shape(s: dict[str, Any]) -> tuple:
+        return (s["workers"], math.ceil(quantity(s["cpu"])), int(quantity(s["memory"])))
+
+    return (
+        spec["gpus_per_worker"] == 0
+        and other["gpus_per_worker"] == 0
+        and not spec.get("env")
+        and not other.get("env")
+        and shape(spec) == shape(other)
+    )
+
+
+async def run(spec_path: Path, warm: Any = None, warm_spec: dict[str, Any] | None = None) -> int:
+    """Run the cluster of `spec_path` until it is deleted or idle; `warm` is a cluster a
+    standby started in advance for `warm_spec`, used when it is the cluster asked for."""
     spec = json.loads(spec_path.read_text())
     name = spec["name"]
     state_path = spec_path.with_name(f"{name}.json")
+    if warm is not None and not (warm_spec and same_shape(spec, warm_spec)):
+        await warm.close()
+        warm = None
     env = spec.get("env") or {}
     os.environ.update(env)
     import dask
@@ -94,7 +116,11 @@ async def run(spec_path: Path) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    cluster = await make_cluster(spec)
+    if warm is not None:
+        log.info("cluster %s: using the cluster the standby process started in advance", name)
+        cluster = warm
+    else:
+        cluster = await make_cluster(spec)
     scheduler = cluster.scheduler
     adapt: dict[str, int] | None = None
 
@@ -178,11 +204,17 @@ def use_forkserver() -> None:
     multiprocessing.forkserver.ensure_running()
 
 
-def standby(gpu: bool) -> Path | None:
+def standby_note(pid: int, state_dir: Path = Path(".")) -> Path:
+    """Where a standby says whether its cluster started in advance is ready."""
+    return state_dir / f"_standby-{pid}.json"  # "_": never a cluster name
+
+
+async def standby(gpu: bool, warm_spec: dict[str, Any] | None) -> int:
     """Import everything a cluster needs, then wait for the server to hand over a spec path.
 
-    The server keeps one such process ready so that a new cluster skips the imports. EOF on
-    stdin (the server went away) ends it.
+    The server keeps one such process ready so that a new cluster skips the imports. With
+    `warm_spec` (the default CPU cluster) it also starts that cluster in advance, so a new
+    cluster of that shape is usable at once. EOF on stdin (the server went away) ends it.
     """
     import distributed  # noqa: F401
 
@@ -194,14 +226,28 @@ def standby(gpu: bool) -> Path | None:
             # start; the standby must still serve CPU clusters (gpus_per_worker 0).
             pass
     use_forkserver()
-    line = sys.stdin.readline().strip()
-    if not line:
-        return None
-    spec_path = Path(line)
+    warm = None
+    if warm_spec is not None:
+        note = standby_note(os.getpid())  # read by the server's checks (cwd: the state dir)
+        try:
+            warm = await make_cluster(warm_spec)
+            write_json(note, {"ready": True})
+        except Exception as err:  # the cluster asked for later starts, and fails, on its own
+            log.exception("standby: could not start a cluster in advance")
+            write_json(note, {"ready": False, "error": f"{type(err).__name__}: {err}"})
+    line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    if warm_spec is not None:
+        standby_note(os.getpid()).unlink(missing_ok=True)
+    if not line.strip():
+        if warm is not None:
+            await warm.close()
+        return 0
+    spec_path = Path(line.strip())
     log_fd = os.open(spec_path.with_suffix("").with_suffix(".log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND)
     os.dup2(log_fd, 1)
     os.dup2(log_fd, 2)
-    return spec_path
+    logging.getLogger().handlers[0].setStream(sys.stderr)
+    return await run(spec_path, warm, warm_spec)
 
 
 def main() -> None:
@@ -209,13 +255,16 @@ def main() -> None:
         level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", stream=sys.stderr
     )
     if sys.argv[1] == "--standby":
-        spec_path = standby(gpu="--gpu" in sys.argv)
-        if spec_path is None:
-            sys.exit(0)
-        logging.getLogger().handlers[0].setStream(sys.stderr)
+        warm = json.loads(sys.argv[sys.argv.index("--warm") + 1]) if "--warm" in sys.argv else None
+        code = asyncio.run(standby(gpu="--gpu" in sys.argv, warm_spec=warm))
     else:
-        spec_path = Path(sys.argv[1])
-    sys.exit(asyncio.run(run(spec_path)))
+        code = asyncio.run(run(Path(sys.argv[1])))
+    # The cluster is closed and its files are gone: skip the interpreter's slow teardown so
+    # the server sees the process end, and the user the cluster gone, at once.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
