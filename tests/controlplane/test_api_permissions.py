@@ -95,6 +95,20 @@ async def test_without_our_manifests_create_is_forbidden_and_doctor_fails(
     assert checks["cache"]["ok"] is False and "forbidden" in checks["cache"]["message"]
 
 
+async def test_without_our_manifests_a_job_is_refused_naming_daskjobs(api, control_plane, api_namespace,
+                                                                        no_dask_rights, jp_root_dir):
+    (jp_root_dir / "etl.py").write_text("print(1)\n")
+    code, body = await api.call("POST", "jobs", {"path": "etl.py", "name": "etl"})
+    assert code == 403, body
+    assert "daskjobs.kubernetes.dask.org" in body["error"]["message"]
+    assert "manifests/" in body["error"]["fix"]
+    jobs = checks_by_name(await api.get("environment"))["jobs"]
+    assert jobs["status"] == "failed"
+    assert "create daskjobs.kubernetes.dask.org" in jobs["message"] and "manifests/" in jobs["fix"]
+    path = f"{DASK_API}/namespaces/{api_namespace}/daskjobs"
+    assert (await in_thread(control_plane.api.get, path))["items"] == []  # nothing was made
+
+
 async def test_read_only_rights_refuse_create_naming_create(api, control_plane, api_namespace,
                                                             no_dask_rights):
     """A role that lets notebooks see but not make clusters: the refusal names `create`."""

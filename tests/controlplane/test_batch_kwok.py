@@ -115,6 +115,20 @@ async def test_a_job_over_the_guardrail_makes_nothing(api, control_plane, api_na
     assert await in_thread(everything_of, control_plane, api_namespace, "big") == {}
 
 
+async def test_export_uses_the_notebook_pods_image(api, jp_root_dir):
+    import yaml
+
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), jp_root_dir / "etl.ipynb")
+    code, exported = await api.call("POST", "pipelines", {"path": "etl.ipynb", "cluster": {"workers": 3}})
+    assert code == 201, exported
+    assert exported["image"] == NOTEBOOK_IMAGE
+    ir = yaml.safe_load((jp_root_dir / "etl.pipeline.yaml").read_text())
+    executors = ir["deploymentSpec"]["executors"]
+    assert {e["container"]["image"] for e in executors.values()} == {NOTEBOOK_IMAGE}
+    code, error = await api.call("POST", "pipelines", {"path": "etl.ipynb", "cluster": {"workers": 99}})
+    assert code == 403 and error["error"]["field"] == "workers"
+
+
 @pytest.fixture
 def loopback_scheduler():
     """A real Dask scheduler with 2 workers on 127.0.0.1 for the step's Client (kwok pods run nothing)."""
