@@ -9,8 +9,8 @@ with the notebook (gzip + base64), which this server reads once the job has fini
 writes next to the original. So the runner pod needs no Kubernetes rights at all.
 
 The ConfigMap is owned by the DaskJob, which owns the operator's cluster and runner pod: one
-DELETE of the DaskJob (cancel) removes them all. State comes from a 2 s poll of DaskJobs and
-runner pods.
+DELETE of the DaskJob (cancel) removes them all. State comes from watches of our DaskJobs and
+the runner pods, as the clusters' does.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from typing import Any
 from ..backends.kubernetes.client import DASK_GROUP, PODS, Kube, Resource
 from ..backends.kubernetes.spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
 from ..config import RapidsKF
-from ..errors import Invalid, NotFound, RapidsKFError
+from ..backends.kubernetes.cache import Watched
+from ..errors import Invalid, NotFound, RapidsKFError, Unavailable
 from ..models import ClusterSpec
 from .base import JobListener
 from .models import Job
@@ -41,7 +42,9 @@ PARAMETERS_ANNOTATION = "rapids-kf.jupyter.org/parameters"
 OUTPUT_ANNOTATION = "rapids-kf.jupyter.org/output"
 ERROR_ANNOTATION = "rapids-kf.jupyter.org/error"
 MOUNT = "/var/rapids-kf/job"
-POLL_SECONDS = 2.0
+JOB_SELECTOR = f"{MANAGED_LABEL}={MANAGED_VALUE},{JOB_LABEL}"
+RUNNER_SELECTOR = "dask.org/component=job-runner"
+START_WAIT = 5.0
 LOG_LIMIT_BYTES = 32 * 2**20
 # The runner (jobs/run.py, standard library only at import) travels in the same ConfigMap, so
 # any image with Python runs a .py job, and any with nbclient and ipykernel a notebook: the
@@ -162,6 +165,8 @@ def pod_reasons(pod: dict[str, Any] | None) -> list[str]:
 
 
 class KubernetesJobs:
+    """DaskJobs of the namespace, with their runner pods, kept by watches (backends/kubernetes/cache.py)."""
+
     name = "kubernetes"
 
     def __init__(self, kube: Kube, config: RapidsKF):
@@ -169,50 +174,58 @@ class KubernetesJobs:
         self.namespace = kube.namespace
         self.config = config
         self._listener: JobListener | None = None
-        self._poller: asyncio.Task | None = None
         self._seen: dict[str, str] = {}
+        self.daskjobs = Watched(kube, DASKJOBS, self._on_object, label_selector=JOB_SELECTOR)
+        self.runners = Watched(kube, PODS, self._on_object, label_selector=RUNNER_SELECTOR)
 
     async def start(self, listener: JobListener) -> None:
         self._listener = listener
-        self._poller = asyncio.ensure_future(self._poll())
+        self.daskjobs.start()
+        self.runners.start()
 
     async def stop(self) -> None:
-        if self._poller is not None:
-            self._poller.cancel()
+        await asyncio.gather(self.daskjobs.stop(), self.runners.stop())
 
-    async def _poll(self) -> None:
-        while True:
-            try:
-                jobs = {j.name: j for j in await self.list()}
-            except RapidsKFError as err:
-                log.debug("rapids-kf: listing jobs failed: %s", err.message)
-            except Exception:  # a bug must not end the stream of job changes
-                log.exception("rapids-kf: listing jobs failed")
-            else:
-                self._announce(jobs)
-            await asyncio.sleep(POLL_SECONDS)
+    def _job(self, name: str) -> Job | None:
+        obj = self.daskjobs.objects.get(name)
+        if obj is None:
+            return None
+        return job_from(obj, self.runners.objects.get(f"{name}-runner"), self.namespace)
 
-    def _announce(self, jobs: dict[str, Job]) -> None:
-        for name in set(self._seen) - set(jobs):
-            del self._seen[name]
-            if self._listener:
+    def _on_object(self, resource: Resource, kind: str, old: dict | None, new: dict | None) -> None:
+        obj = new or old or {}
+        if resource == PODS:
+            name = ((obj.get("metadata") or {}).get("labels") or {}).get("dask.org/cluster-name", "")
+        else:
+            name = (obj.get("metadata") or {}).get("name", "")
+        job = self._job(name)
+        if job is None:
+            if self._seen.pop(name, None) is not None and self._listener:
                 self._listener(name, None)
-        for name, job in jobs.items():
-            encoded = json.dumps(job.to_json(), sort_keys=True)
-            if self._seen.get(name) != encoded:
-                self._seen[name] = encoded
-                if self._listener:
-                    self._listener(name, job)
+            return
+        encoded = json.dumps(job.to_json(), sort_keys=True)
+        if self._seen.get(name) != encoded:  # users only see changes
+            self._seen[name] = encoded
+            if self._listener:
+                self._listener(name, job)
 
     async def list(self) -> list[Job]:
-        selector = {"labelSelector": f"{MANAGED_LABEL}={MANAGED_VALUE},{JOB_LABEL}"}
-        jobs, pods = await asyncio.gather(
-            self.kube.request("GET", DASKJOBS, verb="list", params=selector),
-            self.kube.request("GET", PODS, verb="list", params={"labelSelector": "dask.org/component=job-runner"}),
-        )
-        runners = {p["metadata"]["name"]: p for p in pods.get("items") or []}
-        return [job_from(o, runners.get(f"{o['metadata']['name']}-runner"), self.namespace)
-                for o in jobs.get("items") or []]
+        if not (self.daskjobs.synced.is_set() and self.runners.synced.is_set()):
+            await self._settled()
+        return [j for j in (self._job(n) for n in list(self.daskjobs.objects)) if j is not None]
+
+    async def _settled(self) -> None:
+        """Waits briefly for the first lists; a refusal (no rights, no CRD) is raised as such."""
+        try:
+            await asyncio.wait_for(
+                asyncio.gather(self.daskjobs.settled.wait(), self.runners.settled.wait()), START_WAIT)
+        except asyncio.TimeoutError:
+            pass
+        for watched in (self.daskjobs, self.runners):
+            if not watched.synced.is_set():
+                raise watched.error or Unavailable(
+                    f"cannot read {watched.resource.full_name} in namespace {self.namespace} yet; "
+                    "try again in a moment")
 
     async def _object(self, name: str) -> dict[str, Any]:
         try:
@@ -221,12 +234,11 @@ class KubernetesJobs:
             raise NotFound(f"no job named {name!r} in namespace {self.namespace}", field="name") from None
 
     async def get(self, name: str) -> Job:
-        obj = await self._object(name)
-        try:
-            pod = await self.kube.request("GET", PODS, f"{name}-runner", verb="get")
-        except NotFound:
-            pod = None
-        return job_from(obj, pod, self.namespace)
+        await self.list()
+        job = self._job(name)
+        if job is None:
+            raise NotFound(f"no job named {name!r} in namespace {self.namespace}", field="name")
+        return job
 
     async def create(self, job: Job, spec: ClusterSpec, source: Path, image: str | None) -> Job:
         from .files import payload
@@ -237,13 +249,14 @@ class KubernetesJobs:
         content = payload(source)
         body = daskjob_body(job, spec, image, source.name, self.config)
         created = await self.kube.request("POST", DASKJOBS, verb="create", body=body)
+        self.daskjobs.put(created)  # a GET right after the POST sees it
         try:
             await self.kube.request("POST", CONFIGMAPS, verb="create",
                                     body=file_configmap(job.name, created, source.name, content))
         except RapidsKFError:
             await self.kube.request("DELETE", DASKJOBS, job.name, verb="delete")  # no job without its file
             raise
-        return job_from(created, None, self.namespace)
+        return job_from(created, None, self.namespace)  # as created: Creating, like a new cluster
 
     async def delete(self, name: str) -> Job:
         job = await self.get(name)
@@ -269,5 +282,6 @@ class KubernetesJobs:
 
     async def mark_saved(self, name: str, output: str | None, error: str | None) -> None:
         annotations = {OUTPUT_ANNOTATION: output or "", ERROR_ANNOTATION: (error or "")[:2000]}
-        await self.kube.request("PATCH", DASKJOBS, name, verb="patch", patch=True,
-                                body={"metadata": {"annotations": annotations}})
+        patched = await self.kube.request("PATCH", DASKJOBS, name, verb="patch", patch=True,
+                                          body={"metadata": {"annotations": annotations}})
+        self.daskjobs.put(patched)

@@ -37,6 +37,13 @@ def no_jobs_left(control_plane, api_namespace):
     control_plane.api.wait_for(lambda: not control_plane.api.get(path)["items"], 60, "jobs to be gone")
 
 
+def _running_workers(get, namespace: str, count: int) -> list[dict] | None:
+    pods = get(f"/api/v1/namespaces/{namespace}/pods",
+               labelSelector="dask.org/cluster-name=etl-job,dask.org/component=worker")["items"]
+    running = [p for p in pods if p["status"].get("phase") == "Running"]
+    return running if len(running) == count else None
+
+
 def everything_of(cp, namespace: str, name: str) -> dict[str, list[str]]:
     found = {k: v for k, v in objects_of(cp, namespace, name).items() if v}
     for plural, base in (("daskjobs", DASK_API), ("configmaps", "/api/v1")):
@@ -83,15 +90,15 @@ async def test_a_job_is_a_daskjob_the_operator_runs_and_cancel_removes_it(
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["DASK_SCHEDULER_ADDRESS"] == f"tcp://etl-job-scheduler.{api_namespace}.svc.cluster.local:8786"
     assert runner["spec"]["volumes"][0]["configMap"]["name"] == "etl-job-file"
-    pods = (await in_thread(get, f"/api/v1/namespaces/{api_namespace}/pods",
-                            labelSelector="dask.org/cluster-name=etl-job,dask.org/component=worker"))["items"]
+    # The job is Running once its runner runs; its workers may come a moment later.
+    pods = await eventually(lambda: _running_workers(get, api_namespace, 2), 60, "2 running workers")
     assert len(pods) == 2
     for pod in pods:
         assert pod["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"] == "1"
         assert pod["spec"]["nodeName"].startswith("gpu-node")
     # The job's cluster is listed with the user's clusters, Running from its pods.
-    cluster = await api.get("clusters/etl-job")
-    assert cluster["phase"] == "Running" and cluster["workers"]["ready"] == 2
+    cluster = await api.wait_for("etl-job", lambda c: c["phase"] == "Running", 60, "Running")
+    assert cluster["workers"]["ready"] == 2
 
     listed = (await api.get("jobs"))["jobs"]
     assert [(j["name"], j["phase"], j["workers"], j["gpus_per_worker"], j["file"]) for j in listed] == [
