@@ -124,6 +124,11 @@ async def test_gpu_cluster_flow(api, jp_fetch):
         html = response.body.decode()
         assert response.code == 200 and "bokeh" in html.lower(), page
         assert "docs_json" in html or "Bokeh.embed" in html, f"{page} is not a bokeh document"
+    # The Plots menu lists what the scheduler's individual-plots.json offers, read through the
+    # same proxy: on a GPU cluster that includes GPU memory and utilisation (shown first).
+    response = await jp_fetch("rapids-kf", "clusters", "gpu-flow", "dashboard", "individual-plots.json")
+    offered = {path.strip("/") for path in json.loads(response.body).values()}
+    assert {"individual-gpu-memory", "individual-gpu-utilization"} <= offered, sorted(offered)
 
     await delete(api, "gpu-flow")
     assert (await api.get("environment"))["gpus_available"] == n
