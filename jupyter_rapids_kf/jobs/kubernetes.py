@@ -270,7 +270,7 @@ class KubernetesJobs:
         try:
             text = await self.kube.request("GET", PODS, f"{name}-runner", verb="get", sub="log",
                                            params={"limitBytes": LOG_LIMIT_BYTES}, text=True)
-        except NotFound:
+        except (NotFound, Invalid):  # no runner pod yet, or its container has not started (400)
             return []
         return text.splitlines()
 
