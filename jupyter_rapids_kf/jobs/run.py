@@ -133,12 +133,19 @@ def strip_payload(lines: list[str]) -> list[str]:
 
 
 def local_cluster(workers: int, gpu: bool) -> Any:
+    """As the local backend makes them (backends/local_runner.py): GPU workers with an RMM pool and
+    one thread each; a CPU cluster that leaves the GPUs alone."""
+    import dask
+
     if gpu:
         from dask_cuda import LocalCUDACluster
 
-        return LocalCUDACluster(n_workers=workers or None, dashboard_address=None, host="127.0.0.1")
+        pool = os.environ.get("RAPIDS_KF_RMM_POOL_SIZE") or "0.5"
+        return LocalCUDACluster(n_workers=workers or None, rmm_pool_size=pool, threads_per_worker=1,
+                                dashboard_address=None, host="127.0.0.1")
     from distributed import LocalCluster
 
+    dask.config.set({"distributed.diagnostics.nvml": False})
     return LocalCluster(n_workers=workers, threads_per_worker=1, dashboard_address=None, host="127.0.0.1")
 
 
