@@ -61,6 +61,14 @@ class RapidsKF(LoggingConfigurable):
         for this long is shut down. 0 keeps clusters until they are deleted.""",
     ).tag(config=True)
 
+    tie_to_notebook = Bool(
+        True,
+        help="""On Kubernetes, make each new cluster a dependent (ownerReference) of the KubeFlow
+        Notebook this server runs in (else of its StatefulSet), so that deleting the notebook
+        deletes its clusters through Kubernetes' garbage collector, even while this server is
+        down. Users may untie a single cluster in the New cluster form.""",
+    ).tag(config=True)
+
     max_workers = Int(16, help="Guardrail: most workers one cluster may have.").tag(config=True)
     max_gpus_per_worker = Int(8, help="Guardrail: most GPUs one worker may ask for.").tag(
         config=True

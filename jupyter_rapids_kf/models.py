@@ -85,6 +85,15 @@ class WorkerGroup:
 
 
 @dataclass
+class EndsWith:
+    """The object whose deletion deletes the cluster (its Kubernetes owner): a KubeFlow
+    Notebook, else the notebook's StatefulSet."""
+
+    kind: str
+    name: str
+
+
+@dataclass
 class Cluster:
     name: str
     namespace: str
@@ -106,6 +115,7 @@ class Cluster:
     gpus: GPUUsage = field(default_factory=GPUUsage)
     worker_groups: list[WorkerGroup] = field(default_factory=list)
     version_skew: list[VersionSkew] = field(default_factory=list)  # [] when same or not known
+    ends_with: EndsWith | None = None  # None: not tied to any notebook
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -174,6 +184,7 @@ REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "idle_timeout": int,
     "profile": str,
     "env": dict,
+    "tie_to_notebook": bool,
 }
 
 
@@ -191,6 +202,7 @@ class ClusterRequest:
     idle_timeout: int | None = None
     profile: str | None = None
     env: dict[str, str] | None = None
+    tie_to_notebook: bool | None = None
 
     def given(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -210,6 +222,7 @@ class ClusterSpec:
     idle_timeout: int
     env: dict[str, str]
     profile: str | None = None
+    tie_to_notebook: bool = False
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:

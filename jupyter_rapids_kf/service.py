@@ -118,6 +118,7 @@ class ClusterService:
             ],
             "checks": [c.to_json() for c in checks],
             "notes": facts.notes,
+            "ends_with": facts.ends_with,
         }
 
     # --- writes ----------------------------------------------------------------------------
@@ -283,6 +284,7 @@ class ClusterService:
             "cpu": facts.default_cpu or self.config.default_cpu,
             "memory": facts.default_memory or self.config.default_memory,
             "idle_timeout": self.config.idle_timeout,
+            "tie_to_notebook": bool(self.config.tie_to_notebook and facts.ends_with),
         }
         if facts.max_workers is not None:
             defaults["workers"] = min(defaults["workers"], facts.max_workers)
@@ -374,6 +376,14 @@ class ClusterService:
                     fix="pick an allowed image, or ask your administrator to extend "
                     "c.RapidsKF.allowed_images",
                 )
+        tie = values["tie_to_notebook"]
+        if tie and not facts.can_tie:
+            raise Invalid("tie_to_notebook applies only to Kubernetes clusters: a local cluster is a "
+                          "process of this machine, with no notebook resource to end with",
+                          field="tie_to_notebook")
+        if tie and not facts.ends_with:
+            raise Invalid("tie_to_notebook: no notebook was found to tie this cluster to (the "
+                          "`notebook` check of the environment says why)", field="tie_to_notebook")
         return ClusterSpec(
             name=name,
             workers=values["workers"],
@@ -385,6 +395,7 @@ class ClusterService:
             idle_timeout=idle,
             env=dict(values.get("env") or {}),
             profile=request.profile,
+            tie_to_notebook=tie,
         )
 
     def _config_checks(self) -> list[Check]:

@@ -60,6 +60,13 @@ export interface ICluster {
   worker_groups: IWorkerGroup[];
   /** Packages the cluster runs in another version than this notebook ([] when they agree). */
   version_skew: IVersionSkew[];
+  /** The notebook whose deletion deletes this cluster (its Kubernetes owner); null: none. */
+  ends_with?: IEndsWith | null;
+}
+
+export interface IEndsWith {
+  kind: 'Notebook' | 'StatefulSet';
+  name: string;
 }
 
 export interface IVersionSkew {
@@ -79,6 +86,8 @@ export interface IClusterRequest {
   idle_timeout?: number;
   profile?: string;
   env?: Record<string, string>;
+  /** Kubernetes: end with the notebook (default from the environment). */
+  tie_to_notebook?: boolean;
 }
 
 export interface ICheck {
@@ -113,7 +122,10 @@ export interface IEnvironment {
   namespace: string;
   gpus_available: number | null;
   gpus: { name: string; memory_total: number | null }[];
-  defaults: Required<Omit<IClusterRequest, 'profile' | 'env' | 'image'>> & {
+  defaults: Required<
+    Omit<IClusterRequest, 'profile' | 'env' | 'image' | 'tie_to_notebook'>
+  > & {
+    tie_to_notebook?: boolean;
     image: string | null;
   };
   limits: {
@@ -127,6 +139,8 @@ export interface IEnvironment {
   profiles: IProfile[];
   checks: ICheck[];
   notes: string[];
+  /** What new clusters end with; null when no notebook was found. */
+  ends_with?: IEndsWith | null;
 }
 
 export type SnippetKind = 'client' | 'kubecluster' | 'cudf';

@@ -78,6 +78,10 @@ class BackendFacts:
     max_workers: int | None = None  # a hardware bound on GPU clusters (local: GPU count), None when unbounded
     max_gpus_per_worker: int | None = None
     notes: list[str] = field(default_factory=list)
+    # Kubernetes: what new clusters end with ({"kind", "name"}), None when nothing was found;
+    # can_tie False where clusters have no owner to end with (the local backend).
+    ends_with: dict[str, str] | None = None
+    can_tie: bool = False
 
 
 @runtime_checkable

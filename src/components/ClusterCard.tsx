@@ -9,6 +9,7 @@ import * as React from 'react';
 import { IPendingScale } from '../model';
 import { ICluster, IClusterActions } from '../tokens';
 import { ClusterFacts } from './ClusterFacts';
+import { Lifetime } from './Lifetime';
 import {
   formatAge,
   formatBytes,
@@ -123,6 +124,7 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
         )}
         <dt>{trans.__('Age')}</dt>
         <dd>{formatAge(cluster.created, trans, props.now)}</dd>
+        <Lifetime cluster={cluster} trans={trans} />
         <dt>{trans.__('Image')}</dt>
         <dd title={cluster.image ?? undefined}>
           {cluster.image ?? trans.__('none (local processes)')}

@@ -172,6 +172,45 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
           )}
         </div>
       )}
+      {environment.ends_with && (
+        <div className="jp-RapidsKF-field jp-RapidsKF-checkField">
+          <input
+            id="jp-RapidsKF-form-tie_to_notebook"
+            type="checkbox"
+            checked={values.tie_to_notebook === 'yes'}
+            disabled={busy}
+            aria-describedby="jp-RapidsKF-form-tie_to_notebook-help"
+            onChange={event =>
+              props.onChange(
+                'tie_to_notebook',
+                event.target.checked ? 'yes' : 'no'
+              )
+            }
+          />
+          <label htmlFor="jp-RapidsKF-form-tie_to_notebook">
+            {environment.ends_with.kind === 'Notebook'
+              ? trans.__('End with notebook %1', environment.ends_with.name)
+              : trans.__(
+                  'End with %1 %2',
+                  environment.ends_with.kind,
+                  environment.ends_with.name
+                )}
+          </label>
+          <div
+            id="jp-RapidsKF-form-tie_to_notebook-help"
+            className="jp-RapidsKF-help"
+          >
+            {trans.__(
+              'Deleting the notebook deletes this cluster, even while this server is down.'
+            )}
+          </div>
+          {errors.tie_to_notebook && (
+            <div className="jp-RapidsKF-fieldError" role="alert">
+              {errors.tie_to_notebook}
+            </div>
+          )}
+        </div>
+      )}
       <details
         className="jp-RapidsKF-advanced"
         open={advancedOpen || undefined}

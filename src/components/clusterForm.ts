@@ -20,6 +20,8 @@ export interface IFormValues {
   idle_timeout: string;
   /** KEY=VALUE lines. */
   env: string;
+  /** 'yes' or 'no': end with the notebook (Kubernetes, where one was found). */
+  tie_to_notebook: string;
 }
 
 export type FormField = keyof IFormValues;
@@ -37,7 +39,8 @@ export const FIELDS: FormField[] = [
   'memory',
   'worker_command',
   'idle_timeout',
-  'env'
+  'env',
+  'tie_to_notebook'
 ];
 
 /** Fields checked as they are typed: their limits are known here, so say so at once. */
@@ -77,7 +80,8 @@ export function baseValues(
     idle_timeout: String(request.idle_timeout ?? ''),
     env: Object.entries(request.env ?? {})
       .map(([key, value]) => `${key}=${value}`)
-      .join('\n')
+      .join('\n'),
+    tie_to_notebook: request.tie_to_notebook ? 'yes' : 'no'
   };
 }
 
@@ -192,6 +196,9 @@ export function toRequest(
   }
   if (changed('idle_timeout')) {
     request.idle_timeout = integer(values.idle_timeout) ?? undefined;
+  }
+  if (changed('tie_to_notebook')) {
+    request.tie_to_notebook = values.tie_to_notebook === 'yes';
   }
   if (changed('env')) {
     const env = parseEnv(values.env);

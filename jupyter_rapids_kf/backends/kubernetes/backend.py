@@ -18,6 +18,7 @@ from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
 from ...models import Adapt, Cluster, ClusterSpec
 from ..base import BackendFacts, ChangeListener, Check, PodLogs
 from . import checks as preflight
+from . import notebook_owner
 from . import proxy_allowlist
 from .cache import Watched
 from .client import (
@@ -61,6 +62,7 @@ class KubernetesBackend:
         self._ticker: asyncio.Task | None = None
         self._image: tuple[float, str | None, str] | None = None  # (when, image, where from)
         self._gpus: tuple[float, int | None, list[str]] | None = None
+        self._tie: tuple[float, notebook_owner.Tie] | None = None
         self.allowlist = proxy_allowlist.SchedulerAllowlist(self.namespace, lambda: self._clusters.keys())
         self.allowlist_state = "not configured yet"
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
@@ -134,6 +136,8 @@ class KubernetesBackend:
     async def facts(self) -> BackendFacts:
         image, image_source = await self.notebook_image()
         gpus, gpu_notes = await self.free_gpus()
+        tie = await self.notebook_tie()
+        owner = tie.owner
         return BackendFacts(
             namespace=self.namespace,
             gpus_available=gpus,
@@ -142,6 +146,8 @@ class KubernetesBackend:
             accepts_image=True,
             notes=[f"namespace {self.namespace} (from {self.namespace_source})",
                    f"default image from {image_source}", *gpu_notes],
+            ends_with={"kind": owner.kind, "name": owner.name} if owner else None,
+            can_tie=True,
         )
 
     async def checks(self) -> list[Check]:
@@ -165,6 +171,14 @@ class KubernetesBackend:
                 source = f"c.RapidsKF.default_image (notebook pod {pod_name} not readable: {err.message})"
         self._image = (time.monotonic(), image, source)
         return image, source
+
+    async def notebook_tie(self) -> notebook_owner.Tie:
+        """What new clusters end with (read once; asked again after a minute while not found)."""
+        if not self.config.tie_to_notebook:
+            return notebook_owner.Tie(None, "c.RapidsKF.tie_to_notebook is off")
+        if self._tie is None or (self._tie[1].owner is None and time.monotonic() - self._tie[0] > 60):
+            self._tie = (time.monotonic(), await notebook_owner.find(self.kube, self.namespace))
+        return self._tie[1]
 
     async def free_gpus(self) -> tuple[int | None, list[str]]:
         # Unknown capacity (nodes not readable) is asked again only every 5 minutes.
@@ -202,6 +216,7 @@ class KubernetesBackend:
             scheduler_cpu=self.config.scheduler_cpu,
             scheduler_memory=self.config.scheduler_memory,
             tolerations=self.config.worker_tolerations,
+            owner=(await self.notebook_tie()).owner if spec.tie_to_notebook else None,
         ))
         created = await self.kube.request("POST", DASKCLUSTERS, verb="create", body=body)
         self._delete_requested.discard(spec.name)

@@ -34,6 +34,9 @@ PERMISSIONS: list[tuple[str, str, str, str]] = [
       for verb in ("get", "list", "watch", "create", "patch", "delete")],
     *[(verb, "", plural, "") for plural in ("pods", "services", "events") for verb in ("get", "list", "watch")],
     ("get", "", "pods", "log"),
+    # Following the notebook pod's owners to the KubeFlow Notebook that new clusters end with.
+    ("get", "apps", "statefulsets", ""),
+    ("get", "kubeflow.org", "notebooks", ""),
 ]
 
 
@@ -180,6 +183,23 @@ def image_check(config, image: str | None, source: str) -> Check:
     return Check("image", True, message)
 
 
+async def notebook_check(backend: "KubernetesBackend") -> Check:
+    """What new clusters end with: failed only where a lookup was refused (our manifests fix
+    it); a server outside a KubeFlow notebook simply makes clusters that are not tied."""
+    if not backend.config.tie_to_notebook:
+        return Check("notebook", True, "new clusters are not tied to a notebook "
+                     "(c.RapidsKF.tie_to_notebook is off): they end when deleted or idle")
+    tie = await backend.notebook_tie()
+    if tie.owner is not None:
+        return Check("notebook", True, f"new clusters end with {tie.reason}: deleting it deletes them, "
+                     "even while this server is down")
+    if tie.forbidden:
+        return Check("notebook", False, f"new clusters cannot be tied to their notebook: {tie.reason}",
+                     PERMISSION_FIX)
+    return Check("notebook", True, f"new clusters are not tied to a notebook ({tie.reason}): "
+                 "they end when deleted or idle")
+
+
 def doctor_allowlist_check(on: bool) -> Check:
     """Without a running server, what the server will do with /proxy links to dashboards."""
     if not on:
@@ -216,6 +236,7 @@ async def run(backend: "KubernetesBackend") -> list[Check]:
     checks.append(await batch_checks.jobs_check(backend))
     checks.append(batch_checks.pipelines_check())
     checks.append(image_check(backend.config, *await backend.notebook_image()))
+    checks.append(await notebook_check(backend))
     if backend._serverapp is None:  # `jupyter rapids-kf doctor`: no server to look at
         checks.append(doctor_allowlist_check(backend.config.configure_proxy_allowlist))
         return checks

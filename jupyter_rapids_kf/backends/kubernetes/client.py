@@ -63,6 +63,8 @@ PODS = Resource("pods", "Pod")
 EVENTS = Resource("events", "Event")
 SERVICES = Resource("services", "Service")
 NODES = Resource("nodes", "Node", namespaced=False)
+STATEFULSETS = Resource("statefulsets", "StatefulSet", "apps")
+NOTEBOOKS = Resource("notebooks", "Notebook", "kubeflow.org")  # KubeFlow's notebook controller
 ACCESS_REVIEWS = Resource(
     "selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", namespaced=False
 )

@@ -60,7 +60,9 @@ def build_daskcluster(
     scheduler_memory: str,
     tolerations: list[dict[str, Any]] | None = None,
     labels: dict[str, str] | None = None,
+    owner: Any = None,
 ) -> dict[str, Any]:
+    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster."""
     from dask_kubernetes.operator import make_cluster_spec
 
     body = make_cluster_spec(
@@ -78,6 +80,8 @@ def build_daskcluster(
     metadata["labels"] = {**(labels or {}), MANAGED_LABEL: MANAGED_VALUE}
     if spec.profile:
         metadata["annotations"] = {PROFILE_ANNOTATION: spec.profile}
+    if owner is not None:
+        metadata["ownerReferences"] = [owner.reference()]
 
     worker_pod = body["spec"]["worker"]["spec"]
     worker = _container(worker_pod, "worker")

@@ -15,6 +15,7 @@ from typing import Any
 from ...models import (
     Adapt,
     Cluster,
+    EndsWith,
     GPUUsage,
     Scheduler,
     WorkerGroup,
@@ -277,7 +278,19 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         memory=limits.get("memory") or requests.get("memory"),
         gpus=GPUUsage(in_use=ready * gpus_per_worker + sum(g.ready * g.gpus_per_worker for g in other_groups)),
         worker_groups=other_groups,
+        ends_with=_ends_with(meta),
     )
+
+
+# Owners whose deletion means "the notebook is gone" (KubeFlow's Notebook, its StatefulSet).
+NOTEBOOK_OWNERS = {("kubeflow.org", "Notebook"), ("apps", "StatefulSet")}
+
+
+def _ends_with(meta: dict[str, Any]) -> EndsWith | None:
+    for ref in meta.get("ownerReferences") or []:
+        if (str(ref.get("apiVersion", "")).split("/")[0], ref.get("kind")) in NOTEBOOK_OWNERS:
+            return EndsWith(kind=ref["kind"], name=ref.get("name", ""))
+    return None
 
 
 def _other_group_problems(pods: list[dict[str, Any]], cluster: str) -> list[str]:

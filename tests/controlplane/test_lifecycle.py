@@ -1,0 +1,75 @@
+"""Clusters that end with their notebook (issue 13), on the real control plane: a KubeFlow
+Notebook owns the StatefulSet whose pod is this server; a cluster made through our REST API
+lists the Notebook as its owner, and deleting the Notebook deletes the cluster and its pods
+through the real garbage collector while our server is stopped."""
+
+from __future__ import annotations
+
+import pytest
+
+from . import kubeflow_notebook
+from .conftest import DASK_API, NOTEBOOK_IMAGE, eventually, in_thread, objects_of
+
+NAMESPACE = "cp-life"
+NOTEBOOK = "nb"
+pytestmark = [pytest.mark.controlplane, pytest.mark.usefixtures("dask_rights", "clean_namespace")]
+
+
+@pytest.fixture(scope="module")
+def notebook(control_plane, api_namespace) -> dict:
+    kubeflow_notebook.install_crd(control_plane.api)
+    return kubeflow_notebook.create_notebook(control_plane.api, api_namespace, NOTEBOOK, NOTEBOOK_IMAGE)
+
+
+@pytest.fixture(autouse=True)
+def in_the_notebook_pod(as_service_account, notebook, monkeypatch):
+    """This server runs in the notebook's pod `nb-0`, as KubeFlow runs it."""
+    monkeypatch.setenv("HOSTNAME", f"{NOTEBOOK}-0")
+    monkeypatch.setenv("NB_PREFIX", f"/notebook/{NAMESPACE}/{NOTEBOOK}")
+
+
+def daskcluster(cp, name: str) -> dict | None:
+    path = f"{DASK_API}/namespaces/{NAMESPACE}/daskclusters/{name}"
+    return cp.api.get(path) if cp.api.exists(path) else None
+
+
+async def test_deleting_the_notebook_deletes_its_clusters_while_the_server_is_stopped(
+        api, jp_serverapp, http_server, control_plane, notebook):
+    env = await api.get("environment")
+    assert env["ends_with"] == {"kind": "Notebook", "name": NOTEBOOK}
+    assert env["defaults"]["tie_to_notebook"] is True
+    check = next(c for c in env["checks"] if c["name"] == "notebook")
+    assert check["status"] == "ok" and f"Notebook {NOTEBOOK}" in check["message"]
+
+    code, tied = await api.call("POST", "clusters", {"name": "tied", "workers": 1})
+    assert code == 202, tied
+    assert tied["ends_with"] == {"kind": "Notebook", "name": NOTEBOOK}
+    code, untied = await api.call("POST", "clusters", {"name": "untied", "workers": 1, "tie_to_notebook": False})
+    assert code == 202, untied
+    assert untied["ends_with"] is None
+
+    refs = (await in_thread(daskcluster, control_plane, "tied"))["metadata"]["ownerReferences"]
+    assert refs == [{"apiVersion": "kubeflow.org/v1", "kind": "Notebook", "name": NOTEBOOK,
+                     "uid": notebook["metadata"]["uid"]}]
+    for name in ("tied", "untied"):
+        await api.wait_for(name, lambda c: c["phase"] == "Running", 90, "Running")
+    assert (await in_thread(objects_of, control_plane, NAMESPACE, "tied"))["pods"]
+
+    # Our server goes away (as when KubeFlow culls the notebook): nothing of ours acts now.
+    service = jp_serverapp.web_app.settings["rapids_kf_service"]
+    await service.stop()
+    http_server.stop()
+
+    await in_thread(control_plane.api.http.delete,
+                    f"/apis/kubeflow.org/v1/namespaces/{NAMESPACE}/notebooks/{NOTEBOOK}")
+
+    def tied_gone() -> bool:
+        left = objects_of(control_plane, NAMESPACE, "tied")
+        return not any(left.values())
+
+    # The garbage collector deletes the DaskCluster; the operator's finalizer and the
+    # collector then remove its worker group, Deployments, Services and pods.
+    await eventually(tied_gone, 150, "the tied cluster and its pods to be garbage-collected")
+    assert await in_thread(daskcluster, control_plane, "untied") is not None
+    left = await in_thread(objects_of, control_plane, NAMESPACE, "untied")
+    assert len(left["pods"]) == 2  # the untied cluster's scheduler and worker keep running
