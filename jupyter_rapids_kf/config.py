@@ -69,6 +69,18 @@ class RapidsKF(LoggingConfigurable):
         down. Users may untie a single cluster in the New cluster form.""",
     ).tag(config=True)
 
+    lifetime = Int(
+        0,
+        help="""Default maximum lifetime of a new Kubernetes cluster, in seconds: Kubernetes
+        deletes it this long after it was made, busy or not, whatever happens to this server
+        (a Job with activeDeadlineSeconds owns it; see docs/lifecycle.md). 0: no limit.""",
+    ).tag(config=True)
+    max_lifetime = Int(
+        0,
+        help="""Guardrail: longest lifetime a user may ask for, seconds (0: no bound). When set,
+        every Kubernetes cluster has a lifetime.""",
+    ).tag(config=True)
+
     max_workers = Int(16, help="Guardrail: most workers one cluster may have.").tag(config=True)
     max_gpus_per_worker = Int(8, help="Guardrail: most GPUs one worker may ask for.").tag(
         config=True
@@ -143,7 +155,8 @@ class RapidsKF(LoggingConfigurable):
         help="""Seconds between readings of GPU memory and utilisation of Kubernetes GPU
         clusters, asked of each Running cluster's Dask scheduler (port 8786, as the client
         snippet connects); each new scheduler is also asked once for its package versions
-        (version skew with the notebook). 0 turns both off.""",
+        (version skew with the notebook); clusters with an idle timeout are asked since when
+        they are idle, for the card's countdown. 0 turns all three off.""",
     ).tag(config=True)
 
     list_from_cache = Bool(

@@ -25,6 +25,7 @@ INT_BOUNDS = {
     "workers": (0, WORKERS_MAX),
     "gpus_per_worker": (0, GPUS_PER_WORKER_MAX),
     "idle_timeout": (0, IDLE_TIMEOUT_MAX),
+    "lifetime": (0, IDLE_TIMEOUT_MAX),
 }
 
 Phase = Literal["Creating", "Pending", "Running", "Scaling", "Deleting", "Failed", "Unknown"]
@@ -33,6 +34,13 @@ PHASES: tuple[str, ...] = ("Creating", "Pending", "Running", "Scaling", "Deletin
 
 def now_iso() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def iso_time(seconds: float | None) -> str | None:
+    """Epoch seconds as the API writes times (whole seconds, UTC); None stays None."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(int(seconds), timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -116,6 +124,8 @@ class Cluster:
     worker_groups: list[WorkerGroup] = field(default_factory=list)
     version_skew: list[VersionSkew] = field(default_factory=list)  # [] when same or not known
     ends_with: EndsWith | None = None  # None: not tied to any notebook
+    lifetime: int = 0  # seconds from `created` after which Kubernetes deletes it; 0: none
+    idle_since: str | None = None  # when the scheduler last became idle; None: busy or not known
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -185,6 +195,7 @@ REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "profile": str,
     "env": dict,
     "tie_to_notebook": bool,
+    "lifetime": int,
 }
 
 
@@ -203,6 +214,7 @@ class ClusterRequest:
     profile: str | None = None
     env: dict[str, str] | None = None
     tie_to_notebook: bool | None = None
+    lifetime: int | None = None
 
     def given(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -223,6 +235,7 @@ class ClusterSpec:
     env: dict[str, str]
     profile: str | None = None
     tie_to_notebook: bool = False
+    lifetime: int = 0
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:

@@ -271,6 +271,7 @@ class ClusterService:
             "max_gpus_per_worker": max_gpus,
             "max_clusters": self.config.max_clusters,
             "max_idle_timeout": self.config.max_idle_timeout,
+            "max_lifetime": self.config.max_lifetime if facts.can_tie else 0,
         }
 
     def _defaults(self, facts: BackendFacts, suggest_name: bool = False) -> dict[str, Any]:
@@ -285,6 +286,7 @@ class ClusterService:
             "memory": facts.default_memory or self.config.default_memory,
             "idle_timeout": self.config.idle_timeout,
             "tie_to_notebook": bool(self.config.tie_to_notebook and facts.ends_with),
+            "lifetime": self.config.lifetime if facts.can_tie else 0,
         }
         if facts.max_workers is not None:
             defaults["workers"] = min(defaults["workers"], facts.max_workers)
@@ -376,6 +378,16 @@ class ClusterService:
                     fix="pick an allowed image, or ask your administrator to extend "
                     "c.RapidsKF.allowed_images",
                 )
+        lifetime = values["lifetime"]
+        if lifetime and not facts.can_tie:
+            raise Invalid("lifetime applies only to Kubernetes clusters; a local cluster ends when "
+                          "deleted or idle", field="lifetime")
+        if limits["max_lifetime"] and (lifetime == 0 or lifetime > limits["max_lifetime"]):
+            raise Limit(
+                f"lifetime must be between 1 and {limits['max_lifetime']} seconds",
+                field="lifetime",
+                fix="ask your administrator to raise c.RapidsKF.max_lifetime",
+            )
         tie = values["tie_to_notebook"]
         if tie and not facts.can_tie:
             raise Invalid("tie_to_notebook applies only to Kubernetes clusters: a local cluster is a "
@@ -396,6 +408,7 @@ class ClusterService:
             env=dict(values.get("env") or {}),
             profile=request.profile,
             tie_to_notebook=tie,
+            lifetime=lifetime,
         )
 
     def _config_checks(self) -> list[Check]:

@@ -62,6 +62,10 @@ export interface ICluster {
   version_skew: IVersionSkew[];
   /** The notebook whose deletion deletes this cluster (its Kubernetes owner); null: none. */
   ends_with?: IEndsWith | null;
+  /** Seconds after `created` at which Kubernetes deletes it; 0: no limit. */
+  lifetime?: number;
+  /** Since when the scheduler has been idle (ISO); null while busy or not known. */
+  idle_since?: string | null;
 }
 
 export interface IEndsWith {
@@ -88,6 +92,8 @@ export interface IClusterRequest {
   env?: Record<string, string>;
   /** Kubernetes: end with the notebook (default from the environment). */
   tie_to_notebook?: boolean;
+  /** Kubernetes: seconds after which the cluster is deleted, busy or not; 0: no limit. */
+  lifetime?: number;
 }
 
 export interface ICheck {
@@ -123,9 +129,13 @@ export interface IEnvironment {
   gpus_available: number | null;
   gpus: { name: string; memory_total: number | null }[];
   defaults: Required<
-    Omit<IClusterRequest, 'profile' | 'env' | 'image' | 'tie_to_notebook'>
+    Omit<
+      IClusterRequest,
+      'profile' | 'env' | 'image' | 'tie_to_notebook' | 'lifetime'
+    >
   > & {
     tie_to_notebook?: boolean;
+    lifetime?: number;
     image: string | null;
   };
   limits: {
@@ -135,6 +145,7 @@ export interface IEnvironment {
     max_gpus_per_worker: number;
     max_clusters: number;
     max_idle_timeout: number;
+    max_lifetime?: number;
   };
   profiles: IProfile[];
   checks: ICheck[];

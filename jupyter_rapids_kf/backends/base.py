@@ -79,7 +79,8 @@ class BackendFacts:
     max_gpus_per_worker: int | None = None
     notes: list[str] = field(default_factory=list)
     # Kubernetes: what new clusters end with ({"kind", "name"}), None when nothing was found;
-    # can_tie False where clusters have no owner to end with (the local backend).
+    # can_tie False where clusters have no owner to end with (the local backend), which
+    # also rules out a lifetime (a Kubernetes Job owns the clusters that have one).
     ends_with: dict[str, str] | None = None
     can_tie: bool = False
 

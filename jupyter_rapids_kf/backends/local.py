@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import Exists, Invalid, NotFound, Unavailable
 from ..generic_proxy import is_loopback
+from ..models import iso_time
 from ..models import (
     Adapt,
     Cluster,
@@ -272,6 +273,7 @@ class LocalBackend:
                 memory_total=gpu.get("memory_total"),
                 utilization=gpu.get("utilization"),
             ),
+            idle_since=iso_time(state.get("idle_since")) if spec["idle_timeout"] else None,
         )
 
     # --- writes ----------------------------------------------------------------------------

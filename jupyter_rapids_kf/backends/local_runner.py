@@ -132,6 +132,7 @@ async def run(spec_path: Path, warm: Any = None, warm_spec: dict[str, Any] | Non
             "adapt": adapt,
             "gpus": gpu_summary(scheduler) if spec["gpus_per_worker"] else NO_GPUS,
             "workers": sorted(scheduler.workers),
+            "idle_since": scheduler.idle_since,  # the card's idle countdown
         }
 
     def scale(n: int) -> dict[str, Any]:

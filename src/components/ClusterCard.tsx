@@ -124,7 +124,7 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
         )}
         <dt>{trans.__('Age')}</dt>
         <dd>{formatAge(cluster.created, trans, props.now)}</dd>
-        <Lifetime cluster={cluster} trans={trans} />
+        <Lifetime cluster={cluster} trans={trans} now={props.now} />
         <dt>{trans.__('Image')}</dt>
         <dd title={cluster.image ?? undefined}>
           {cluster.image ?? trans.__('none (local processes)')}

@@ -44,6 +44,7 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
     'memory',
     'worker_command',
     'idle_timeout',
+    'lifetime',
     'env'
   ].some(field => errors[field as FormField]);
 
@@ -233,6 +234,15 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
             'A cluster without work for this long is deleted; 0 keeps it.'
           )
         )}
+        {environment.backend === 'kubernetes' &&
+          field(
+            'lifetime',
+            trans.__('Lifetime (seconds)'),
+            { type: 'number' },
+            trans.__(
+              'Kubernetes deletes the cluster this long after it starts, busy or not; 0: no limit.'
+            )
+          )}
         <div className="jp-RapidsKF-field">
           <label htmlFor="jp-RapidsKF-form-env">
             {trans.__('Environment variables')}

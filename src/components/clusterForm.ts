@@ -20,6 +20,8 @@ export interface IFormValues {
   idle_timeout: string;
   /** KEY=VALUE lines. */
   env: string;
+  /** Seconds (Kubernetes only); 0: no limit. */
+  lifetime: string;
   /** 'yes' or 'no': end with the notebook (Kubernetes, where one was found). */
   tie_to_notebook: string;
 }
@@ -39,6 +41,7 @@ export const FIELDS: FormField[] = [
   'memory',
   'worker_command',
   'idle_timeout',
+  'lifetime',
   'env',
   'tie_to_notebook'
 ];
@@ -47,7 +50,8 @@ export const FIELDS: FormField[] = [
 export const CHECKED_AS_TYPED: FormField[] = [
   'workers',
   'gpus_per_worker',
-  'idle_timeout'
+  'idle_timeout',
+  'lifetime'
 ];
 
 /** The first field with an error, in the order the form shows them. */
@@ -78,6 +82,7 @@ export function baseValues(
     memory: request.memory ?? '',
     worker_command: request.worker_command ?? '',
     idle_timeout: String(request.idle_timeout ?? ''),
+    lifetime: String(request.lifetime ?? 0),
     env: Object.entries(request.env ?? {})
       .map(([key, value]) => `${key}=${value}`)
       .join('\n'),
@@ -158,6 +163,9 @@ export function validate(
       'Enter a number of seconds (0: never stop).'
     );
   }
+  if (integer(values.lifetime) === null) {
+    errors.lifetime = trans.__('Enter a number of seconds (0: no limit).');
+  }
   if (imageAllowed(environment) && !values.image.trim()) {
     errors.image = trans.__('Enter an image.');
   }
@@ -196,6 +204,9 @@ export function toRequest(
   }
   if (changed('idle_timeout')) {
     request.idle_timeout = integer(values.idle_timeout) ?? undefined;
+  }
+  if (changed('lifetime')) {
+    request.lifetime = integer(values.lifetime) ?? undefined;
   }
   if (changed('tie_to_notebook')) {
     request.tie_to_notebook = values.tie_to_notebook === 'yes';

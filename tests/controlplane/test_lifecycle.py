@@ -10,14 +10,21 @@ import pytest
 from . import kubeflow_notebook
 from .conftest import DASK_API, NOTEBOOK_IMAGE, eventually, in_thread, objects_of
 
+JOBS = "/apis/batch/v1/namespaces/{ns}/jobs"
+
 NAMESPACE = "cp-life"
 NOTEBOOK = "nb"
 pytestmark = [pytest.mark.controlplane, pytest.mark.usefixtures("dask_rights", "clean_namespace")]
 
 
 @pytest.fixture(scope="module")
-def notebook(control_plane, api_namespace) -> dict:
+def notebook_crd(control_plane) -> None:
     kubeflow_notebook.install_crd(control_plane.api)
+
+
+@pytest.fixture
+def notebook(control_plane, api_namespace, notebook_crd) -> dict:
+    """The Notebook `nb` and its running pod (made again after a test deleted them)."""
     return kubeflow_notebook.create_notebook(control_plane.api, api_namespace, NOTEBOOK, NOTEBOOK_IMAGE)
 
 
@@ -73,3 +80,44 @@ async def test_deleting_the_notebook_deletes_its_clusters_while_the_server_is_st
     assert await in_thread(daskcluster, control_plane, "untied") is not None
     left = await in_thread(objects_of, control_plane, NAMESPACE, "untied")
     assert len(left["pods"]) == 2  # the untied cluster's scheduler and worker keep running
+
+
+async def test_a_cluster_with_a_lifetime_is_deleted_by_kubernetes_at_its_deadline(
+        api, events, control_plane, notebook):
+    """The lifetime Job never runs a pod; at its deadline the Job controller fails it, the
+    TTL controller deletes it and the garbage collector deletes the cluster it owns."""
+    async with events() as stream:
+        await stream.next("clusters")
+        code, made = await api.call("POST", "clusters", {"name": "brief", "workers": 1, "lifetime": 25})
+        assert code == 202, made
+        assert made["lifetime"] == 25
+        # Still ends with the notebook: the Job in between is owned by it.
+        assert made["ends_with"] == {"kind": "Notebook", "name": NOTEBOOK}
+        jobs = JOBS.format(ns=NAMESPACE)
+        job = await in_thread(control_plane.api.get, f"{jobs}/brief-lifetime")
+        assert job["spec"]["parallelism"] == 0 and job["spec"]["activeDeadlineSeconds"] == 25
+        assert [r["uid"] for r in job["metadata"]["ownerReferences"]] == [notebook["metadata"]["uid"]]
+        dc = await in_thread(daskcluster, control_plane, "brief")
+        assert [(r["kind"], r["uid"]) for r in dc["metadata"]["ownerReferences"]] == [
+            ("Job", job["metadata"]["uid"])]
+        await stream.next("cluster", lambda c: c["name"] == "brief" and c["phase"] == "Running", timeout=90)
+        gone = await stream.next("deleted", lambda c: c["name"] == "brief", timeout=120)
+    assert gone["name"] == "brief"
+    await eventually(lambda: not any(objects_of(control_plane, NAMESPACE, "brief").values()), 90,
+                     "the cluster's objects and pods to be gone")
+    assert not (await in_thread(control_plane.api.exists, f"{jobs}/brief-lifetime"))
+    # The timer never ran a pod.
+    pods = await in_thread(control_plane.api.get, f"/api/v1/namespaces/{NAMESPACE}/pods",
+                           labelSelector="rapids-kf.jupyter.org/lifetime-of=brief")
+    assert pods["items"] == []
+
+
+async def test_deleting_a_cluster_with_a_lifetime_removes_its_timer(api, control_plane, notebook):
+    code, made = await api.call("POST", "clusters", {"name": "short", "workers": 1, "lifetime": 3600})
+    assert code == 202, made
+    jobs = JOBS.format(ns=NAMESPACE)
+    assert await in_thread(control_plane.api.exists, f"{jobs}/short-lifetime")
+    code, _ = await api.call("DELETE", "clusters/short")
+    assert code == 202
+    await api.wait_gone("short", 90)
+    await eventually(lambda: not control_plane.api.exists(f"{jobs}/short-lifetime"), 30, "the Job to go")

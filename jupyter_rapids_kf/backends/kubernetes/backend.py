@@ -15,10 +15,10 @@ from typing import Any
 
 from ...config import RapidsKF
 from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
-from ...models import Adapt, Cluster, ClusterSpec
+from ...models import Adapt, Cluster, ClusterSpec, iso_time
 from ..base import BackendFacts, ChangeListener, Check, PodLogs
 from . import checks as preflight
-from . import notebook_owner
+from . import lifetime, notebook_owner
 from . import proxy_allowlist
 from .cache import Watched
 from .client import (
@@ -26,12 +26,14 @@ from .client import (
     DASKCLUSTERS,
     DASKWORKERGROUPS,
     EVENTS,
+    JOBS,
     PODS,
     Kube,
     Resource,
     detect_namespace,
 )
 from .gpu_readings import GpuReadings
+from .idle_readings import IdleReadings
 from .scheduler_versions import SchedulerVersions
 from .spec import autoscaler_body, build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, COMPONENT_LABEL, Objects, Timeouts, cluster_status, event_cluster
@@ -67,6 +69,7 @@ class KubernetesBackend:
         self.allowlist_state = "not configured yet"
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
         self.versions = SchedulerVersions(config.gpu_metrics_interval, self._running_schedulers, self._recompute)
+        self.idle = IdleReadings(config.gpu_metrics_interval, self._idle_targets, self._recompute)
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -96,6 +99,7 @@ class KubernetesBackend:
         self._ticker = asyncio.ensure_future(self._tick())
         self.gpu_readings.start()
         self.versions.start()
+        self.idle.start()
         if self.config.configure_proxy_allowlist:
             self.allowlist_state = proxy_allowlist.install(self._serverapp, self.allowlist)
         else:
@@ -106,6 +110,7 @@ class KubernetesBackend:
             self._ticker.cancel()
         await self.gpu_readings.stop()
         await self.versions.stop()
+        await self.idle.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
 
     @property
@@ -210,18 +215,42 @@ class KubernetesBackend:
         if spec.name in self._clusters:
             raise Exists(f"a cluster named {spec.name!r} already exists", field="name")
         image = spec.image or (await self.notebook_image())[0] or self.config.default_image
-        body = drop_none(build_daskcluster(
+        owner = (await self.notebook_tie()).owner if spec.tie_to_notebook else None
+        body = build_daskcluster(
             spec,
             image=image,
             scheduler_cpu=self.config.scheduler_cpu,
             scheduler_memory=self.config.scheduler_memory,
             tolerations=self.config.worker_tolerations,
-            owner=(await self.notebook_tie()).owner if spec.tie_to_notebook else None,
-        ))
-        created = await self.kube.request("POST", DASKCLUSTERS, verb="create", body=body)
+            owner=owner,
+        )
+        job = await self._lifetime_job(spec, image, owner) if spec.lifetime else None
+        if job is not None:
+            lifetime.mark(body, spec.lifetime, job, owner)
+        try:
+            created = await self.kube.request("POST", DASKCLUSTERS, verb="create", body=drop_none(body))
+        except RapidsKFError:
+            if job is not None:
+                await self._restore(lambda: self._delete_job(spec.name))
+            raise
         self._delete_requested.discard(spec.name)
         self.watched[DASKCLUSTERS].put(created)
         return self._clusters[spec.name]
+
+    async def _lifetime_job(self, spec: ClusterSpec, image: str, owner) -> dict:
+        body = lifetime.job_body(spec.name, spec.lifetime, image, owner)
+        try:
+            return await self.kube.request("POST", JOBS, verb="create", body=body)
+        except Exists:  # left by an earlier cluster of this name (deleted with kubectl): replace it
+            await self._delete_job(spec.name)
+            return await self.kube.request("POST", JOBS, verb="create", body=body)
+
+    async def _delete_job(self, name: str) -> None:
+        options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+        try:
+            await self.kube.request("DELETE", JOBS, lifetime.job_name(name), verb="delete", body=options)
+        except NotFound:
+            pass
 
     async def scale(self, name: str, workers: int) -> Cluster:
         self._usable(name)
@@ -310,6 +339,8 @@ class KubernetesBackend:
         options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
         answer = await self.kube.request("DELETE", DASKCLUSTERS, name, verb="delete", body=options)
         self._delete_requested.add(name)
+        if self._clusters[name].lifetime:  # its timer has nothing left to end
+            await self._restore(lambda: self._delete_job(name))
         if isinstance(answer, dict) and answer.get("kind") == "DaskCluster" and \
                 (answer.get("metadata") or {}).get("deletionTimestamp"):
             self.watched[DASKCLUSTERS].put(answer)
@@ -428,6 +459,8 @@ class KubernetesBackend:
             cluster.gpus = replace(cluster.gpus, **reading)
         if _running(cluster):
             cluster.version_skew = self.versions.get(self.scheduler_address(cluster))
+            if cluster.idle_timeout:
+                cluster.idle_since = iso_time(self.idle.get(name))
         if self._clusters.get(name) != cluster:
             self._clusters[name] = cluster
             self._emit("cluster", cluster)
@@ -437,6 +470,10 @@ class KubernetesBackend:
 
     def _running_schedulers(self) -> dict[str, str]:
         return {name: self.scheduler_address(c) for name, c in self._clusters.items() if _running(c)}
+
+    def _idle_targets(self) -> dict[str, str]:
+        return {name: self.scheduler_address(c) for name, c in self._clusters.items()
+                if _running(c) and c.idle_timeout}
 
     def scheduler_address(self, cluster: Cluster) -> str:
         """Where the server reaches a cluster's scheduler over Dask's comm (as the snippet does)."""

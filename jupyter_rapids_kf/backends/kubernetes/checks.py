@@ -37,6 +37,9 @@ PERMISSIONS: list[tuple[str, str, str, str]] = [
     # Following the notebook pod's owners to the KubeFlow Notebook that new clusters end with.
     ("get", "apps", "statefulsets", ""),
     ("get", "kubeflow.org", "notebooks", ""),
+    # The Job that ends a cluster with a lifetime (lifetime.py).
+    ("create", "batch", "jobs", ""),
+    ("delete", "batch", "jobs", ""),
 ]
 
 

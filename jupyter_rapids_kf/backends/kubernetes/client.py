@@ -63,6 +63,7 @@ PODS = Resource("pods", "Pod")
 EVENTS = Resource("events", "Event")
 SERVICES = Resource("services", "Service")
 NODES = Resource("nodes", "Node", namespaced=False)
+JOBS = Resource("jobs", "Job", "batch")
 STATEFULSETS = Resource("statefulsets", "StatefulSet", "apps")
 NOTEBOOKS = Resource("notebooks", "Notebook", "kubeflow.org")  # KubeFlow's notebook controller
 ACCESS_REVIEWS = Resource(

@@ -23,6 +23,7 @@ from ...models import (
     dashboard_path,
     derive_phase,
 )
+from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
 from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
 
 CLUSTER_LABEL = "dask.org/cluster-name"
@@ -279,6 +280,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         gpus=GPUUsage(in_use=ready * gpus_per_worker + sum(g.ready * g.gpus_per_worker for g in other_groups)),
         worker_groups=other_groups,
         ends_with=_ends_with(meta),
+        lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
     )
 
 
@@ -287,7 +289,13 @@ NOTEBOOK_OWNERS = {("kubeflow.org", "Notebook"), ("apps", "StatefulSet")}
 
 
 def _ends_with(meta: dict[str, Any]) -> EndsWith | None:
+    """The notebook owning the cluster, or owning the lifetime Job that owns it."""
+    annotations = meta.get("annotations") or {}
     for ref in meta.get("ownerReferences") or []:
+        if ref.get("kind") == "Job" and ENDS_WITH_ANNOTATION in annotations:
+            kind, _, name = annotations[ENDS_WITH_ANNOTATION].partition("/")
+            if kind in ("Notebook", "StatefulSet") and name:
+                return EndsWith(kind=kind, name=name)
         if (str(ref.get("apiVersion", "")).split("/")[0], ref.get("kind")) in NOTEBOOK_OWNERS:
             return EndsWith(kind=ref["kind"], name=ref.get("name", ""))
     return None

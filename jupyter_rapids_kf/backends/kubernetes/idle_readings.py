@@ -1,0 +1,59 @@
+"""Since when each running cluster's scheduler has been idle, for the card's countdown.
+
+The operator stops a cluster with `spec.idleTimeout` once `time() > idle_since + idleTimeout`,
+where `idle_since` is what the scheduler's own `check_idle` answers (through its HTTP API,
+`/api/v1/check_idle`). The backend asks the same function over Dask's comm (the address the
+client snippet uses), so "stops in 12 min if still idle" is the operator's own arithmetic.
+Asking has the same effect as the operator's asking every 5 s: it only starts the idle clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Callable
+
+from .poller import Poller
+
+log = logging.getLogger(__name__)
+
+ASK_TIMEOUT = 5.0
+
+
+class IdleReadings(Poller):
+    what = "idle times"
+
+    def __init__(self, interval: float, targets: Callable[[], dict[str, str]],
+                 on_change: Callable[[str], None]):
+        super().__init__(interval)
+        self.targets = targets  # cluster name -> scheduler address, for running clusters with an idle timeout
+        self.on_change = on_change
+        self.readings: dict[str, float | None] = {}  # cluster name -> idle since (epoch seconds)
+
+    def get(self, name: str) -> float | None:
+        return self.readings.get(name)
+
+    async def tick(self) -> None:
+        await self.read_all()
+
+    async def read_all(self) -> None:
+        targets = self.targets()
+        for name in set(self.readings) - set(targets):
+            del self.readings[name]
+        names = list(targets)
+        answers = await asyncio.gather(*(self._ask(targets[n]) for n in names))
+        for name, since in zip(names, answers):
+            if self.readings.get(name) != since:
+                self.readings[name] = since
+                self.on_change(name)
+
+    async def _ask(self, address: str) -> float | None:
+        from distributed.core import rpc  # imported here: only the Kubernetes backend needs it
+
+        try:
+            async with rpc(address, timeout=ASK_TIMEOUT) as scheduler:
+                since = await asyncio.wait_for(scheduler.check_idle(), ASK_TIMEOUT)
+        except Exception as err:  # anything the network or the remote side raises: not known
+            log.debug("rapids-kf: no idle time from %s: %s", address, err or type(err).__name__)
+            return None
+        return float(since) if since else None
