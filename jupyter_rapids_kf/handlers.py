@@ -136,6 +136,13 @@ class LogsHandler(RapidsKFHandler):
         self.reply({"logs": logs})
 
 
+class TimelineHandler(RapidsKFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        self.reply(await self.service.timeline(name))
+
+
 class EventsHandler(RapidsKFHandler):
     """Server-Sent Events: `clusters` on connect, then `cluster` and `deleted` as they happen."""
 
@@ -227,6 +234,7 @@ def route_table() -> list[tuple[str, type]]:
         (rf"rapids-kf/clusters/{NAME}", ClusterHandler),
         (rf"rapids-kf/clusters/{NAME}/snippet", SnippetHandler),
         (rf"rapids-kf/clusters/{NAME}/logs", LogsHandler),
+        (rf"rapids-kf/clusters/{NAME}/timeline", TimelineHandler),
         (rf"rapids-kf/clusters/{NAME}/dashboard(?:/(?P<proxied_path>.*))?", DashboardProxyHandler),
         (r"rapids-kf/dashboards/(?P<host>[^/:@]+):(?P<port>\d{1,5})(?:/(?P<path>.*))?", DashboardLinkHandler),
         (r"rapids-kf(?P<rest>/.*)?", UnknownPathHandler),  # last: tornado takes the first match

@@ -43,6 +43,16 @@ def iso_time(seconds: float | None) -> str | None:
     return datetime.fromtimestamp(int(seconds), timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+def parse_iso(value: str | None) -> float | None:
+    """An API time (ISO 8601, "Z" for UTC) as epoch seconds; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
 @dataclass
 class Workers:
     desired: int = 0

@@ -18,7 +18,7 @@ from . import __version__
 from .backends.base import Backend, BackendFacts, ChangeKind, Check
 from .bounds import LOG_TAIL_MAX, check_int, check_quantity
 from .config import RapidsKF
-from .errors import Exists, Failed, Invalid, Limit
+from .errors import Exists, Failed, Invalid, Limit, RapidsKFError
 from .events import SUBSCRIBER_QUEUE, Event, Subscription
 from .models import (
     INT_BOUNDS,
@@ -30,6 +30,7 @@ from .models import (
     parse_scale_request,
 )
 from .snippets import snippet as make_snippet
+from .timeline import StartHistory
 from .version_skew import describe as describe_skew
 
 log = logging.getLogger(__name__)
@@ -53,6 +54,7 @@ class ClusterService:
         self._last_sent: dict[str, str] = {}
         self._list_text: str | None = None  # the answer to GET clusters, until the next change
         self._changes = 0
+        self.starts = StartHistory()  # recent start-up durations per image, for ETAs
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -200,6 +202,24 @@ class ClusterService:
         backend = await self.backend()
         await backend.get(name)
         return [p.to_json() for p in await backend.logs(name, component, lines)]
+
+    async def timeline(self, name: str) -> dict[str, Any]:
+        """Where the start-up time went, with an ETA from recent starts of the same image."""
+        check_name(name)
+        backend = await self.backend()
+        timeline = await backend.timeline(name)
+        self.starts.record(timeline)
+        if timeline.ready is None:
+            # Starts of this image that no timeline was asked for yet (a few, newest first).
+            others = [c for c in await backend.list() if c.name != name and c.image == timeline.image
+                      and c.phase == "Running"]
+            for other in sorted(others, key=lambda c: c.created, reverse=True)[:3]:
+                try:
+                    self.starts.record(await backend.timeline(other.name))
+                except RapidsKFError:
+                    continue
+            self.starts.estimate(timeline)
+        return timeline.to_json()
 
     async def dashboard_target(self, name: str) -> str:
         check_name(name)

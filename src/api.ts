@@ -11,6 +11,7 @@ import {
   IEnvironment,
   IErrorBody,
   IPodLogs,
+  ITimeline,
   SnippetKind
 } from './tokens';
 
@@ -187,6 +188,17 @@ export async function getLogs(
     settings
   );
   return data.logs;
+}
+
+export function getTimeline(
+  name: string,
+  settings?: ServerConnection.ISettings
+): Promise<ITimeline> {
+  return request<ITimeline>(
+    `clusters/${encodeURIComponent(name)}/timeline`,
+    {},
+    settings
+  );
 }
 
 /** The absolute URL of a cluster's proxied dashboard page (e.g. "status"). */

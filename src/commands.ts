@@ -18,7 +18,7 @@ import { Menu } from '@lumino/widgets';
 
 import { ClusterActionRunner, pageLabel } from './actions';
 import { addPlotItems } from './plotMenu';
-import { dashboardUrl } from './api';
+import { dashboardUrl, getTimeline } from './api';
 import { gpuClustersIcon } from './icons';
 import { ClusterListModel } from './model';
 import { snippetKinds } from './snippets';
@@ -311,6 +311,7 @@ export function registerCommands(
     deleteCluster: name =>
       void commands.execute(CommandIDs.deleteCluster, { name }),
     scale: (name, workers) => runner.scale(name, workers),
-    adapt: (name, adapt) => runner.adapt(name, adapt)
+    adapt: (name, adapt) => runner.adapt(name, adapt),
+    timeline: name => getTimeline(name)
   };
 }

@@ -68,6 +68,29 @@ export interface ICluster {
   idle_since?: string | null;
 }
 
+/** One step of a cluster's start-up (GET clusters/{name}/timeline). */
+export interface ITimelineStep {
+  component: 'cluster' | 'scheduler' | 'worker';
+  step: 'accepted' | 'scheduled' | 'image' | 'started' | 'ready' | 'registered';
+  state: 'done' | 'waiting' | 'failed' | 'unknown';
+  at: string | null;
+  seconds: number | null;
+  detail: string;
+  pod: string | null;
+}
+
+export interface ITimeline {
+  cluster: string;
+  image: string | null;
+  created: string;
+  ready: string | null;
+  seconds: number | null;
+  elapsed: number;
+  eta_seconds: number | null;
+  eta_basis: string;
+  steps: ITimelineStep[];
+}
+
 export interface IEndsWith {
   kind: 'Notebook' | 'StatefulSet';
   name: string;
@@ -228,4 +251,6 @@ export interface IClusterActions {
   /** Resolves with an error message when refused, '' when accepted. */
   scale(name: string, workers: number): Promise<string>;
   adapt(name: string, adapt: IAdapt | null): Promise<string>;
+  /** The cluster's start-up timeline; absent where it cannot be asked. */
+  timeline?(name: string): Promise<ITimeline>;
 }

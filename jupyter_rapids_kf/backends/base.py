@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Literal, Protocol, runtime_checkable
 
 from ..models import Adapt, Cluster, ClusterSpec
+from ..timeline import Timeline
 
 ChangeKind = Literal["cluster", "deleted"]
 # Called with ("cluster", cluster) when a cluster appears or changes, ("deleted", cluster) when gone.
@@ -120,6 +121,9 @@ class Backend(Protocol):
         """Ask for deletion and return at once (phase Deleting)."""
 
     async def logs(self, name: str, component: str, tail: int) -> list[PodLogs]: ...
+
+    async def timeline(self, name: str) -> "Timeline":
+        """The cluster's start-up steps (timeline.py); raises NotFound for an unknown cluster."""
 
     async def dashboard_target(self, name: str) -> str:
         """Base URL ("http://host:port") of the cluster's Dask dashboard, for the proxy only."""

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import Exists, Invalid, NotFound, Unavailable
 from ..generic_proxy import is_loopback
 from ..models import iso_time
+from . import local_timeline
 from ..models import (
     Adapt,
     Cluster,
@@ -397,6 +398,9 @@ class LocalBackend:
         except OSError:
             return []
         return text.splitlines()[-tail:]
+
+    async def timeline(self, name: str):
+        return await local_timeline.build(self, self._runner(name))
 
     async def dashboard_target(self, name: str) -> str:
         runner = self._runner(name)

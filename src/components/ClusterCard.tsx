@@ -10,6 +10,7 @@ import { IPendingScale } from '../model';
 import { ICluster, IClusterActions } from '../tokens';
 import { ClusterFacts } from './ClusterFacts';
 import { Lifetime } from './Lifetime';
+import { StartupTimeline } from './Timeline';
 import {
   formatAge,
   formatBytes,
@@ -136,6 +137,8 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
           </>
         )}
       </dl>
+
+      <StartupTimeline cluster={cluster} actions={actions} trans={trans} />
 
       {cluster.reasons.length > 0 && (
         <ul

@@ -9,16 +9,25 @@ import * as React from 'react';
 
 import { ICluster } from '../tokens';
 
-/** "40 s", "12 min", "3 h 5 min", "2 d 4 h"; minutes rounded up, so 0 is never shown early. */
+/**
+ * "40 s", "12 min", "3 h 5 min", "2 d 4 h". A countdown rounds minutes up (never "0 min"
+ * early); a measured duration (`exact`) keeps seconds below ten minutes ("2 min 32 s").
+ */
 export function formatDuration(
   seconds: number,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  exact = false
 ): string {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) {
     return trans.__('%1 s', s);
   }
-  const minutes = Math.ceil(s / 60);
+  if (exact && s < 600) {
+    return s % 60
+      ? trans.__('%1 min %2 s', Math.floor(s / 60), s % 60)
+      : trans.__('%1 min', s / 60);
+  }
+  const minutes = exact ? Math.round(s / 60) : Math.ceil(s / 60);
   if (minutes < 60) {
     return trans.__('%1 min', minutes);
   }

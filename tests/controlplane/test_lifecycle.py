@@ -121,3 +121,23 @@ async def test_deleting_a_cluster_with_a_lifetime_removes_its_timer(api, control
     assert code == 202
     await api.wait_gone("short", 90)
     await eventually(lambda: not control_plane.api.exists(f"{jobs}/short-lifetime"), 30, "the Job to go")
+
+
+async def test_the_startup_timeline_names_a_gpu_that_is_not_free(api, control_plane, notebook):
+    """kwok's nodes: the real kube-scheduler's verdicts are in the timeline; kwok pulls no
+    image and no scheduler answers here, so those steps are `unknown`, never guessed."""
+    code, made = await api.call("POST", "clusters", {"name": "crowd", "workers": 8})
+    assert code == 202, made
+    await api.wait_for("crowd", lambda c: c["workers"]["ready"] == 6, 120, "6 of 8 workers on the 6 GPUs")
+    timeline = await api.get("clusters/crowd/timeline")
+    assert timeline["ready"] is None and timeline["elapsed"] > 0
+    steps = timeline["steps"]
+    assert steps[0]["step"] == "accepted" and steps[0]["state"] == "done"
+    scheduler = {s["step"]: s for s in steps if s["component"] == "scheduler"}
+    assert scheduler["scheduled"]["state"] == "done" and "cpu-node-" in scheduler["scheduled"]["detail"]
+    assert scheduler["ready"]["state"] == "done" and scheduler["image"]["state"] == "unknown"
+    scheduled = [s for s in steps if s["component"] == "worker" and s["step"] == "scheduled"]
+    assert len(scheduled) == 8
+    waiting = [s for s in scheduled if s["state"] == "waiting"]
+    assert len(waiting) == 2 and all("Insufficient nvidia.com/gpu" in s["detail"] for s in waiting)
+    assert {s["state"] for s in steps if s["step"] == "registered"} == {"unknown"}

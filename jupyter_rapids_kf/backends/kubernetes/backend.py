@@ -19,6 +19,7 @@ from ...models import Adapt, Cluster, ClusterSpec, iso_time
 from ..base import BackendFacts, ChangeListener, Check, PodLogs
 from . import checks as preflight
 from . import lifetime, notebook_owner
+from . import timeline as kube_timeline
 from . import proxy_allowlist
 from .cache import Watched
 from .client import (
@@ -383,6 +384,9 @@ class KubernetesBackend:
             return PodLogs(pod=pod_name, component=component, lines=text.splitlines()[-tail:])
 
         return list(await asyncio.gather(*(read(p) for p in pods)))
+
+    async def timeline(self, name: str):
+        return await kube_timeline.for_cluster(self, await self.get(name))
 
     async def dashboard_target(self, name: str) -> str:
         await self.get(name)
