@@ -143,6 +143,13 @@ class TimelineHandler(RapidsKFHandler):
         self.reply(await self.service.timeline(name))
 
 
+class ImageNodesHandler(RapidsKFHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.reply(await self.service.image_nodes(self.get_argument("image", None)))
+
+
 class EventsHandler(RapidsKFHandler):
     """Server-Sent Events: `clusters` on connect, then `cluster` and `deleted` as they happen."""
 
@@ -231,6 +238,7 @@ def route_table() -> list[tuple[str, type]]:
         (r"rapids-kf/environment", EnvironmentHandler),
         (r"rapids-kf/events", EventsHandler),
         (r"rapids-kf/clusters", ClustersHandler),
+        (r"rapids-kf/image-nodes", ImageNodesHandler),
         (rf"rapids-kf/clusters/{NAME}", ClusterHandler),
         (rf"rapids-kf/clusters/{NAME}/snippet", SnippetHandler),
         (rf"rapids-kf/clusters/{NAME}/logs", LogsHandler),

@@ -26,6 +26,7 @@ from .models import (
     ClusterRequest,
     ClusterSpec,
     check_name,
+    check_text,
     parse_cluster_request,
     parse_scale_request,
 )
@@ -202,6 +203,19 @@ class ClusterService:
         backend = await self.backend()
         await backend.get(name)
         return [p.to_json() for p in await backend.logs(name, component, lines)]
+
+    async def image_nodes(self, image: str | None) -> dict[str, Any]:
+        """On which GPU nodes an image is present (Kubernetes, where nodes may be read)."""
+        if image is not None:
+            check_text("image", image)
+            if not image.strip() or len(image) > 512:
+                raise Invalid("image must be an image reference", field="image")
+        backend = await self.backend()
+        find = getattr(backend, "image_nodes", None)  # only backends with nodes have it
+        if find is None:
+            return {"image": image or "", "known": False, "nodes": [], "gpu_nodes": 0,
+                    "message": "local clusters run in this server's environment: there is no image to pull"}
+        return (await find(image)).to_json()
 
     async def timeline(self, name: str) -> dict[str, Any]:
         """Where the start-up time went, with an ETA from recent starts of the same image."""

@@ -10,6 +10,7 @@ import {
   IClusterRequest,
   IEnvironment,
   IErrorBody,
+  IImageNodes,
   IPodLogs,
   ITimeline,
   SnippetKind
@@ -188,6 +189,17 @@ export async function getLogs(
     settings
   );
   return data.logs;
+}
+
+export function getImageNodes(
+  image: string,
+  settings?: ServerConnection.ISettings
+): Promise<IImageNodes> {
+  return request<IImageNodes>(
+    `image-nodes?image=${encodeURIComponent(image)}`,
+    {},
+    settings
+  );
 }
 
 export function getTimeline(

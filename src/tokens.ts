@@ -68,6 +68,16 @@ export interface ICluster {
   idle_since?: string | null;
 }
 
+/** On which GPU nodes an image already is (GET image-nodes). */
+export interface IImageNodes {
+  image: string;
+  /** False where nodes may not be read (or on the local backend). */
+  known: boolean;
+  nodes: string[];
+  gpu_nodes: number;
+  message: string;
+}
+
 /** One step of a cluster's start-up (GET clusters/{name}/timeline). */
 export interface ITimelineStep {
   component: 'cluster' | 'scheduler' | 'worker';

@@ -5,7 +5,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import * as React from 'react';
 
-import { IEnvironment, workerLimit } from '../tokens';
+import { IEnvironment, IImageNodes, workerLimit } from '../tokens';
 import {
   firstError,
   FormErrors,
@@ -13,6 +13,7 @@ import {
   IFormValues,
   imageAllowed
 } from './clusterForm';
+import { ImagePresence } from './ImagePresence';
 
 export interface INewClusterFormProps {
   environment: IEnvironment;
@@ -23,6 +24,8 @@ export interface INewClusterFormProps {
   focusRequest?: number;
   trans: TranslationBundle;
   onChange: (field: FormField, value: string) => void;
+  /** On which GPU nodes an image already is (Kubernetes); absent: not shown. */
+  findImage?: (image: string) => Promise<IImageNodes>;
 }
 
 export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
@@ -159,13 +162,16 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
             : trans.__('0 to %1', limits.max_gpus_per_worker)
         )}
       </div>
-      {imageAllowed(environment)
-        ? field('image', trans.__('Image'), { spellCheck: false })
-        : errors.image && (
-            <div className="jp-RapidsKF-fieldError" role="alert">
-              {errors.image}
-            </div>
-          )}
+      {imageAllowed(environment) &&
+        field('image', trans.__('Image'), { spellCheck: false })}
+      {imageAllowed(environment) && props.findImage && (
+        <ImagePresence image={values.image} find={props.findImage} />
+      )}
+      {!imageAllowed(environment) && errors.image && (
+        <div className="jp-RapidsKF-fieldError" role="alert">
+          {errors.image}
+        </div>
+      )}
       {!imageAllowed(environment) && (
         <div className="jp-RapidsKF-help">
           {trans.__(

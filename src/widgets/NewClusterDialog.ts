@@ -18,6 +18,7 @@ import {
   validate,
   withProfile
 } from '../components/clusterForm';
+import { getImageNodes } from '../api';
 import { NewClusterForm } from '../components/NewClusterForm';
 import { ICluster, IClusterRequest, IEnvironment } from '../tokens';
 
@@ -54,6 +55,8 @@ export class NewClusterBody
       busy: this.busy,
       focusRequest: this.focusRequest,
       trans: this._trans,
+      findImage:
+        this.environment.backend === 'kubernetes' ? getImageNodes : undefined,
       onChange: (field: FormField, value: string) => {
         this.values =
           field === 'profile'

@@ -137,8 +137,9 @@ async def test_with_our_manifests_doctor_passes_and_create_works(
     code, report = await in_thread(doctor, as_service_account, api_namespace, tmp_path)
     failed = [c for c in report["checks"] if c["status"] == "failed"]
     assert code == 0 and failed == [], failed
-    # Only GPU capacity may be unknown: reading nodes needs manifests/optional, not applied here.
-    assert {c["name"] for c in report["checks"] if c["status"] == "unknown"} <= {"gpus"}, report["checks"]
+    # Only what reads nodes may be unknown (GPU capacity, the nodes holding the image): that
+    # needs manifests/optional, not applied here.
+    assert {c["name"] for c in report["checks"] if c["status"] == "unknown"} <= {"gpus", "image-nodes"}, report["checks"]
     checks = checks_by_name(report)
     assert checks["permissions"]["message"] == (
         f"all {len(PERMISSIONS)} permissions granted in namespace {api_namespace}")
@@ -146,7 +147,7 @@ async def test_with_our_manifests_doctor_passes_and_create_works(
 
     env = await api.get("environment")
     assert [c for c in env["checks"] if c["status"] == "failed"] == []
-    assert {c["name"] for c in env["checks"] if c["status"] == "unknown"} <= {"gpus"}, env["checks"]
+    assert {c["name"] for c in env["checks"] if c["status"] == "unknown"} <= {"gpus", "image-nodes"}, env["checks"]
     code, cluster = await api.call("POST", "clusters", {"name": "allowed", "workers": 1})
     assert code == 202, cluster
     assert await in_thread(daskclusters_in, control_plane, api_namespace) == ["allowed"]

@@ -5,10 +5,20 @@ through the real garbage collector while our server is stopped."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from . import kubeflow_notebook
-from .conftest import DASK_API, NOTEBOOK_IMAGE, eventually, in_thread, objects_of
+from .conftest import (
+    DASK_API,
+    MANIFESTS,
+    NOTEBOOK_IMAGE,
+    SERVICE_ACCOUNT,
+    eventually,
+    in_thread,
+    objects_of,
+)
 
 JOBS = "/apis/batch/v1/namespaces/{ns}/jobs"
 
@@ -117,6 +127,9 @@ async def test_deleting_a_cluster_with_a_lifetime_removes_its_timer(api, control
     assert code == 202, made
     jobs = JOBS.format(ns=NAMESPACE)
     assert await in_thread(control_plane.api.exists, f"{jobs}/short-lifetime")
+    # Running first: a DaskCluster deleted before the operator's create handler ran waits on
+    # kopf's 60 s retry (the operator's race, see README), which is not what this test is about.
+    await api.wait_for("short", lambda c: c["phase"] == "Running", 90, "Running")
     code, _ = await api.call("DELETE", "clusters/short")
     assert code == 202
     await api.wait_gone("short", 90)
@@ -141,3 +154,51 @@ async def test_the_startup_timeline_names_a_gpu_that_is_not_free(api, control_pl
     waiting = [s for s in scheduled if s["state"] == "waiting"]
     assert len(waiting) == 2 and all("Insufficient nvidia.com/gpu" in s["detail"] for s in waiting)
     assert {s["state"] for s in steps if s["step"] == "registered"} == {"unknown"}
+
+
+@pytest.fixture
+def nodes_readable(control_plane, api_namespace):
+    """manifests/optional/gpu-capacity applied: notebooks may read nodes (and their images)."""
+    path = MANIFESTS / "optional" / "gpu-capacity"
+    can = lambda: control_plane.service_account_can(api_namespace, SERVICE_ACCOUNT, "list", "nodes", "")  # noqa: E731
+    control_plane.apply_manifests(path)
+    control_plane.api.wait_for(can, 60, "nodes to be readable")
+    yield
+    control_plane.delete_manifests(path)
+    control_plane.api.wait_for(lambda: not can(), 60, "nodes to be unreadable again")
+
+
+def set_node_images(cp, node: str, names: list[str]) -> None:
+    images = [{"names": names, "sizeBytes": 7_123_456_789}] if names else []
+    cp.api.request("PATCH", f"/api/v1/nodes/{node}/status",
+                   headers={"Content-Type": "application/merge-patch+json"},
+                   content=json.dumps({"status": {"images": images}}))
+
+
+async def test_workers_prefer_the_gpu_node_that_already_holds_the_image(
+        api, control_plane, notebook, nodes_readable):
+    holder = "gpu-node-2"
+    await in_thread(set_node_images, control_plane, holder, [f"docker.io/{NOTEBOOK_IMAGE}"])
+    try:
+        env = await api.get("environment")
+        check = next(c for c in env["checks"] if c["name"] == "image-nodes")
+        assert check["status"] == "ok"
+        assert check["message"] == (f"{NOTEBOOK_IMAGE} is already on 1 of 3 GPU node(s): {holder}; "
+                                    "new workers prefer them")
+        where = await api.get("image-nodes", image="rapidsai/base:elsewhere")
+        assert where["known"] is True and where["nodes"] == [] and where["gpu_nodes"] == 3
+
+        code, made = await api.call("POST", "clusters", {"name": "near", "workers": 2})
+        assert code == 202, made
+        await api.wait_for("near", lambda c: c["phase"] == "Running", 90, "Running")
+        pods = (await in_thread(control_plane.api.get, f"/api/v1/namespaces/{NAMESPACE}/pods",
+                                labelSelector="dask.org/cluster-name=near,dask.org/component=worker"))["items"]
+        assert len(pods) == 2
+        for pod in pods:
+            affinity = pod["spec"]["affinity"]["nodeAffinity"]
+            assert "requiredDuringSchedulingIgnoredDuringExecution" not in affinity
+            [preferred] = affinity["preferredDuringSchedulingIgnoredDuringExecution"]
+            assert preferred["preference"]["matchExpressions"][0]["values"] == [holder]
+            assert pod["spec"]["nodeName"] == holder  # the real kube-scheduler followed it
+    finally:
+        await in_thread(set_node_images, control_plane, holder, [])

@@ -67,3 +67,15 @@ def test_pipelines_binding_gives_pipeline_runner_our_edit_role():
                                   "name": "jupyter-rapids-kf-edit"}
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": "pipeline-runner",
                                     "namespace": kustomization["namespace"]}]
+
+
+def test_optional_image_prepull_runs_only_on_gpu_nodes_and_holds_almost_nothing():
+    [daemonset] = load(ROOT / "optional/image-prepull/daemonset.yaml")
+    pod = daemonset["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in pod["tolerations"]
+    # Each allowed image is pulled by an init container that exits at once; no GPU is asked for.
+    for container in pod["initContainers"] + pod["containers"]:
+        assert "nvidia.com/gpu" not in str(container["resources"])
+        assert container["resources"]["limits"]["memory"].endswith("Mi")
+    assert all(c["command"] == ["true"] for c in pod["initContainers"])

@@ -18,7 +18,7 @@ from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
 from ...models import Adapt, Cluster, ClusterSpec, iso_time
 from ..base import BackendFacts, ChangeListener, Check, PodLogs
 from . import checks as preflight
-from . import lifetime, notebook_owner
+from . import image_nodes, lifetime, notebook_owner
 from . import timeline as kube_timeline
 from . import proxy_allowlist
 from .cache import Watched
@@ -225,6 +225,9 @@ class KubernetesBackend:
             tolerations=self.config.worker_tolerations,
             owner=owner,
         )
+        if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
+            found = await image_nodes.find(self.kube, image)
+            image_nodes.prefer(body["spec"]["worker"]["spec"], found.hostnames)
         job = await self._lifetime_job(spec, image, owner) if spec.lifetime else None
         if job is not None:
             lifetime.mark(body, spec.lifetime, job, owner)
@@ -384,6 +387,10 @@ class KubernetesBackend:
             return PodLogs(pod=pod_name, component=component, lines=text.splitlines()[-tail:])
 
         return list(await asyncio.gather(*(read(p) for p in pods)))
+
+    async def image_nodes(self, image: str | None) -> image_nodes.ImageNodes:
+        chosen = image or (await self.notebook_image())[0] or self.config.default_image
+        return await image_nodes.find(self.kube, chosen)
 
     async def timeline(self, name: str):
         return await kube_timeline.for_cluster(self, await self.get(name))

@@ -186,6 +186,16 @@ def image_check(config, image: str | None, source: str) -> Check:
     return Check("image", True, message)
 
 
+async def image_nodes_check(backend: "KubernetesBackend") -> Check:
+    """Which GPU nodes already hold the default image (a first start without a pull)."""
+    found = await backend.image_nodes(None)
+    if not found.known:
+        return Check.unknown("image-nodes", found.message, NODE_FIX)
+    fix = None if found.nodes else ("optional: apply manifests/optional/image-prepull (a DaemonSet that "
+                                    "pulls the allowed images on every GPU node)")
+    return Check("image-nodes", True, found.message, fix)
+
+
 async def notebook_check(backend: "KubernetesBackend") -> Check:
     """What new clusters end with: failed only where a lookup was refused (our manifests fix
     it); a server outside a KubeFlow notebook simply makes clusters that are not tied."""
@@ -240,6 +250,7 @@ async def run(backend: "KubernetesBackend") -> list[Check]:
     checks.append(batch_checks.pipelines_check())
     checks.append(image_check(backend.config, *await backend.notebook_image()))
     checks.append(await notebook_check(backend))
+    checks.append(await image_nodes_check(backend))
     if backend._serverapp is None:  # `jupyter rapids-kf doctor`: no server to look at
         checks.append(doctor_allowlist_check(backend.config.configure_proxy_allowlist))
         return checks
