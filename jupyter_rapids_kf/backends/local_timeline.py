@@ -39,7 +39,9 @@ async def build(backend: Any, runner: Any) -> Timeline:
             pass
     started = identity.get("started")
     ready = _mtime(backend.state_dir / f"{name}.json") if runner.address else None
-    scheduler = [Step("scheduler", "started", "done" if started else "waiting", started, pod="scheduler"),
+    early = "started in advance, before the request (c.RapidsKF.local_warm_cluster)"
+    scheduler = [Step("scheduler", "started", "done" if started else "waiting", started, pod="scheduler",
+                      detail=early if started and started < created else ""),
                  Step("scheduler", "ready", "done" if ready else "waiting", ready, pod="scheduler")]
     timeline.steps.extend(chain(scheduler, created))
     names = {addr: (info or {}).get("name") for addr, info in (identity.get("workers") or {}).items()}

@@ -28,6 +28,7 @@ from .client import (
     DASKWORKERGROUPS,
     EVENTS,
     JOBS,
+    NODES,
     PODS,
     Kube,
     Resource,
@@ -66,6 +67,7 @@ class KubernetesBackend:
         self._image: tuple[float, str | None, str] | None = None  # (when, image, where from)
         self._gpus: tuple[float, int | None, list[str]] | None = None
         self._tie: tuple[float, notebook_owner.Tie] | None = None
+        self._nodes: tuple[float, list[dict] | None, RapidsKFError | None] | None = None
         self.allowlist = proxy_allowlist.SchedulerAllowlist(self.namespace, lambda: self._clusters.keys())
         self.allowlist_state = "not configured yet"
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
@@ -226,7 +228,7 @@ class KubernetesBackend:
             owner=owner,
         )
         if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
-            found = await image_nodes.find(self.kube, image)
+            found = await image_nodes.find(self.nodes, image)
             image_nodes.prefer(body["spec"]["worker"]["spec"], found.hostnames)
         job = await self._lifetime_job(spec, image, owner) if spec.lifetime else None
         if job is not None:
@@ -388,9 +390,22 @@ class KubernetesBackend:
 
         return list(await asyncio.gather(*(read(p) for p in pods)))
 
+    async def nodes(self) -> list[dict]:
+        """The cluster's nodes (GPU capacity, images held), read at most every 30 s; a refusal
+        (notebooks may not read nodes without manifests/optional) is remembered for 5 minutes."""
+        if self._nodes is None or time.monotonic() - self._nodes[0] > (30 if self._nodes[2] is None else 300):
+            try:
+                items = (await self.kube.request("GET", NODES, verb="list")).get("items") or []
+                self._nodes = (time.monotonic(), items, None)
+            except RapidsKFError as err:
+                self._nodes = (time.monotonic(), None, err)
+        if self._nodes[2] is not None:
+            raise self._nodes[2]
+        return self._nodes[1] or []
+
     async def image_nodes(self, image: str | None) -> image_nodes.ImageNodes:
         chosen = image or (await self.notebook_image())[0] or self.config.default_image
-        return await image_nodes.find(self.kube, chosen)
+        return await image_nodes.find(self.nodes, chosen)
 
     async def timeline(self, name: str):
         return await kube_timeline.for_cluster(self, await self.get(name))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import Forbidden, RapidsKFError
 from ..base import Check
 from . import batch_checks
-from .client import ACCESS_REVIEWS, DASK_GROUP, NODES, OPERATOR_FIX, PERMISSION_FIX, Resource
+from .client import ACCESS_REVIEWS, DASK_GROUP, OPERATOR_FIX, PERMISSION_FIX, Resource
 from .spec import GPU_RESOURCE
 
 if TYPE_CHECKING:
@@ -136,7 +136,7 @@ def _pod_gpus(pod: dict[str, Any]) -> int:
 async def free_gpus(backend: "KubernetesBackend") -> tuple[int | None, list[str]]:
     """Free GPUs where nodes can be read: allocatable minus what scheduled pods hold."""
     try:
-        nodes = (await backend.kube.request("GET", NODES, verb="list")).get("items") or []
+        nodes = await backend.nodes()
     except Forbidden:
         return None, ["GPU capacity unknown: this notebook may not read nodes (" + NODE_FIX + ")"]
     except RapidsKFError as err:

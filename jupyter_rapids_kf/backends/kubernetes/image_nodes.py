@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import Forbidden, RapidsKFError
-from .client import NODES
 from .spec import GPU_RESOURCE
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -84,9 +83,10 @@ def where(image: str, nodes: list[dict[str, Any]]) -> ImageNodes:
     return found
 
 
-async def find(kube: Any, image: str) -> ImageNodes:
+async def find(read_nodes: Any, image: str) -> ImageNodes:
+    """`read_nodes`: the backend's (cached) node list, raising the API's refusal."""
     try:
-        nodes = (await kube.request("GET", NODES, verb="list")).get("items") or []
+        nodes = await read_nodes()
     except Forbidden:
         return ImageNodes(image=image, known=False, message="nodes may not be read here, so where "
                           f"{image} is present is not known")
