@@ -147,6 +147,9 @@ class ImageNodesHandler(RapidsKFHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        unknown = sorted(set(self.request.arguments) - {"image"})
+        if unknown:
+            raise Invalid(f"unknown parameter {unknown[0]!r}; allowed: image", field=unknown[0])
         self.reply(await self.service.image_nodes(self.get_argument("image", None)))
 
 

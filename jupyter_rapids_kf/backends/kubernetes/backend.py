@@ -342,10 +342,11 @@ class KubernetesBackend:
             raise self._not_ready()
         if name not in self._clusters:
             raise NotFound(f"no cluster named {name!r} in namespace {self.namespace}", field="name")
+        had_lifetime = self._clusters[name].lifetime > 0  # read first: the watch may drop it meanwhile
         options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
         answer = await self.kube.request("DELETE", DASKCLUSTERS, name, verb="delete", body=options)
         self._delete_requested.add(name)
-        if self._clusters[name].lifetime:  # its timer has nothing left to end
+        if had_lifetime:  # its timer has nothing left to end
             await self._restore(lambda: self._delete_job(name))
         if isinstance(answer, dict) and answer.get("kind") == "DaskCluster" and \
                 (answer.get("metadata") or {}).get("deletionTimestamp"):
