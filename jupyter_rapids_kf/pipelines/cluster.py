@@ -54,6 +54,9 @@ def _service(config: RapidsKF | None) -> ClusterService:
     config.backend = "kubernetes"
     config.gpu_metrics_interval = 0  # nobody watches readings in a pipeline step
     config.configure_proxy_allowlist = False  # no Jupyter server to configure
+    # The step's cluster ends with the step (finally) or the pipeline's exit handler, not with
+    # a notebook: a pipeline pod has none to be tied to.
+    config.tie_to_notebook = False
 
     async def choose():
         return KubernetesBackend(config), "pipeline step"
