@@ -44,7 +44,14 @@ test-js: setup
 
 # Tier 3: kube-apiserver, controller-manager, scheduler, etcd and kwok built from Go modules
 # (cached in ~/.cache/jupyter-rapids-kf; a cold build takes about 20 minutes on 2 cores).
+# The real node (kubelet, kube-proxy, CoreDNS built too) needs Debian's container runtime,
+# CNI plugins and image tools; they are installed when missing, as Chromium is below.
+NODE_PACKAGES := containerd runc containernetworking-plugins debootstrap umoci iptables conntrack
 test-controlplane: setup
+	@for tool in containerd runc /usr/lib/cni/bridge debootstrap umoci iptables conntrack; do \
+		command -v $$tool >/dev/null || test -x $$tool || missing=1; done; \
+	if [ -n "$$missing" ]; then echo "installing Debian's $(NODE_PACKAGES)"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(NODE_PACKAGES); fi
 	bash tests/controlplane/build.sh
 	$(BIN)/python -m pytest -q -m controlplane tests/controlplane
 

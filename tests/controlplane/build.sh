@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries for the tier-3 tests from Go modules (no Docker):
-# kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok.
+# kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok; and for the
+# real node: kubelet, kube-proxy and CoreDNS (containerd and runc are Debian's).
 # Binaries are cached outside the repository, by Kubernetes version; a second run
 # with everything present exits at once.
 set -euo pipefail
@@ -8,13 +9,15 @@ set -euo pipefail
 K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 
 CACHE_ROOT="${RAPIDS_KF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jupyter-rapids-kf}"
 VERSION_DIR="$CACHE_ROOT/controlplane/$K8S_VERSION"
 BIN_DIR="$VERSION_DIR/bin"
 MOD_DIR="$VERSION_DIR/modules"   # generated go.mod/go.sum, never committed
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BINARIES=(kube-apiserver kube-controller-manager kube-scheduler etcd kwok)
+K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+BINARIES=("${K8S_COMMANDS[@]}" etcd kwok coredns)
 
 if [[ "${1:-}" == "--print-bin-dir" ]]; then
   echo "$BIN_DIR"
@@ -24,7 +27,11 @@ fi
 # The directory names the Kubernetes version; etcd and kwok carry a stamp file so
 # that changing ETCD_VERSION or KWOK_VERSION rebuilds them.
 want_version() {
-  case "$1" in etcd) echo "$ETCD_VERSION" ;; kwok) echo "$KWOK_VERSION" ;; *) echo "$K8S_VERSION" ;; esac
+  case "$1" in
+    etcd) echo "$ETCD_VERSION" ;; kwok) echo "$KWOK_VERSION" ;;
+    coredns) echo "$COREDNS_VERSION $(cksum < "$HERE/go/coredns.main.go")" ;;
+    *) echo "$K8S_VERSION" ;;
+  esac
 }
 have() {
   [[ -x "$BIN_DIR/$1" && "$(cat "$BIN_DIR/.$1.version" 2>/dev/null)" == "$(want_version "$1")" ]]
@@ -73,6 +80,7 @@ new_module() {  # $1 = name, $2 = template
   rm -rf "$dir" && mkdir -p "$dir"
   sed -e "s/@K8S_VERSION@/$K8S_VERSION/g" -e "s/@ETCD_VERSION@/$ETCD_VERSION/g" \
       -e "s/@KWOK_VERSION@/$KWOK_VERSION/g" "$HERE/go/$2" > "$dir/go.mod"
+  [[ -z "${3:-}" ]] || cp "$HERE/go/$3" "$dir/main.go"
   echo "$dir"
 }
 
@@ -102,13 +110,13 @@ build_kwok() {
 }
 
 build_kubernetes() {
-  local b missing=0
-  for b in kube-apiserver kube-controller-manager kube-scheduler; do
-    have "$b" || missing=1
+  local b missing=()
+  for b in "${K8S_COMMANDS[@]}"; do
+    have "$b" || missing+=("k8s.io/kubernetes/cmd/$b")
   done
-  [[ $missing == 1 ]] || return 0
+  [[ ${#missing[@]} -gt 0 ]] || return 0
   local t=$SECONDS dir out gomod minor staging ldflags pkg
-  step "kubernetes $K8S_VERSION"
+  step "kubernetes $K8S_VERSION: ${missing[*]##*/}"
   gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" \
           | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
   [[ -f "$gomod" ]] || { echo "cannot find go.mod of k8s.io/kubernetes@$K8S_VERSION" >&2; exit 1; }
@@ -131,12 +139,23 @@ build_kubernetes() {
   done
   out=$(mktemp -d "$VERSION_DIR/.out.XXXXXX")
   (cd "$dir" \
-    && go get -tool "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
-         "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
-         "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" \
-    && go build -trimpath -ldflags "$ldflags" -o "$out/" \
-         k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager \
-         k8s.io/kubernetes/cmd/kube-scheduler)
+    && go get -tool "${missing[@]/%/@$K8S_VERSION}" \
+    && go build -trimpath -ldflags "$ldflags" -o "$out/" "${missing[@]}")
+  install_bins "$out" && rmdir "$out"
+  took $t
+}
+
+# CoreDNS in its own module (it needs newer k8s.io modules), with a main.go that links
+# only the plugins the node uses (go/coredns.main.go): no forward, no cloud back ends.
+build_coredns() {
+  have coredns && return 0
+  local t=$SECONDS dir out
+  step "coredns $COREDNS_VERSION (own module, 7 plugins)"
+  dir=$(new_module coredns coredns.go.mod coredns.main.go)
+  out=$(mktemp -d "$VERSION_DIR/.out.XXXXXX")
+  (cd "$dir" && go get "github.com/coredns/coredns@$COREDNS_VERSION" && go mod tidy \
+     && go build -trimpath -ldflags "-s -w -X github.com/coredns/coredns/coremain.GitCommit=$COREDNS_VERSION" \
+          -o "$out/coredns" .)
   install_bins "$out" && rmdir "$out"
   took $t
 }
@@ -144,5 +163,6 @@ build_kubernetes() {
 build_etcd
 build_kwok
 build_kubernetes
+build_coredns
 all_present || { echo "some binaries are missing in $BIN_DIR" >&2; exit 1; }
 echo "==> all control-plane binaries in $BIN_DIR (total $(( SECONDS - START_ALL ))s)"

@@ -155,6 +155,8 @@ class ControlPlane:
         )
         self.sa_key, self.sa_pub = pki.service_account_keys()
         self.admin_cert = pki.client("admin", "rapids-kf-admin", "system:masters")
+        # How the API server authenticates to a kubelet (logs, exec): the real node's.
+        self.kubelet_client_cert = pki.client("apiserver-kubelet", "kube-apiserver-kubelet-client")
 
     def _start_etcd(self) -> None:
         client, peer = free_port(), free_port()
@@ -189,6 +191,12 @@ class ControlPlane:
             f"--service-cluster-ip-range={SERVICE_CIDR}",
             "--endpoint-reconciler-type=none",  # no real endpoint to publish
             "--allow-privileged=true", "--profiling=false",
+            # For the real node (node.py): the kubelet API, and namespaces whose pods all go
+            # to that node (node selector and toleration from namespace annotations).
+            f"--kubelet-client-certificate={self.kubelet_client_cert[0]}",
+            f"--kubelet-client-key={self.kubelet_client_cert[1]}",
+            "--kubelet-preferred-address-types=InternalIP",
+            "--enable-admission-plugins=PodNodeSelector,PodTolerationRestriction",
         ])
         self.api = KubeAPI(self.server, self.ca, *self.admin_cert)
         proc.wait_until(lambda: self.api.http.get("/readyz").status_code == 200, 90, "ready")
@@ -302,7 +310,8 @@ class ControlPlane:
             cert, key = self.pki.client("operator", objects.OPERATOR_USER)
             write_kubeconfig(self.operator_kubeconfig, self.server, self.ca,
                              user=objects.OPERATOR_USER, cert=cert, key=key)
-        scope = [f"--namespace={ns}" for ns in namespaces] if namespaces else ["--all-namespaces"]
+        # Namespaces of the real node (node.py) have an unpatched operator of their own.
+        scope = [f"--namespace={ns}" for ns in namespaces] if namespaces else ["--namespace=!real-*"]
         env = dict(os.environ, KUBECONFIG=str(self.operator_kubeconfig))
         for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env.pop(var, None)  # loopback only, never through a proxy

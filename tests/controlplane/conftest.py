@@ -63,6 +63,26 @@ def control_plane(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 
 
 @pytest.fixture(scope="session")
+def real_node(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFactory):
+    """A real node (kubelet, containerd, CNI bridge, kube-proxy, CoreDNS) in the same
+    cluster, with the unpatched operator for its namespaces (`real_node.real_namespace`).
+    Teardown fails the run if a process, mount, netns, cgroup or rule is left behind."""
+    from .node import RealNode
+
+    node = RealNode(control_plane, tmp_path_factory.mktemp("node"))
+    try:
+        node.start()
+        node.start_operator()
+        steps = ", ".join(f"{k} {v:.1f}" for k, v in node.timings.items())
+        print(f"\n[real node] up ({steps}), images {node.images}")
+        yield node
+    finally:
+        node.stop()
+    left = node.leftovers()
+    assert not left, f"the real node left these behind: {left}"
+
+
+@pytest.fixture(scope="session")
 def profile_namespace(control_plane: ControlPlane) -> str:
     return PROFILE_NAMESPACE
 

@@ -31,6 +31,19 @@ def containers(body: dict) -> tuple[dict, dict]:
     return (body["spec"]["scheduler"]["spec"]["containers"][0], body["spec"]["worker"]["spec"]["containers"][0])
 
 
+def test_the_scheduler_starts_with_a_command_distributed_installs():
+    """`dask-scheduler` (the operator's default) is gone from distributed: the real node's
+    scheduler pods crashed with it. `dask scheduler` is what the image's `dask` CLI runs."""
+    import shutil
+    import sys
+    from pathlib import Path
+
+    scheduler, _ = containers(make(gpus_per_worker=0))
+    assert scheduler["args"] == ["dask", "scheduler", "--host", "0.0.0.0"]
+    bindir = Path(sys.executable).parent
+    assert shutil.which("dask", path=str(bindir)) and not shutil.which("dask-scheduler", path=str(bindir))
+
+
 @pytest.mark.parametrize("gpus", [0, 1, 4])
 def test_body_is_valid_for_the_operator_crd_and_nothing_is_pruned(gpus):
     body = make(gpus_per_worker=gpus)
@@ -67,7 +80,7 @@ def test_worker_command_and_resources():
     scheduler, worker = containers(make())
     assert worker["args"][0] == "dask-cuda-worker"
     assert "--name" in worker["args"]
-    assert scheduler["args"][0] == "dask-scheduler"
+    assert scheduler["args"][:2] == ["dask", "scheduler"]
     assert worker["resources"]["requests"] == {"cpu": "8", "memory": "32Gi"}
     assert worker["resources"]["limits"]["cpu"] == "8"
     assert worker["resources"]["limits"]["memory"] == "32Gi"

@@ -30,6 +30,10 @@ SCHEDULER_ROUTES = [
     "distributed.http.statics",
     "distributed.http.scheduler.api",
 ]
+# dask-kubernetes starts schedulers with `dask-scheduler`, a command distributed no longer
+# installs (only `dask scheduler`): on a real node the scheduler exited at once and went into
+# CrashLoopBackOff. The `dask` CLI has both subcommands in every release we support.
+SCHEDULER_COMMAND = ["dask", "scheduler"]
 GPU_TOLERATION = {"key": GPU_RESOURCE, "operator": "Exists", "effect": "NoSchedule"}
 
 
@@ -93,6 +97,9 @@ def build_daskcluster(
     worker["env"] = worker.get("env") or []
 
     scheduler = _container(body["spec"]["scheduler"]["spec"], "scheduler")
+    args = scheduler.get("args") or []
+    if args[:1] == ["dask-scheduler"]:
+        scheduler["args"] = SCHEDULER_COMMAND + args[1:]
     scheduler["resources"] = {
         "requests": {"cpu": scheduler_cpu, "memory": scheduler_memory},
         "limits": {"cpu": scheduler_cpu, "memory": scheduler_memory},

@@ -1,0 +1,3 @@
+module rapidskf.test/controlplane/coredns
+
+go 1.26.0

@@ -1,0 +1,376 @@
+"""A real node in the control-plane tier: Debian's containerd and runc, the CNI bridge,
+kubelet, kube-proxy (iptables) and CoreDNS, next to the kwok nodes of ``ControlPlane``.
+
+    node = RealNode(cp, work_dir).start()   # needs root; one at a time per machine
+    ...                                     # pods in a namespace from real_namespace()
+    node.stop()                             # leaves nothing: see leftovers()
+
+The node is tainted, so the kwok tests' pods never land on it; a namespace made by
+``real_namespace()`` puts every pod of its own on it (PodNodeSelector and
+PodTolerationRestriction, the admission plugins an admin would use for that). Its
+DaskClusters are handled by a second, unpatched dask-kubernetes operator that resolves
+names through CoreDNS: every call it makes to a Dask scheduler is real. Network: see
+node_net.py. Processes that must resolve cluster names (that operator, a Jupyter server)
+run in a mount namespace of their own whose /etc/resolv.conf names only CoreDNS.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from . import node_net as net
+from . import node_objects as objs
+from .cluster import ControlPlane, _insecure_get
+from .pki import write_kubeconfig
+from .procs import Process
+from ..ports import free_port
+
+HERE = Path(__file__).resolve().parent
+IMAGES_SCRIPT = HERE / "build_images.sh"
+NODE_NAME = "real-node-1"
+LOCK_PATH = Path("/tmp/rapids-kf-real-node.lock")
+STATE_PATH = Path("/tmp/rapids-kf-real-node.state")  # what a killed run must clean up
+REAL_NAMESPACE_GLOB = "real-*"
+CGROUP_ROOT = "rapids-kf-node"
+# Kernel settings the kubelet changes at start (setupKernelTunables); put back at stop.
+KUBELET_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
+                   "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes")
+
+
+def build_images() -> dict[str, tuple[str, Path]]:
+    """name -> (image reference, OCI archive); builds what is missing (minutes, once)."""
+    out = subprocess.run(["bash", str(IMAGES_SCRIPT)], check=True, capture_output=True, text=True,
+                         env=dict(os.environ, PYTHON=sys.executable))
+    images = {}
+    for line in out.stdout.splitlines():
+        name, ref, archive = line.split()
+        images[name] = (ref, Path(archive))
+    return images
+
+
+class RealNode:
+    def __init__(self, cp: ControlPlane, work_dir: Path):
+        self.cp = cp
+        self.dir = Path(work_dir).resolve()
+        self.logs = cp.logs
+        self.procs: dict[str, Process] = {}
+        self.sock = self.dir / "containerd" / "containerd.sock"
+        self.resolv_conf = self.dir / "resolv.conf"
+        self.images: dict[str, tuple[str, Path]] = {}
+        self._lock = None
+        self._sysctls: dict[str, str] = {}
+        self._netns_before: set[str] = set()
+        self.timings: dict[str, float] = {}
+
+    @property
+    def dask_image(self) -> str:
+        return self.images["dask"][0]
+
+    # --- lifecycle -------------------------------------------------------------------
+    def start(self) -> RealNode:
+        t0 = time.monotonic()
+        self._lock = open(LOCK_PATH, "w")
+        fcntl.flock(self._lock, fcntl.LOCK_EX)  # one real node per machine (host iptables)
+        self.timings["lock_s"] = time.monotonic() - t0
+        try:
+            self._clean_stale()
+            STATE_PATH.write_text(json.dumps({"dir": str(self.dir), "sock": str(self.sock)}))
+            self._netns_before = _netns()
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self.images = build_images()
+            self.timings["images_s"] = time.monotonic() - t0
+            net.up()
+            self._make_cgroup_root()
+            self._start_containerd()
+            self._import_images()
+            self.timings["containerd_s"] = time.monotonic() - t0
+            self.cp.api.apply_all(objs.node_rbac())
+            self._start_coredns()
+            self._start_kubelet()
+            self._start_kube_proxy()
+            self.timings["node_s"] = time.monotonic() - t0
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Removes every pod, process, mount, netns, cgroup and rule the node made."""
+        try:
+            if "kubelet" in self.procs and self.procs["kubelet"].running:
+                self._drain()
+            for name in reversed(list(self.procs)):
+                self.procs.pop(name).stop()
+            self._restore_sysctls()
+            _teardown(self.dir, self.sock, self._netns_before)
+            STATE_PATH.unlink(missing_ok=True)
+        finally:
+            if self._lock is not None:
+                self._lock.close()
+                self._lock = None
+
+    def leftovers(self) -> list[str]:
+        return _leftovers(self.dir, self.sock, self._netns_before)
+
+    def _proc(self, name: str, argv: list[str], env: dict | None = None) -> Process:
+        proc = Process(name, argv, self.logs / f"{name}.log", env).start()
+        self.procs[name] = proc
+        return proc
+
+    # --- components ------------------------------------------------------------------
+    def _clean_stale(self) -> None:
+        if STATE_PATH.exists():
+            old = json.loads(STATE_PATH.read_text())
+            _teardown(Path(old["dir"]), Path(old["sock"]), set())
+        net.down()
+
+    def _make_cgroup_root(self) -> None:
+        for hierarchy in _cgroup_hierarchies():
+            path = hierarchy / CGROUP_ROOT
+            path.mkdir(exist_ok=True)
+            if hierarchy.name == "cpuset":  # a v1 cpuset starts empty: give it the parent's
+                for f in ("cpuset.cpus", "cpuset.mems"):
+                    (path / f).write_text((hierarchy / f).read_text())
+
+    def _start_containerd(self) -> None:
+        d = self.sock.parent
+        (d / "net.d").mkdir(parents=True, exist_ok=True)
+        (d / "net.d" / "10-rapids-kf.conflist").write_text(
+            json.dumps(net.cni_config(d / "ipam"), indent=1))
+        config = d / "config.toml"
+        config.write_text(objs.containerd_config(d, self.sock, self.images["pause"][0]))
+        proc = self._proc("containerd", ["containerd", "--config", str(config)])
+        proc.wait_until(lambda: self._ctr("version").returncode == 0, 60, "serving")
+
+    def _ctr(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
+        return net.sh("ctr", "--address", str(self.sock), "-n", "k8s.io", *args, check=check)
+
+    def _import_images(self) -> None:
+        have = set(self._ctr("images", "ls", "-q").stdout.split())
+        for name, (ref, archive) in self.images.items():
+            if ref in have:
+                continue
+            base = ref.rsplit(":", 1)[0]
+            self._ctr("images", "import", "--base-name", base, str(archive), check=True)
+            if ref not in self._ctr("images", "ls", "-q").stdout.split():
+                raise RuntimeError(f"{archive} imported, but containerd has no image {ref}")
+
+    def _start_coredns(self) -> None:
+        kc = self.cp._component_kubeconfig("coredns", objs.COREDNS_USER)
+        health, ready = free_port(), free_port()
+        corefile = self.dir / "Corefile"
+        corefile.write_text(objs.corefile(kc, health, ready))
+        proc = self._proc("coredns", [str(self.cp.bin_dir / "coredns"), "-conf", str(corefile)])
+        proc.wait_until(lambda: _get(f"http://127.0.0.1:{ready}/ready") == 200, 60, "ready")
+        self.cp.api.apply_all(objs.dns_service())
+        self.resolv_conf.write_text(
+            f"search svc.cluster.local cluster.local\nnameserver {net.NODE_IP}\noptions ndots:5\n")
+
+    def _start_kubelet(self) -> None:
+        pki = self.cp.pki
+        cert, key = pki.client("kubelet", f"system:node:{NODE_NAME}", "system:nodes")
+        kc = write_kubeconfig(self.dir / "kubelet.kubeconfig", self.cp.server, self.cp.ca,
+                              user=f"system:node:{NODE_NAME}", cert=cert, key=key)
+        serving = pki.serving("kubelet-serving", [NODE_NAME], [net.NODE_IP])
+        healthz = free_port()
+        config = self.dir / "kubelet.yaml"
+        config.write_text(yaml.safe_dump(objs.kubelet_config(
+            self.dir, self.sock, self.cp.ca, serving, healthz, CGROUP_ROOT)))
+        self._sysctls = {k: Path("/proc/sys", k).read_text() for k in KUBELET_SYSCTLS}
+        proc = self._proc("kubelet", [
+            str(self.cp.bin_dir / "kubelet"), f"--config={config}", f"--kubeconfig={kc}",
+            f"--root-dir={self.dir / 'kubelet'}", f"--hostname-override={NODE_NAME}",
+            f"--node-ip={net.NODE_IP}", f"--node-labels={'='.join(objs.NODE_LABEL)}", "--v=1",
+        ])
+        proc.wait_until(lambda: _get(f"http://127.0.0.1:{healthz}/healthz") == 200, 60, "healthy")
+        proc.wait_until(lambda: self.cp.node_ready(NODE_NAME), 90, f"{NODE_NAME} Ready")
+
+    def _start_kube_proxy(self) -> None:
+        kc = self.cp._component_kubeconfig("kube-proxy", "system:kube-proxy")
+        healthz = free_port()
+        proc = self._proc("kube-proxy", [
+            str(self.cp.bin_dir / "kube-proxy"), f"--kubeconfig={kc}", "--proxy-mode=iptables",
+            f"--hostname-override={NODE_NAME}", f"--cluster-cidr={net.POD_CIDR}",
+            f"--bind-address={net.NODE_IP}", f"--nodeport-addresses={net.NODE_IP}/32",
+            # Leave the machine's settings alone: no route_localnet, no conntrack tuning.
+            "--iptables-localhost-nodeports=false", "--conntrack-max-per-core=0",
+            "--conntrack-tcp-timeout-established=0", "--conntrack-tcp-timeout-close-wait=0",
+            f"--metrics-bind-address=127.0.0.1:{free_port()}",
+            f"--healthz-bind-address=127.0.0.1:{healthz}",
+        ])
+        proc.wait_until(lambda: _get(f"http://127.0.0.1:{healthz}/healthz") == 200, 60, "healthy")
+        # The DNS Service's rule is in place: pods can resolve from their first second.
+        proc.wait_until(lambda: net.DNS_SERVICE_IP in net.sh(
+            "iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES", check=False).stdout, 60,
+            "programming the DNS Service")
+
+    # --- what tests use --------------------------------------------------------------
+    def in_cluster_dns(self, argv: list[str]) -> list[str]:
+        """argv run in a mount namespace whose /etc/resolv.conf names only CoreDNS, as a
+        pod's would: cluster names resolve and nothing asks this machine's resolver."""
+        return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                'mount --bind "$0" /etc/resolv.conf && exec "$@"', str(self.resolv_conf), *argv]
+
+    def start_operator(self, timeout: float = 60) -> None:
+        """The dask-kubernetes operator, unpatched, for the namespaces of this node."""
+        if "operator-real-node" in self.procs and self.procs["operator-real-node"].running:
+            return
+        port = free_port()
+        env = dict(os.environ, KUBECONFIG=str(self.cp.operator_kubeconfig))
+        for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            env.pop(var, None)
+        proc = self._proc("operator-real-node", self.in_cluster_dns([
+            sys.executable, "-m", "kopf", "run", "--standalone",
+            f"--namespace={REAL_NAMESPACE_GLOB}", f"--liveness=http://127.0.0.1:{port}/healthz",
+            "-m", "dask_kubernetes.operator.controller"]), env=env)
+        proc.wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz") == 200, timeout, "alive")
+
+    def real_namespace(self, name: str) -> str:
+        """A KubeFlow-like profile namespace whose pods all run on this node."""
+        if not name.startswith(REAL_NAMESPACE_GLOB.rstrip("*")):
+            raise ValueError(f"namespaces on the real node are named {REAL_NAMESPACE_GLOB}")
+        self.cp.create_profile_namespace(name)
+        self.cp.api.apply(objs.pin_namespace_to_node(name))
+        return name
+
+    def running_containers(self) -> list[str]:
+        """Tasks containerd runs (pod sandboxes included)."""
+        lines = self._ctr("tasks", "ls").stdout.splitlines()[1:]
+        return [line.split()[0] for line in lines if "RUNNING" in line]
+
+    def conntrack_outside(self) -> list[str]:
+        """Connections a pod opened to anything but the pod and Service networks."""
+        import ipaddress
+
+        inside = [ipaddress.ip_network(n) for n in (net.POD_CIDR, net.SERVICE_CIDR)]
+        out = net.sh("conntrack", "-L", "-s", net.POD_CIDR, check=False).stdout.splitlines()
+        found = []
+        for line in out:
+            dst = next((f[4:] for f in line.split() if f.startswith("dst=")), None)
+            if dst and not any(ipaddress.ip_address(dst) in n for n in inside):
+                found.append(line)
+        return found
+
+    # --- teardown --------------------------------------------------------------------
+    def _drain(self, timeout: float = 60) -> None:
+        """Cordons the node and deletes its pods, so that the kubelet itself stops them
+        (CNI DEL, netns and cgroups removed the normal way)."""
+        api = self.cp.api
+        api.http.patch(f"/api/v1/nodes/{NODE_NAME}", json={"spec": {"unschedulable": True}},
+                       headers={"Content-Type": "application/merge-patch+json"})
+        pods = api.get("/api/v1/pods", fieldSelector=f"spec.nodeName={NODE_NAME}")["items"]
+        for pod in pods:
+            m = pod["metadata"]
+            api.http.delete(f"/api/v1/namespaces/{m['namespace']}/pods/{m['name']}",
+                            params={"gracePeriodSeconds": "0"})
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            tasks = self._ctr("tasks", "ls", "-q").stdout.split()
+            if not tasks:
+                return
+            time.sleep(0.5)
+
+    def _restore_sysctls(self) -> None:
+        for key, value in self._sysctls.items():
+            Path("/proc/sys", key).write_text(value)
+        self._sysctls = {}
+
+
+def _get(url: str) -> int:
+    return _insecure_get(url)
+
+
+def _netns() -> set[str]:
+    d = Path("/var/run/netns")
+    return {p.name for p in d.iterdir()} if d.is_dir() else set()
+
+
+def _cgroup_hierarchies() -> list[Path]:
+    root = Path("/sys/fs/cgroup")
+    return [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.name != "unified"]
+
+
+def _mounts_under(directory: Path) -> list[str]:
+    prefix = str(directory) + "/"
+    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
+    return sorted({p for p in points if p.startswith(prefix)}, key=len, reverse=True)
+
+
+def _shims(sock: Path) -> list[int]:
+    """containerd-shim processes started by the containerd on ``sock`` (they outlive it)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"containerd-shim-runc-v2") and str(sock).encode() in cmd:
+            pids.append(int(proc.name))
+    return pids
+
+
+def _teardown(directory: Path, sock: Path, netns_before: set[str]) -> None:
+    """Whatever the kubelet did not remove: tasks, shims, mounts, netns, cgroups, rules."""
+    if sock.exists():
+        ctr = ["ctr", "--address", str(sock), "-n", "k8s.io"]
+        for task in net.sh(*ctr, "tasks", "ls", "-q", check=False).stdout.split():
+            net.sh(*ctr, "tasks", "kill", "-s", "SIGKILL", task, check=False)
+    for pid in _shims(sock):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for point in _mounts_under(directory):
+        net.sh("umount", "-l", point, check=False)
+    for name in _netns() - netns_before:
+        if name.startswith("cni-"):
+            net.sh("umount", f"/var/run/netns/{name}", check=False)
+            Path("/var/run/netns", name).unlink(missing_ok=True)
+    for hierarchy in _cgroup_hierarchies():
+        root = hierarchy / CGROUP_ROOT
+        if root.is_dir():
+            for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
+                            reverse=True) + [root]:
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+    containers = Path("/var/log/containers")
+    if containers.is_dir():
+        for link in containers.iterdir():
+            if link.is_symlink() and str(os.readlink(link)).startswith(str(directory)):
+                link.unlink()
+    net.down()
+    kube_proxy = _kube_proxy_binary()
+    if kube_proxy:
+        net.sh(kube_proxy, "--cleanup", check=False)
+    net.remove_kube_chains()
+    net.sh("conntrack", "-D", "-s", net.POD_CIDR, check=False)
+    net.sh("conntrack", "-D", "-d", net.POD_CIDR, check=False)
+
+
+def _kube_proxy_binary() -> str | None:
+    from .cluster import default_bin_dir
+
+    path = default_bin_dir() / "kube-proxy"
+    return str(path) if path.exists() else None
+
+
+def _leftovers(directory: Path, sock: Path, netns_before: set[str]) -> list[str]:
+    found = net.leftovers()
+    found += [f"process {pid} (containerd shim)" for pid in _shims(sock)]
+    found += [f"mount {p}" for p in _mounts_under(directory)]
+    found += [f"netns {n}" for n in _netns() - netns_before]
+    found += [f"cgroup {h / CGROUP_ROOT}" for h in _cgroup_hierarchies() if (h / CGROUP_ROOT).exists()]
+    return found
