@@ -20,7 +20,7 @@ import base64
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from ..backends.kubernetes.client import DASK_GROUP, PODS, Kube, Resource
 from ..backends.kubernetes.spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
@@ -169,10 +169,11 @@ class KubernetesJobs:
 
     name = "kubernetes"
 
-    def __init__(self, kube: Kube, config: RapidsKF):
+    def __init__(self, kube: Kube, config: RapidsKF, tie: Callable[[], Awaitable[Any]] | None = None):
         self.kube = kube
         self.namespace = kube.namespace
         self.config = config
+        self._tie = tie  # KubernetesBackend.notebook_tie: what new clusters (and jobs) end with
         self._listener: JobListener | None = None
         self._seen: dict[str, str] = {}
         self.daskjobs = Watched(kube, DASKJOBS, self._on_object, label_selector=JOB_SELECTOR)
@@ -248,6 +249,10 @@ class KubernetesJobs:
             raise Invalid(f"{RUNNER_KEY} is the job runner's own name; rename the file", field="path")
         content = payload(source)
         body = daskjob_body(job, spec, image, source.name, self.config)
+        if spec.tie_to_notebook and self._tie is not None:
+            owner = (await self._tie()).owner
+            if owner is not None:  # deleting the notebook deletes its jobs, as its clusters
+                body["metadata"]["ownerReferences"] = [owner.reference()]
         created = await self.kube.request("POST", DASKJOBS, verb="create", body=body)
         self.daskjobs.put(created)  # a GET right after the POST sees it
         try:

@@ -25,7 +25,8 @@ def default_jobs_backend(state_dir: Path, root: Path) -> JobsBackendFactory:
         if clusters.name == "kubernetes":
             from .kubernetes import KubernetesJobs
 
-            return KubernetesJobs(clusters.kube, clusters.config)  # type: ignore[attr-defined]
+            return KubernetesJobs(clusters.kube, clusters.config,  # type: ignore[attr-defined]
+                                  tie=clusters.notebook_tie)  # type: ignore[attr-defined]
         from .local import LocalJobs
 
         return LocalJobs(state_dir, root)

@@ -200,3 +200,26 @@ async def test_the_exit_handler_deletes_a_cluster_a_killed_step_left(
                          "0b5e-run-killed"], env=env, capture_output=True, text=True, timeout=180)
     assert done.returncode == 0, done.stderr
     assert await in_thread(everything_of, control_plane, api_namespace, name) == {}
+
+
+async def test_a_job_ends_with_its_notebook(api, control_plane, api_namespace, jp_root_dir, monkeypatch):
+    """As clusters do (issue 13): the DaskJob lists the KubeFlow Notebook this server runs in as
+    its owner, so deleting the Notebook deletes the job, its runner, its cluster and its file."""
+    from . import kubeflow_notebook
+
+    kubeflow_notebook.install_crd(control_plane.api)
+    await in_thread(kubeflow_notebook.create_notebook, control_plane.api, api_namespace, "nb", NOTEBOOK_IMAGE)
+    monkeypatch.setenv("HOSTNAME", "nb-0")
+    monkeypatch.setenv("NB_PREFIX", f"/notebook/{api_namespace}/nb")
+    (jp_root_dir / "tied.py").write_text("print(1)\n")
+    code, job = await api.call("POST", "jobs", {"path": "tied.py", "name": "tied", "cluster": {"workers": 1}})
+    assert code == 202, job
+    notebook = await in_thread(control_plane.api.get, f"/apis/kubeflow.org/v1/namespaces/{api_namespace}/notebooks/nb")
+    dj = await in_thread(control_plane.api.get, f"{DASK_API}/namespaces/{api_namespace}/daskjobs/tied")
+    assert [(r["kind"], r["uid"]) for r in dj["metadata"]["ownerReferences"]] == [
+        ("Notebook", notebook["metadata"]["uid"])]
+    await eventually(lambda: "tied-runner" in everything_of(control_plane, api_namespace, "tied").get("pods", []),
+                     60, "the operator's runner pod")
+    await in_thread(control_plane.api.http.delete, f"/apis/kubeflow.org/v1/namespaces/{api_namespace}/notebooks/nb")
+    await eventually(lambda: not everything_of(control_plane, api_namespace, "tied"), 120,
+                     "the job and all it made to be garbage-collected with the notebook")
