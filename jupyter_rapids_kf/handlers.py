@@ -146,11 +146,10 @@ class TimelineHandler(RapidsKFHandler):
 class ImageNodesHandler(RapidsKFHandler):
     @web.authenticated
     @authorized
-    async def get(self) -> None:
-        unknown = sorted(set(self.request.arguments) - {"image"})
-        if unknown:
-            raise Invalid(f"unknown parameter {unknown[0]!r}; allowed: image", field=unknown[0])
-        self.reply(await self.service.image_nodes(self.get_argument("image", None)))
+    # POST with a JSON body, not GET with a query: the image is checked like any request body
+    # (unknown fields and wrong types are a 400); nothing is changed.
+    async def post(self) -> None:
+        self.reply(await self.service.image_nodes(self.json_body()))
 
 
 class EventsHandler(RapidsKFHandler):

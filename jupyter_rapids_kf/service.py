@@ -27,6 +27,7 @@ from .models import (
     ClusterSpec,
     check_name,
     check_text,
+    check_type,
     parse_cluster_request,
     parse_scale_request,
 )
@@ -204,12 +205,20 @@ class ClusterService:
         await backend.get(name)
         return [p.to_json() for p in await backend.logs(name, component, lines)]
 
-    async def image_nodes(self, image: str | None) -> dict[str, Any]:
-        """On which GPU nodes an image is present (Kubernetes, where nodes may be read)."""
-        if image is not None:
+    async def image_nodes(self, body: Any) -> dict[str, Any]:
+        """On which GPU nodes an image is present (Kubernetes, where nodes may be read).
+        `body`: {"image": "..."} or {} for the default image of new clusters."""
+        if not isinstance(body, dict):
+            raise Invalid("the request body must be a JSON object")
+        unknown = sorted(set(body) - {"image"})
+        if unknown:
+            raise Invalid(f"unknown field {unknown[0]!r}; allowed: image", field=unknown[0])
+        image = body.get("image")
+        if "image" in body:
+            check_type("image", image, str)
             check_text("image", image)
             if not image.strip() or len(image) > 512:
-                raise Invalid("image must be an image reference", field="image")
+                raise Invalid("image must be an image reference of at most 512 characters", field="image")
         backend = await self.backend()
         find = getattr(backend, "image_nodes", None)  # only backends with nodes have it
         if find is None:

@@ -142,7 +142,7 @@ describe('the start-up timeline', () => {
     expect(screen.getByText('Started in 2 min 50 s')).toBeTruthy();
     expect(screen.getByText('pulled in 150.1 s, 7.1 GB')).toBeTruthy();
     expect(screen.getByText('2 min 32 s')).toBeTruthy();
-    expect(screen.getByText('3 s')).toBeTruthy();
+    expect(screen.getByText('3.0 s')).toBeTruthy();
     expect(
       screen.getByText('worker xyz12'.replace('xyz12', '1a2b3c-6f7d8-xyz12'))
     ).toBeTruthy();

@@ -11,13 +11,17 @@ import { ICluster } from '../tokens';
 
 /**
  * "40 s", "12 min", "3 h 5 min", "2 d 4 h". A countdown rounds minutes up (never "0 min"
- * early); a measured duration (`exact`) keeps seconds below ten minutes ("2 min 32 s").
+ * early); a measured duration (`exact`) keeps tenths below ten seconds ("0.4 s") and
+ * seconds below ten minutes ("2 min 32 s").
  */
 export function formatDuration(
   seconds: number,
   trans: TranslationBundle,
   exact = false
 ): string {
+  if (exact && seconds < 10) {
+    return trans.__('%1 s', Math.max(0, seconds).toFixed(1));
+  }
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) {
     return trans.__('%1 s', s);

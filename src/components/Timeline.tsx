@@ -16,7 +16,7 @@ function stepWords(step: ITimelineStep, trans: TranslationBundle): string {
     accepted: trans.__('accepted'),
     scheduled: trans.__('placed on a node'),
     image: trans.__('image'),
-    started: trans.__('container started'),
+    started: trans.__('started'),
     ready: trans.__('ready'),
     registered: trans.__('registered with the scheduler')
   };
@@ -38,7 +38,9 @@ export function shortPod(pod: string | null): string {
     return '';
   }
   const parts = pod.split('-worker-');
-  return parts.length > 1 ? parts[parts.length - 1] : pod;
+  return parts.length > 1
+    ? parts[parts.length - 1]
+    : pod.replace(/^worker /, ''); // local processes are "worker 0", "worker 1", ...
 }
 
 /** What a starting cluster waits for, in a few lines, with the ETA first. */
@@ -102,14 +104,18 @@ function StepsTable(props: {
           <th scope="col">{trans.__('Part')}</th>
           <th scope="col">{trans.__('Step')}</th>
           <th scope="col">{trans.__('Took')}</th>
-          <th scope="col">{trans.__('Details')}</th>
         </tr>
       </thead>
       <tbody>
         {timeline.steps.map((step, index) => (
           <tr key={index} className={`jp-RapidsKF-step-${step.state}`}>
             <td>{who(step, trans)}</td>
-            <td>{stepWords(step, trans)}</td>
+            <td>
+              {stepWords(step, trans)}
+              {step.detail && (
+                <div className="jp-RapidsKF-stepDetail">{step.detail}</div>
+              )}
+            </td>
             <td>
               {step.state === 'done' && step.seconds !== null
                 ? formatDuration(step.seconds, trans, true)
@@ -117,7 +123,6 @@ function StepsTable(props: {
                   ? ''
                   : trans.__(step.state)}
             </td>
-            <td>{step.detail}</td>
           </tr>
         ))}
       </tbody>

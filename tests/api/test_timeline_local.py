@@ -50,3 +50,11 @@ async def test_the_timeline_of_a_local_start_adds_up_and_gives_the_next_start_an
             await api.wait_gone(name)
     code, error = await api.call("GET", "clusters/first/timeline")
     assert code == 404 and error["error"]["code"] == "not_found"
+
+
+async def test_image_nodes_on_the_local_backend_says_there_is_no_image(api):
+    code, answer = await api.call("POST", "image-nodes", {"image": "rapidsai/base:26.10"})
+    assert code == 200 and answer["known"] is False and "no image" in answer["message"]
+    for body, field in (({"image": 3}, "image"), ({"image": None}, "image"), ({"image": "a", "tag": "x"}, "tag"), ({"image": " "}, "image")):
+        code, error = await api.call("POST", "image-nodes", body)
+        assert code == 400 and error["error"]["field"] == field, error
