@@ -1,0 +1,227 @@
+"""Batch jobs on real pods (the real node of this tier, the unpatched operator): a notebook job
+computes on its cluster's workers and its executed copy comes back next to the notebook, a
+.py job's log likewise; a failing one is Failed with its error; the job's cluster is gone
+afterwards; cancel removes the DaskJob and every pod. The images have no jupyter-rapids-kf:
+the runner travels in the job's ConfigMap (.py jobs run in the tier's Dask image, notebook
+jobs in that image plus nbclient and ipykernel, build_job_image.sh)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from .conftest import PROXY_VARS, SERVICE_ACCOUNT
+from .node_server import NodeJupyterServer
+
+pytestmark = pytest.mark.controlplane
+
+NAMESPACE = "real-batch"
+SMALL = {"workers": 2, "gpus_per_worker": 0, "worker_command": "dask worker", "cpu": "250m", "memory": "1Gi"}
+COUNT = (
+    "from distributed import Client\n"
+    "client = Client()  # DASK_SCHEDULER_ADDRESS, set by the operator\n"
+    "client.wait_for_workers(2, timeout=120)\n"
+    "print('workers', len(client.scheduler_info()['workers']), 'sum', client.submit(sum, range(n)).result())\n"
+)
+
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def notebook_image(real_node) -> str:
+    """The Dask image plus nbclient and ipykernel, imported into the node's containerd."""
+    built = subprocess.run(["bash", str(HERE / "build_job_image.sh"), str(real_node.images["dask"][1])],
+                           check=True, capture_output=True, text=True, env=dict(os.environ, PYTHON=sys.executable))
+    _, ref, archive = built.stdout.split()
+    subprocess.run(["ctr", "--address", str(real_node.sock), "-n", "k8s.io", "images", "import", "--base-name",
+                    ref.rsplit(":", 1)[0], archive], check=True, capture_output=True)
+    return ref
+
+
+@pytest.fixture(scope="module")
+def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
+    dask_rights_switch.grant()
+    real_node.real_namespace(NAMESPACE)
+    kubeconfig = control_plane.kubeconfig_for_service_account(NAMESPACE, SERVICE_ACCOUNT)
+    srv = NodeJupyterServer(real_node, NAMESPACE, kubeconfig, tmp_path_factory.mktemp("jupyter"), {
+        "default_image": real_node.dask_image, "use_notebook_image": False,
+        "scheduler_cpu": "250m", "scheduler_memory": "1Gi", "gpu_metrics_interval": 0,
+    }).start()
+    yield srv
+    srv.stop()
+
+
+def wait_job(server, name: str, check, timeout: float, what: str) -> dict:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        resp = server.get(f"jobs/{name}")
+        last = resp.json()
+        if resp.status_code == 200 and check(last):
+            return last
+        time.sleep(1)
+    raise AssertionError(f"job {name}: not {what} after {timeout:.0f}s; last: {last}")
+
+
+def pods_of(cp, job: str) -> list[str]:
+    items = cp.api.get(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=f"dask.org/cluster-name={job}")["items"]
+    return sorted(p["metadata"]["name"] for p in items)
+
+
+def test_a_python_job_computes_on_real_workers_and_its_log_comes_back(server, control_plane):
+    (server.dir / "count.py").write_text(COUNT)
+    resp = server.post("jobs", {"path": "count.py", "name": "count", "parameters": {"n": 100}, "cluster": SMALL})
+    assert resp.status_code == 202, resp.text
+    done = wait_job(server, "count", lambda j: j["phase"] in ("Successful", "Failed") and (j["output"] or j["error"]),
+                    300, "finished with its output saved")
+    assert done["phase"] == "Successful" and done["error"] is None, done
+    assert done["output"] == "count.count.log"
+    assert "workers 2 sum 4950" in (server.dir / "count.count.log").read_text()
+    lines = server.get("jobs/count/logs").json()["lines"]
+    assert any(line == "workers 2 sum 4950" for line in lines), lines
+    # The operator deletes the job's cluster when the runner ends; the runner pod stays.
+    deadline = time.monotonic() + 120
+    while pods_of(control_plane, "count") != ["count-runner"] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert pods_of(control_plane, "count") == ["count-runner"]
+    assert server.get("clusters/count").status_code == 404
+    assert server.delete("jobs/count").status_code == 202
+
+
+def write_notebook(path: Path, *sources: str, parameters: str | None = None) -> None:
+    nb = nbformat.v4.new_notebook()
+    if parameters is not None:
+        cell = nbformat.v4.new_code_cell(parameters)
+        cell.metadata["tags"] = ["parameters"]
+        nb.cells.append(cell)
+    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def outputs(nb) -> list[str]:
+    return [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
+def test_a_notebook_job_computes_and_its_executed_copy_comes_back(server, control_plane, notebook_image):
+    write_notebook(server.dir / "etl.ipynb", COUNT, parameters="n = 10")
+    resp = server.post("jobs", {"path": "etl.ipynb", "name": "etl", "parameters": {"n": 100},
+                                "cluster": {**SMALL, "image": notebook_image}})
+    assert resp.status_code == 202, resp.text
+    done = wait_job(server, "etl", lambda j: j["phase"] in ("Successful", "Failed") and (j["output"] or j["error"]),
+                    300, "finished with its copy saved")
+    assert done["phase"] == "Successful" and done["error"] is None, done
+    assert done["output"] == "etl.etl.ipynb"
+    executed = nbformat.read(server.dir / "etl.etl.ipynb", as_version=4)
+    assert "workers 2 sum 4950\n" in outputs(executed)  # the injected n = 100, on 2 real workers
+    # The log the user reads has no trace of the notebook's transport.
+    lines = server.get("jobs/etl/logs").json()["lines"]
+    assert not any("executed notebook" in line for line in lines), lines
+    deadline = time.monotonic() + 120
+    while pods_of(control_plane, "etl") != ["etl-runner"] and time.monotonic() < deadline:
+        time.sleep(1)
+    assert pods_of(control_plane, "etl") == ["etl-runner"]  # the job's cluster is gone
+    assert server.delete("jobs/etl").status_code == 202
+
+
+def test_a_failing_notebook_is_failed_with_the_cells_error(server, notebook_image):
+    write_notebook(server.dir / "broken.ipynb", "x = 1", "x / 0", "print('never')")
+    resp = server.post("jobs", {"path": "broken.ipynb", "name": "broken",
+                                "cluster": {**SMALL, "workers": 1, "image": notebook_image}})
+    assert resp.status_code == 202, resp.text
+    failed = wait_job(server, "broken", lambda j: j["phase"] == "Failed" and j["error"], 300, "Failed")
+    assert failed["error"] == "ZeroDivisionError: division by zero"
+    executed = nbformat.read(server.dir / failed["output"], as_version=4)
+    assert executed.cells[1].outputs[0]["ename"] == "ZeroDivisionError"
+    assert server.delete("jobs/broken").status_code == 202
+
+
+def test_a_failing_job_is_failed_with_its_error(server):
+    (server.dir / "bad.py").write_text("raise ValueError('no input for this run')\n")
+    resp = server.post("jobs", {"path": "bad.py", "name": "bad", "cluster": {**SMALL, "workers": 1}})
+    assert resp.status_code == 202, resp.text
+    failed = wait_job(server, "bad", lambda j: j["phase"] == "Failed" and j["error"], 300, "Failed with its error")
+    assert failed["error"] == "ValueError: no input for this run"
+    assert server.delete("jobs/bad").status_code == 202
+
+
+def test_cancel_removes_the_job_and_its_pods(server, control_plane):
+    (server.dir / "forever.py").write_text("import time\ntime.sleep(3600)\n")
+    resp = server.post("jobs", {"path": "forever.py", "name": "forever", "cluster": {**SMALL, "workers": 1}})
+    assert resp.status_code == 202, resp.text
+    wait_job(server, "forever", lambda j: j["phase"] == "Running", 300, "Running")
+    assert "forever-runner" in pods_of(control_plane, "forever")
+    assert server.delete("jobs/forever").status_code == 202
+    deadline = time.monotonic() + 120
+    while (pods_of(control_plane, "forever") or server.get("jobs/forever").status_code != 404) \
+            and time.monotonic() < deadline:
+        time.sleep(1)
+    assert pods_of(control_plane, "forever") == []
+    assert server.get("jobs/forever").status_code == 404
+
+
+def run_step(real_node, control_plane, tmp_path: Path, notebook_text: str, run_id: str) -> subprocess.CompletedProcess:
+    """The pipeline component's container command, with the profile's default-editor token and
+    the admin's c.RapidsKF of the image, resolving names through the cluster's DNS as a pod does.
+    (Pods on this tier cannot reach the API server, so it runs beside the node, not in a pod.)"""
+    from jupyter_rapids_kf.pipelines.step import pack_notebook
+
+    config_dir = tmp_path / "config"
+    config_dir.mkdir(exist_ok=True)
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps({"RapidsKF": {
+        "namespace": NAMESPACE, "default_image": real_node.dask_image, "use_notebook_image": False,
+        "scheduler_cpu": "250m", "scheduler_memory": "1Gi", "max_workers": 4}}))
+    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
+    env.update(KUBECONFIG=str(control_plane.kubeconfig_for_service_account(NAMESPACE, SERVICE_ACCOUNT)),
+               JUPYTER_CONFIG_DIR=str(config_dir))
+    argv = [sys.executable, "-m", "jupyter_rapids_kf.pipelines.step", "run", "--notebook", pack_notebook(notebook_text),
+            "--request", json.dumps(SMALL), "--parameters", json.dumps({"n": 100}), "--run-id", run_id,
+            "--executed", str(tmp_path / "executed.ipynb")]
+    return subprocess.run(real_node.in_cluster_dns(argv), env=env, capture_output=True, text=True, timeout=600)
+
+
+def cluster_objects(cp, name: str) -> list[str]:
+    found = []
+    for path in (f"/apis/kubernetes.dask.org/v1/namespaces/{NAMESPACE}/daskclusters",
+                 f"/api/v1/namespaces/{NAMESPACE}/pods"):
+        found += [o["metadata"]["name"] for o in cp.api.get(path)["items"] if o["metadata"]["name"].startswith(name)]
+    return found
+
+
+def gone(cp, name: str, timeout: float = 120) -> bool:
+    """The step returns once the DaskCluster is gone; its pods then terminate (garbage collector,
+    graceful shutdown), which is waited for here."""
+    deadline = time.monotonic() + timeout
+    while cluster_objects(cp, name) and time.monotonic() < deadline:
+        time.sleep(1)
+    return cluster_objects(cp, name) == []
+
+
+def test_the_pipeline_step_makes_uses_and_deletes_a_real_cluster(server, real_node, control_plane, tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(COUNT)])
+    done = run_step(real_node, control_plane, tmp_path, nbformat.writes(nb), "0f1e-run-ok")
+    assert done.returncode == 0, done.stderr[-3000:]
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert "workers 2 sum 4950\n" in outputs(executed)  # computed on the cluster's 2 real workers
+    assert "rapids-kf: created cluster kfp-0f1e-run-ok" in done.stderr
+    assert "rapids-kf: deleted cluster kfp-0f1e-run-ok" in done.stderr
+    assert gone(control_plane, "kfp-0f1e-run-ok")
+
+
+def test_a_failing_pipeline_step_still_deletes_its_cluster(server, real_node, control_plane, tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(COUNT), nbformat.v4.new_code_cell("1 / 0")])
+    done = run_step(real_node, control_plane, tmp_path, nbformat.writes(nb), "0f1e-run-raises")
+    assert done.returncode == 1
+    assert "rapids-kf error: ZeroDivisionError: division by zero" in done.stderr
+    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert "workers 2 sum 4950\n" in outputs(executed)  # the cells before ran on the cluster
+    assert "rapids-kf: deleted cluster kfp-0f1e-run-raises" in done.stderr
+    assert gone(control_plane, "kfp-0f1e-run-raises")
