@@ -41,6 +41,7 @@ LOCK_PATH = Path("/tmp/rapids-kf-real-node.lock")
 STATE_PATH = Path("/tmp/rapids-kf-real-node.state")  # what a killed run must clean up
 REAL_NAMESPACE_GLOB = "real-*"
 CGROUP_ROOT = "rapids-kf-node"
+NO_PULL_PROXY = "http://127.0.0.1:9"  # nothing listens there: every image pull is refused
 # Kernel settings the kubelet changes at start (setupKernelTunables); put back at stop.
 KUBELET_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
                    "kernel/keys/root_maxkeys", "kernel/keys/root_maxbytes")
@@ -148,7 +149,13 @@ class RealNode:
             json.dumps(net.cni_config(d / "ipam"), indent=1))
         config = d / "config.toml"
         config.write_text(objs.containerd_config(d, self.sock, self.images["pause"][0]))
-        proc = self._proc("containerd", ["containerd", "--config", str(config)])
+        # An image that is not imported must never be fetched: a pull would resolve the
+        # registry's name with this machine's resolver. Through a proxy on a closed loopback
+        # port, containerd resolves nothing and fails at once (ErrImagePull on the pod).
+        env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "all_proxy")}
+        env.update(HTTP_PROXY=NO_PULL_PROXY, HTTPS_PROXY=NO_PULL_PROXY,
+                   http_proxy=NO_PULL_PROXY, https_proxy=NO_PULL_PROXY)
+        proc = self._proc("containerd", ["containerd", "--config", str(config)], env=env)
         proc.wait_until(lambda: self._ctr("version").returncode == 0, 60, "serving")
 
     def _ctr(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:

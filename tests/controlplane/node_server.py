@@ -23,6 +23,19 @@ from ..ports import free_port
 PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
+def start_server(real_node: RealNode, control_plane, namespace: str, work_dir: Path,
+                 **options: Any) -> NodeJupyterServer:
+    """Our server for a profile namespace of the real node (made here), acting as its
+    ``default-editor``; new clusters default to the node's Dask image."""
+    real_node.real_namespace(namespace)
+    kubeconfig = control_plane.kubeconfig_for_service_account(namespace, "default-editor")
+    return NodeJupyterServer(real_node, namespace, kubeconfig, work_dir, {
+        "default_image": real_node.dask_image, "use_notebook_image": False,
+        "default_worker_command": "dask worker", "default_gpus_per_worker": 0,
+        "scheduler_cpu": "1", "scheduler_memory": "1Gi", "gpu_metrics_interval": 0, **options,
+    }).start()
+
+
 class NodeJupyterServer:
     def __init__(self, node: RealNode, namespace: str, kubeconfig: Path, work_dir: Path,
                  options: dict[str, Any] | None = None):

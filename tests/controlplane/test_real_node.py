@@ -15,9 +15,8 @@ import time
 import pytest
 
 from . import node_net as net
-from .conftest import SERVICE_ACCOUNT
 from .node import NODE_NAME
-from .node_server import NodeJupyterServer
+from .node_server import start_server
 
 pytestmark = pytest.mark.controlplane
 
@@ -31,12 +30,7 @@ SMALL = {"cpu": "500m", "memory": "1Gi"}
 @pytest.fixture(scope="module")
 def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
     dask_rights_switch.grant()
-    real_node.real_namespace(NAMESPACE)
-    kubeconfig = control_plane.kubeconfig_for_service_account(NAMESPACE, SERVICE_ACCOUNT)
-    srv = NodeJupyterServer(real_node, NAMESPACE, kubeconfig, tmp_path_factory.mktemp("jupyter"), {
-        "default_image": real_node.dask_image, "use_notebook_image": False,
-        "scheduler_cpu": "1", "scheduler_memory": "1Gi", "gpu_metrics_interval": 0,
-    }).start()
+    srv = start_server(real_node, control_plane, NAMESPACE, tmp_path_factory.mktemp("jupyter"))
     yield srv
     srv.stop()
 

@@ -1,0 +1,131 @@
+"""Scaling with real workers on the real node: the unpatched operator asks the real
+scheduler (retire_workers, adaptive_target, check_idle) and acts on its answers."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from .node_server import start_server
+
+pytestmark = pytest.mark.controlplane
+
+NAMESPACE = "real-scale"
+# 2 CPUs on the node: the scheduler takes 1, three workers of 300m fit beside it.
+SMALL = {"cpu": "300m", "memory": "768Mi"}
+
+
+@pytest.fixture(scope="module")
+def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
+    dask_rights_switch.grant()
+    srv = start_server(real_node, control_plane, NAMESPACE, tmp_path_factory.mktemp("jupyter"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def make_cluster(server, control_plane):
+    made = []
+
+    def make(name: str, workers: int, **extra) -> dict:
+        resp = server.post("clusters", {"name": name, "workers": workers, **SMALL, **extra})
+        assert resp.status_code == 202, resp.text
+        made.append(name)
+        return server.wait_for_cluster(
+            name, lambda c: c["phase"] == "Running" and c["workers"]["ready"] == workers, 180,
+            f"Running with {workers} ready workers")
+
+    yield make
+    for name in made:
+        server.delete(f"clusters/{name}")
+    # The next test needs the CPUs back: wait for the pods to go.
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and control_plane.api.get(
+            f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector="dask.org/cluster-name")["items"]:
+        time.sleep(1)
+
+
+def _client(cp, name: str):
+    from distributed import Client
+
+    ip = cp.api.get(f"/api/v1/namespaces/{NAMESPACE}/services/{name}-scheduler")["spec"]["clusterIP"]
+    return Client(f"tcp://{ip}:8786", timeout=30)
+
+
+def _wait_workers(client, n: int, timeout: float = 90) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        workers = client.scheduler_info()["workers"]
+        if len(workers) == n:
+            return workers
+        time.sleep(0.5)
+    raise AssertionError(f"the scheduler has {len(client.scheduler_info()['workers'])} workers, not {n}")
+
+
+def _worker_deployments(cp, name: str) -> list[str]:
+    items = cp.api.get(f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments",
+                       labelSelector=f"dask.org/cluster-name={name},dask.org/component=worker")["items"]
+    return sorted(d["metadata"]["name"] for d in items)
+
+
+def test_scale_1_to_3_to_1_with_workers_joining_and_retiring(make_cluster, server, control_plane):
+    make_cluster("grow", 1)
+    with _client(control_plane, "grow") as client:
+        _wait_workers(client, 1)
+        assert server.patch("clusters/grow", {"workers": 3}).status_code == 202
+        server.wait_for_cluster("grow", lambda c: c["phase"] == "Running"
+                                and c["workers"] == {"desired": 3, "ready": 3, "pending": 0}, 150,
+                                "Running with 3 workers")
+        workers = _wait_workers(client, 3)
+        assert sorted(w["name"] for w in workers.values()) == _worker_deployments(control_plane, "grow")
+        futures = client.scatter(list(range(30)), broadcast=False)
+        assert server.patch("clusters/grow", {"workers": 1}).status_code == 202
+        server.wait_for_cluster("grow", lambda c: c["phase"] == "Running"
+                                and c["workers"] == {"desired": 1, "ready": 1, "pending": 0}, 150,
+                                "Running with 1 worker")
+        [kept] = _wait_workers(client, 1).values()
+        assert _worker_deployments(control_plane, "grow") == [kept["name"]]
+        assert client.gather(futures) == list(range(30))  # retired gracefully: nothing lost
+
+
+def test_adaptive_follows_the_real_scheduler(make_cluster, server, control_plane):
+    make_cluster("adapt", 2)
+    # Our Running (pods Ready) comes before the workers have registered; the operator's
+    # scale-down then asks retire_workers for 1 of 0 known workers, gets none and never
+    # deletes the extra Deployment (README: "What the real node found"). Wait as a user
+    # who reads the scheduler would.
+    with _client(control_plane, "adapt") as client:
+        _wait_workers(client, 2)
+    resp = server.patch("clusters/adapt", {"adapt": {"minimum": 1, "maximum": 3}})
+    assert resp.status_code == 202, resp.text
+    # Idle: the scheduler's adaptive_target is below the minimum, so the operator goes to 1.
+    server.wait_for_cluster("adapt", lambda c: c["adapt"] == {"minimum": 1, "maximum": 3}
+                            and c["workers"]["desired"] == 1 and c["workers"]["ready"] == 1, 120,
+                            "adapted down to 1 worker")
+    with _client(control_plane, "adapt") as client:
+        _wait_workers(client, 1)
+
+        def slow(i):
+            import time as t
+
+            t.sleep(2)
+            return i
+
+        # 40 tasks of 2 s: far more than one worker does within distributed's target
+        # duration, so the scheduler asks for more; the maximum caps it at 3.
+        futures = client.map(slow, range(40), pure=False)
+        server.wait_for_cluster("adapt", lambda c: c["workers"]["desired"] == 3, 120,
+                                "adapted up to 3 workers")
+        _wait_workers(client, 3, timeout=120)
+        assert client.gather(futures) == list(range(40))
+
+
+def test_an_idle_cluster_is_removed_by_the_operator(make_cluster, server, real_node):
+    make_cluster("idle", 1, idle_timeout=20)
+    deadline = time.monotonic() + 120
+    while server.get("clusters/idle").status_code != 404 and time.monotonic() < deadline:
+        time.sleep(1)
+    assert server.get("clusters/idle").status_code == 404
+    log = (real_node.logs / "operator-real-node.log").read_text()
+    assert "real-scale/idle" in log and "idle" in log.lower()
