@@ -27,7 +27,6 @@ from .client import (
     DASKCLUSTERS,
     DASKWORKERGROUPS,
     EVENTS,
-    JOBS,
     NODES,
     PODS,
     Kube,
@@ -230,33 +229,18 @@ class KubernetesBackend:
         if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
             found = await image_nodes.find(self.nodes, image)
             image_nodes.prefer(body["spec"]["worker"]["spec"], found.hostnames)
-        job = await self._lifetime_job(spec, image, owner) if spec.lifetime else None
+        job = await lifetime.create_job(self.kube, spec, image, owner) if spec.lifetime else None
         if job is not None:
             lifetime.mark(body, spec.lifetime, job, owner)
         try:
             created = await self.kube.request("POST", DASKCLUSTERS, verb="create", body=drop_none(body))
         except RapidsKFError:
             if job is not None:
-                await self._restore(lambda: self._delete_job(spec.name))
+                await self._restore(lambda: lifetime.delete_job(self.kube, spec.name))
             raise
         self._delete_requested.discard(spec.name)
         self.watched[DASKCLUSTERS].put(created)
         return self._clusters[spec.name]
-
-    async def _lifetime_job(self, spec: ClusterSpec, image: str, owner) -> dict:
-        body = lifetime.job_body(spec.name, spec.lifetime, image, owner)
-        try:
-            return await self.kube.request("POST", JOBS, verb="create", body=body)
-        except Exists:  # left by an earlier cluster of this name (deleted with kubectl): replace it
-            await self._delete_job(spec.name)
-            return await self.kube.request("POST", JOBS, verb="create", body=body)
-
-    async def _delete_job(self, name: str) -> None:
-        options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
-        try:
-            await self.kube.request("DELETE", JOBS, lifetime.job_name(name), verb="delete", body=options)
-        except NotFound:
-            pass
 
     async def scale(self, name: str, workers: int) -> Cluster:
         self._usable(name)
@@ -347,7 +331,7 @@ class KubernetesBackend:
         answer = await self.kube.request("DELETE", DASKCLUSTERS, name, verb="delete", body=options)
         self._delete_requested.add(name)
         if had_lifetime:  # its timer has nothing left to end
-            await self._restore(lambda: self._delete_job(name))
+            await self._restore(lambda: lifetime.delete_job(self.kube, name))
         if isinstance(answer, dict) and answer.get("kind") == "DaskCluster" and \
                 (answer.get("metadata") or {}).get("deletionTimestamp"):
             self.watched[DASKCLUSTERS].put(answer)

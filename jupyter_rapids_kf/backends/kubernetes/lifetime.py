@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...errors import Exists, NotFound
+from .client import JOBS
 from .spec import MANAGED_LABEL, MANAGED_VALUE
 
 LIFETIME_ANNOTATION = "rapids-kf.jupyter.org/lifetime"  # seconds, on the DaskCluster
@@ -67,3 +69,22 @@ def mark(body: dict[str, Any], seconds: int, job: dict[str, Any], owner: Any = N
     annotations[LIFETIME_ANNOTATION] = str(seconds)
     if owner is not None:
         annotations[ENDS_WITH_ANNOTATION] = f"{owner.kind}/{owner.name}"
+
+
+async def create_job(kube: Any, spec: Any, image: str, owner: Any = None) -> dict[str, Any]:
+    """Creates the cluster's lifetime Job; one left by an earlier cluster of that name (deleted
+    with kubectl, say) is replaced."""
+    body = job_body(spec.name, spec.lifetime, image, owner)
+    try:
+        return await kube.request("POST", JOBS, verb="create", body=body)
+    except Exists:
+        await delete_job(kube, spec.name)
+        return await kube.request("POST", JOBS, verb="create", body=body)
+
+
+async def delete_job(kube: Any, cluster: str) -> None:
+    options = {"apiVersion": "v1", "kind": "DeleteOptions", "propagationPolicy": "Background"}
+    try:
+        await kube.request("DELETE", JOBS, job_name(cluster), verb="delete", body=options)
+    except NotFound:
+        pass
