@@ -1,0 +1,56 @@
+"""Clusters that cannot run, on the real node: the card says why in plain words."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from . import node_net as net
+from .node_server import start_server
+
+pytestmark = pytest.mark.controlplane
+
+NAMESPACE = "real-faults"
+SMALL = {"cpu": "300m", "memory": "768Mi"}
+
+
+@pytest.fixture(scope="module")
+def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
+    dask_rights_switch.grant()
+    srv = start_server(real_node, control_plane, NAMESPACE, tmp_path_factory.mktemp("jupyter"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def cleanup(server, control_plane):
+    made = []
+    yield made
+    for name in made:
+        server.delete(f"clusters/{name}")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and control_plane.api.get(
+            f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector="dask.org/cluster-name")["items"]:
+        time.sleep(1)
+
+
+def test_an_image_that_is_not_on_the_node_fails_with_the_pull_reason(server, cleanup):
+    image = "rapids-kf.test/no-such-image:1"
+    resp = server.post("clusters", {"name": "noimage", "workers": 1, "image": image, **SMALL})
+    assert resp.status_code == 202, resp.text
+    cleanup.append("noimage")
+    failed = server.wait_for_cluster("noimage", lambda c: c["phase"] == "Failed", 120, "Failed")
+    text = " ".join(failed["reasons"])
+    assert image in text and ("ErrImagePull" in text or "ImagePullBackOff" in text), failed["reasons"]
+    # The pull was refused on loopback (containerd's closed proxy): nothing left the machine.
+    assert all(n == 0 for n in net.dropped_packets().values()), net.dropped_packets()
+
+
+def test_a_worker_command_that_exits_is_a_crash_loop_on_the_card(server, cleanup):
+    resp = server.post("clusters", {"name": "crash", "workers": 1, "worker_command": "false", **SMALL})
+    assert resp.status_code == 202, resp.text
+    cleanup.append("crash")
+    failed = server.wait_for_cluster("crash", lambda c: c["phase"] == "Failed", 150, "Failed")
+    assert any("CrashLoopBackOff" in r and "worker" in r for r in failed["reasons"]), failed["reasons"]
+    assert failed["scheduler"]["ready"] is True  # only the workers crash
