@@ -238,7 +238,7 @@ class RealNode:
         proc = self._proc("operator-real-node", self.in_cluster_dns([
             sys.executable, "-m", "kopf", "run", "--standalone",
             f"--namespace={REAL_NAMESPACE_GLOB}", f"--liveness=http://127.0.0.1:{port}/healthz",
-            "-m", "dask_kubernetes.operator.controller"]), env=env)
+            str(HERE / "operator_real.py")]), env=env)
         proc.wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz") == 200, timeout, "alive")
 
     def real_namespace(self, name: str) -> str:
