@@ -15,7 +15,13 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import { APIError } from './api';
 import { exportPipeline, getJobLogs } from './jobsApi';
 import { JobListModel } from './jobsModel';
-import { IJob, IJobActions, isFinished, JobCommandIDs } from './jobTokens';
+import {
+  IJob,
+  IJobActions,
+  IJobRequest,
+  isFinished,
+  JobCommandIDs
+} from './jobTokens';
 import { ClusterListModel } from './model';
 import { JobLogsWidget } from './widgets/JobLogsWidget';
 import { askForJob } from './widgets/RunJobDialog';
@@ -68,6 +74,21 @@ export function registerJobCommands(options: IJobCommandsOptions): IJobActions {
     return notebooks?.currentWidget?.context.path ?? null;
   };
 
+  /** The form's answer; null when cancelled, or refused (the refusal is shown). */
+  const ask = async (
+    path: string,
+    what: 'job' | 'pipeline'
+  ): Promise<IJobRequest | null> => {
+    const environment =
+      clusters.environment ?? (await clusters.loadEnvironment());
+    const request = await askForJob(path, environment, trans, what);
+    if (typeof request === 'string') {
+      Notification.error(request, { autoClose: AUTO_CLOSE });
+      return null;
+    }
+    return request;
+  };
+
   const run = async (path: string | null) => {
     if (!path || !RUNNABLE.test(path)) {
       Notification.warning(
@@ -76,14 +97,8 @@ export function registerJobCommands(options: IJobCommandsOptions): IJobActions {
       );
       return;
     }
-    const environment =
-      clusters.environment ?? (await clusters.loadEnvironment());
-    const request = await askForJob(path, environment, trans, 'job');
+    const request = await ask(path, 'job');
     if (request === null) {
-      return;
-    }
-    if (typeof request === 'string') {
-      Notification.error(request, { autoClose: AUTO_CLOSE });
       return;
     }
     try {
@@ -121,14 +136,8 @@ export function registerJobCommands(options: IJobCommandsOptions): IJobActions {
         );
         return;
       }
-      const environment =
-        clusters.environment ?? (await clusters.loadEnvironment());
-      const request = await askForJob(path, environment, trans, 'pipeline');
+      const request = await ask(path, 'pipeline');
       if (request === null) {
-        return;
-      }
-      if (typeof request === 'string') {
-        Notification.error(request, { autoClose: AUTO_CLOSE });
         return;
       }
       try {
