@@ -301,9 +301,12 @@ def _netns() -> set[str]:
     return {p.name for p in d.iterdir()} if d.is_dir() else set()
 
 
-def _cgroup_hierarchies() -> list[Path]:
+def _cgroup_hierarchies(with_unified: bool = False) -> list[Path]:
+    """The v1 hierarchies; with ``with_unified`` also the hybrid v2 one, where runc makes
+    the pods' cgroups as well (clean-up and the leftover check must look there too)."""
     root = Path("/sys/fs/cgroup")
-    return [p for p in root.iterdir() if p.is_dir() and not p.is_symlink() and p.name != "unified"]
+    return [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
+            and (with_unified or p.name != "unified")]
 
 
 def _mounts_under(directory: Path) -> list[str]:
@@ -344,7 +347,7 @@ def _teardown(directory: Path, sock: Path, netns_before: set[str]) -> None:
         if name.startswith("cni-"):
             net.sh("umount", f"/var/run/netns/{name}", check=False)
             Path("/var/run/netns", name).unlink(missing_ok=True)
-    for hierarchy in _cgroup_hierarchies():
+    for hierarchy in _cgroup_hierarchies(with_unified=True):
         root = hierarchy / CGROUP_ROOT
         if root.is_dir():
             for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
@@ -379,5 +382,6 @@ def _leftovers(directory: Path, sock: Path, netns_before: set[str]) -> list[str]
     found += [f"process {pid} (containerd shim)" for pid in _shims(sock)]
     found += [f"mount {p}" for p in _mounts_under(directory)]
     found += [f"netns {n}" for n in _netns() - netns_before]
-    found += [f"cgroup {h / CGROUP_ROOT}" for h in _cgroup_hierarchies() if (h / CGROUP_ROOT).exists()]
+    found += [f"cgroup {h / CGROUP_ROOT}" for h in _cgroup_hierarchies(with_unified=True)
+              if (h / CGROUP_ROOT).exists()]
     return found
