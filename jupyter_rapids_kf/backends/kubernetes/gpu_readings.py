@@ -14,22 +14,19 @@ import logging
 from typing import Any, Callable
 
 from ...gpu_metrics import NO_GPUS, from_identity
-from .poller import Poller
+from .poller import PerCluster
 
 log = logging.getLogger(__name__)
 
 READ_TIMEOUT = 5.0  # one scheduler's answer; a slow one must not hold up the others
 
 
-class GpuReadings(Poller):
+class GpuReadings(PerCluster):
     what = "GPU metrics"
 
     def __init__(self, interval: float, targets: Callable[[], dict[str, str]],
                  on_change: Callable[[str], None]):
-        super().__init__(interval)
-        self.targets = targets  # cluster name -> scheduler address, for the clusters to read now
-        self.on_change = on_change
-        self.readings: dict[str, dict[str, Any]] = {}
+        super().__init__(interval, targets, on_change)
         self._rpcs: dict[str, Any] = {}  # address -> distributed rpc, kept open between reads
         self._unreachable: set[str] = set()  # logged once until it answers again
 
@@ -37,26 +34,11 @@ class GpuReadings(Poller):
         await super().stop()
         await asyncio.gather(*(self._close(a) for a in list(self._rpcs)), return_exceptions=True)
 
-    def get(self, name: str) -> dict[str, Any] | None:
-        return self.readings.get(name)
-
-    async def tick(self) -> None:
-        await self.read_all()
-
-    async def read_all(self) -> None:
-        targets = self.targets()
-        for name in set(self.readings) - set(targets):
-            del self.readings[name]
-        for address in set(self._rpcs) - set(targets.values()):
+    async def forget(self, addresses: set[str]) -> None:
+        for address in set(self._rpcs) - addresses:
             await self._close(address)
-        names = list(targets)
-        results = await asyncio.gather(*(self._read(targets[n]) for n in names))
-        for name, reading in zip(names, results):
-            if self.readings.get(name) != reading:
-                self.readings[name] = reading
-                self.on_change(name)
 
-    async def _read(self, address: str) -> dict[str, Any]:
+    async def read(self, address: str) -> dict[str, Any]:
         from distributed.core import rpc  # imported here: only Kubernetes servers with GPU clusters need it
 
         try:

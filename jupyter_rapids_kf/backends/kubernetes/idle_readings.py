@@ -11,43 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Callable
 
-from .poller import Poller
+from .poller import PerCluster
 
 log = logging.getLogger(__name__)
 
 ASK_TIMEOUT = 5.0
 
 
-class IdleReadings(Poller):
+class IdleReadings(PerCluster):
+    """Cluster name -> idle since (epoch seconds), for running clusters with an idle timeout."""
+
     what = "idle times"
 
-    def __init__(self, interval: float, targets: Callable[[], dict[str, str]],
-                 on_change: Callable[[str], None]):
-        super().__init__(interval)
-        self.targets = targets  # cluster name -> scheduler address, for running clusters with an idle timeout
-        self.on_change = on_change
-        self.readings: dict[str, float | None] = {}  # cluster name -> idle since (epoch seconds)
-
-    def get(self, name: str) -> float | None:
-        return self.readings.get(name)
-
-    async def tick(self) -> None:
-        await self.read_all()
-
-    async def read_all(self) -> None:
-        targets = self.targets()
-        for name in set(self.readings) - set(targets):
-            del self.readings[name]
-        names = list(targets)
-        answers = await asyncio.gather(*(self._ask(targets[n]) for n in names))
-        for name, since in zip(names, answers):
-            if self.readings.get(name) != since:
-                self.readings[name] = since
-                self.on_change(name)
-
-    async def _ask(self, address: str) -> float | None:
+    async def read(self, address: str) -> float | None:
         from distributed.core import rpc  # imported here: only the Kubernetes backend needs it
 
         try:

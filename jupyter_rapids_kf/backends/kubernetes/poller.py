@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any, Callable
 
 log = logging.getLogger(__name__)
 
@@ -35,3 +36,39 @@ class Poller:
                 await self.tick()
             except Exception:
                 log.exception("rapids-kf: reading %s failed", self.what)
+
+
+class PerCluster(Poller):
+    """A reading per cluster, from its scheduler's address, asked of every target at each tick;
+    `on_change(name)` when a cluster's reading differs from the last one."""
+
+    def __init__(self, interval: float, targets: Callable[[], dict[str, str]],
+                 on_change: Callable[[str], None]):
+        super().__init__(interval)
+        self.targets = targets  # cluster name -> scheduler address, for the clusters to read now
+        self.on_change = on_change
+        self.readings: dict[str, Any] = {}
+
+    def get(self, name: str) -> Any:
+        return self.readings.get(name)
+
+    async def tick(self) -> None:
+        await self.read_all()
+
+    async def read_all(self) -> None:
+        targets = self.targets()
+        for name in set(self.readings) - set(targets):
+            del self.readings[name]
+        await self.forget(set(targets.values()))
+        names = list(targets)
+        answers = await asyncio.gather(*(self.read(targets[n]) for n in names))
+        for name, reading in zip(names, answers):
+            if self.readings.get(name) != reading:
+                self.readings[name] = reading
+                self.on_change(name)
+
+    async def read(self, address: str) -> Any:
+        raise NotImplementedError
+
+    async def forget(self, addresses: set[str]) -> None:
+        """Let go of what is kept for schedulers no longer among `addresses`."""
