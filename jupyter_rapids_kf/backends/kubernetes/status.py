@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from ...models import (
@@ -22,6 +21,7 @@ from ...models import (
     Workers,
     dashboard_path,
     derive_phase,
+    parse_iso,
 )
 from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
 from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
@@ -46,15 +46,6 @@ REPAIR_REASONS = {
     "PortNotAllocated", "PortAlreadyAllocated", "PortOutOfRange",
 }
 MAX_EVENT_REASONS = 3
-
-
-def parse_time(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _age(seconds: float) -> str:
@@ -158,7 +149,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     meta, spec = dc.get("metadata") or {}, dc.get("spec") or {}
     name = meta.get("name", "")
     created = meta.get("creationTimestamp") or ""
-    age = now - (parse_time(created) or now)
+    age = now - (parse_iso(created) or now)
 
     worker_spec = spec.get("worker") or {}
     worker = _main_container(worker_spec.get("spec"), "worker")
@@ -218,7 +209,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     operator_acted = bool((dc.get("status") or {}).get("phase")) or objs.worker_group is not None or started
 
     if deleting:
-        since = parse_time(meta.get("deletionTimestamp"))
+        since = parse_iso(meta.get("deletionTimestamp"))
         waiting = now - since if since else 0
         finalizers = meta.get("finalizers") or []
         if finalizers and waiting > timeouts.deletion:
@@ -253,7 +244,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
             reasons.append(f"{desired - ready} of {_plural(desired, 'worker')} not ready yet")
         elif len(workers) > desired:
             reasons.append(f"{_plural(len(workers) - desired, 'worker')} retiring")
-        reasons.extend(_event_reasons(objs.events, parse_time(created) or 0))
+        reasons.extend(_event_reasons(objs.events, parse_iso(created) or 0))
 
     adapt = None
     if objs.autoscaler is not None:
@@ -341,7 +332,7 @@ def _event_reasons(events: list[dict[str, Any]], since: float) -> list[str]:
         source = event.get("reportingComponent") or (event.get("source") or {}).get("component")
         if source in REPAIR_CONTROLLERS or event.get("reason") in REPAIR_REASONS:
             continue
-        when = parse_time(event.get("lastTimestamp") or event.get("eventTime")
+        when = parse_iso(event.get("lastTimestamp") or event.get("eventTime")
                           or (event.get("metadata") or {}).get("creationTimestamp"))
         if when is not None and when + 1 < since:
             continue  # about an earlier cluster of the same name

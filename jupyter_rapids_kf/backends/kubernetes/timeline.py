@@ -14,9 +14,10 @@ import re
 from typing import Any
 
 from ...errors import RapidsKFError
+from ...models import parse_iso
 from ...timeline import Step, Timeline, chain
 from .client import DASKCLUSTERS, EVENTS
-from .status import COMPONENT_LABEL, event_cluster, parse_time
+from .status import COMPONENT_LABEL, event_cluster
 
 PULLED = re.compile(r'Successfully pulled image "?([^"\s]+)"? in ([0-9.]+)(ms|s|m)'
                     r'(?:.*?Image size: ([0-9]+) bytes)?')
@@ -25,7 +26,7 @@ PULL_FAILED = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName"}
 
 
 def _event_time(event: dict[str, Any]) -> float | None:
-    return parse_time(event.get("lastTimestamp") or event.get("eventTime")
+    return parse_iso(event.get("lastTimestamp") or event.get("eventTime")
                       or (event.get("metadata") or {}).get("creationTimestamp"))
 
 
@@ -82,7 +83,7 @@ def _started(pod: dict[str, Any]) -> float | None:
         state = status.get("state") or {}
         started = (state.get("running") or state.get("terminated") or {}).get("startedAt")
         if started:
-            return parse_time(started)
+            return parse_iso(started)
     return None
 
 
@@ -95,12 +96,12 @@ def pod_steps(pod: dict[str, Any], events: list[dict[str, Any]], registered: dic
     scheduled = _condition(pod, "PodScheduled")
     node = (pod.get("spec") or {}).get("nodeName")
     if scheduled.get("status") == "True":
-        steps.append(Step(component, "scheduled", "done", parse_time(scheduled.get("lastTransitionTime")),
+        steps.append(Step(component, "scheduled", "done", parse_iso(scheduled.get("lastTransitionTime")),
                           detail=f"on node {node}" if node else "", pod=name))
     else:
         detail = scheduled.get("message") or "waiting for the Kubernetes scheduler"
         steps.append(Step(component, "scheduled", "waiting", detail=detail, pod=name))
-        return chain(steps, parse_time(meta.get("creationTimestamp")))
+        return chain(steps, parse_iso(meta.get("creationTimestamp")))
 
     image = image_step(pod, events)
     steps.append(image)
@@ -113,7 +114,7 @@ def pod_steps(pod: dict[str, Any], events: list[dict[str, Any]], registered: dic
         ready = _condition(pod, "Ready")
         ok = ready.get("status") == "True"
         steps.append(Step(component, "ready", "done" if ok else "waiting",
-                          parse_time(ready.get("lastTransitionTime")) if ok else None, pod=name))
+                          parse_iso(ready.get("lastTransitionTime")) if ok else None, pod=name))
     else:
         at = _registration(name, registered)
         if at is not None:
@@ -122,7 +123,7 @@ def pod_steps(pod: dict[str, Any], events: list[dict[str, Any]], registered: dic
             steps.append(Step(component, "registered", "unknown", detail="the scheduler could not be asked", pod=name))
         else:
             steps.append(Step(component, "registered", "waiting", pod=name))
-    return chain(steps, parse_time(meta.get("creationTimestamp")))
+    return chain(steps, parse_iso(meta.get("creationTimestamp")))
 
 
 def _registration(pod_name: str, registered: dict[str, float] | None) -> float | None:
@@ -136,7 +137,7 @@ def _registration(pod_name: str, registered: dict[str, float] | None) -> float |
 def build(dc: dict[str, Any], pods: list[dict[str, Any]], events: list[dict[str, Any]],
           registered: dict[str, float] | None, desired: int, image: str | None) -> Timeline:
     meta = dc.get("metadata") or {}
-    created = parse_time(meta.get("creationTimestamp")) or 0.0
+    created = parse_iso(meta.get("creationTimestamp")) or 0.0
     timeline = Timeline(cluster=meta.get("name", ""), image=image, created=created)
     timeline.steps.append(Step("cluster", "accepted", "done", created, 0.0, "DaskCluster created"))
     order = {"scheduler": 0, "worker": 1}
