@@ -18,8 +18,6 @@ from typing import Any
 
 from ..errors import Exists, Invalid, NotFound, Unavailable
 from ..generic_proxy import is_loopback
-from ..models import iso_time
-from . import local_timeline
 from ..models import (
     Adapt,
     Cluster,
@@ -29,8 +27,10 @@ from ..models import (
     Workers,
     dashboard_path,
     derive_phase,
+    iso_time,
     now_iso,
 )
+from . import local_timeline
 from .base import BackendFacts, ChangeListener, Check, PodLogs
 from .local_checks import dask_check
 from .local_gpu import detect_gpus
