@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import signal
 import time
 from pathlib import Path
@@ -18,23 +17,14 @@ from typing import Any
 
 from ..errors import Exists, Invalid, NotFound, Unavailable
 from ..generic_proxy import is_loopback
-from ..models import (
-    Adapt,
-    Cluster,
-    ClusterSpec,
-    GPUUsage,
-    Scheduler,
-    Workers,
-    dashboard_path,
-    derive_phase,
-    iso_time,
-    now_iso,
-)
+from ..models import Adapt, Cluster, ClusterSpec, now_iso
 from . import local_timeline
 from .base import BackendFacts, ChangeListener, Check, PodLogs
-from .local_checks import dask_check
+from .local_checks import backend_checks
+from .local_facts import cpu_defaults, machine_facts
 from .local_gpu import detect_gpus
 from .local_process import Launcher, Runner
+from .local_status import cluster_view
 from .local_runner import quantity, write_json
 
 log = logging.getLogger(__name__)
@@ -88,7 +78,7 @@ class LocalBackend:
         machine, whose default is a GPU cluster, which would hold its GPUs while it waits."""
         if workers <= 0 or self._gpus:
             return None
-        cpu, memory = _cpu_defaults()
+        cpu, memory = cpu_defaults()
         return {"workers": workers, "cpu": cpu, "memory": memory, "gpus_per_worker": 0, "env": {}}
 
     async def stop(self) -> None:
@@ -132,84 +122,11 @@ class LocalBackend:
     # --- facts and checks ------------------------------------------------------------------
 
     async def facts(self) -> BackendFacts:
-        cores = os.cpu_count() or 1
-        memory = _total_memory()
-        if self._gpus:
-            used = sum(r.spec["workers"] for r in self._runners.values() if r.spec["gpus_per_worker"])
-            per_worker_memory = memory // max(1, len(self._gpus))
-            return BackendFacts(
-                namespace=NAMESPACE,
-                gpus_available=max(0, len(self._gpus) - used),
-                gpus=self._gpus,
-                default_worker_command="dask-cuda-worker",
-                default_gpus_per_worker=1,
-                default_cpu=str(max(1, cores // len(self._gpus))),
-                default_memory=_gi(per_worker_memory),
-                max_workers=len(self._gpus),  # LocalCUDACluster: one worker per GPU
-                max_gpus_per_worker=1,
-                accepts_image=False,
-                notes=[
-                    f"{len(self._gpus)} GPU(s) on this machine: each worker gets one GPU; "
-                    "choose 0 GPUs per worker for a cluster on the CPU"
-                ],
-            )
-        cpu, memory = _cpu_defaults()
-        return BackendFacts(
-            namespace=NAMESPACE,
-            gpus_available=0,
-            default_worker_command="dask worker",
-            default_gpus_per_worker=0,
-            default_cpu=cpu,
-            default_memory=memory,
-            max_gpus_per_worker=0,
-            accepts_image=False,
-            notes=["No NVIDIA GPU on this machine: clusters run their workers on the CPU."],
-        )
+        return machine_facts(self._gpus, self._runners.values())
 
     async def checks(self) -> list[Check]:
-        checks = [dask_check(self.state_dir)]
-        if self._gpus:
-            try:
-                import dask_cuda
-
-                checks.append(Check("dask-cuda", True, f"dask-cuda {dask_cuda.__version__}"))
-            except ImportError:
-                checks.append(
-                    Check(
-                        "dask-cuda",
-                        False,
-                        f"{len(self._gpus)} GPU(s) found but dask-cuda is not installed",
-                        "pip install 'jupyter_rapids_kf[gpu]'",
-                    )
-                )
-        else:
-            checks.append(
-                Check("gpus", True, "no NVIDIA GPU visible (NVML); local clusters use the CPU")
-            )
-        warm = self._warm_check()
-        if warm is not None:
-            checks.append(warm)
-        return checks
-
-    def _warm_check(self) -> Check | None:
-        spec = self._launcher.warm_spec
-        if spec is None or self._monitor is None:
-            return None  # no cluster in advance, or no server (the doctor command)
-        shape = f"{spec['workers']} workers, {spec['cpu']} core and {spec['memory']} each"
-        note = self._launcher.warm_cluster()
-        if note is None:
-            return Check.unknown("cluster-in-advance", f"the default cluster ({shape}) is being started in advance")
-        if note.get("ready"):
-            return Check(
-                "cluster-in-advance", True, f"a default cluster ({shape}) is started in advance: the next one is usable at once"
-            )
-        return Check(
-            "cluster-in-advance",
-            False,
-            f"the default cluster ({shape}) could not be started in advance: {note.get('error')}",
-            "new clusters still start, only later; see the Jupyter server's log, or set "
-            "c.RapidsKF.local_warm_cluster = False",
-        )
+        serving = self._monitor is not None  # the doctor command runs no server and no standby
+        return backend_checks(self.state_dir, self._gpus, self._launcher if serving else None)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -226,56 +143,7 @@ class LocalBackend:
         return runner
 
     def _cluster(self, runner: Runner) -> Cluster:
-        spec, state = runner.spec, runner.state
-        desired = state.get("desired", spec["workers"])
-        ready = state.get("ready", 0)
-        started = runner.address is not None
-        phase = derive_phase(
-            deleting=runner.deleting_since is not None,
-            failed=runner.failed is not None,
-            started=started,
-            scheduler_ready=bool(state),
-            desired=desired,
-            ready=ready,
-        )
-        reasons: list[str] = []
-        if runner.failed:
-            reasons.append(runner.failed)
-        elif phase == "Creating":
-            reasons.append("starting the scheduler process")
-        elif phase in ("Pending", "Scaling") and state:
-            if ready < desired:
-                reasons.append(f"{desired - ready} of {desired} workers still starting")
-            elif ready > desired:
-                reasons.append(f"{ready - desired} workers retiring")
-        adapt = state.get("adapt", spec.get("adapt"))
-        gpu = state.get("gpus") or {}
-        return Cluster(
-            name=runner.name,
-            namespace=NAMESPACE,
-            backend=self.name,
-            phase=phase,
-            created=spec["created"],
-            image=None,
-            worker_command=spec["worker_command"],
-            gpus_per_worker=spec["gpus_per_worker"],
-            workers=Workers(desired=desired, ready=ready, pending=max(0, desired - ready)),
-            scheduler=Scheduler(ready=bool(state), address=runner.address),
-            dashboard_url=dashboard_path(runner.name),
-            adapt=Adapt(**adapt) if adapt else None,
-            idle_timeout=spec["idle_timeout"],
-            reasons=reasons,
-            managed=True,
-            cpu=spec["cpu"],
-            memory=spec["memory"],
-            gpus=GPUUsage(
-                in_use=ready * spec["gpus_per_worker"],
-                memory_used=gpu.get("memory_used"),
-                memory_total=gpu.get("memory_total"),
-                utilization=gpu.get("utilization"),
-            ),
-            idle_since=iso_time(state.get("idle_since")) if spec["idle_timeout"] else None,
-        )
+        return cluster_view(runner, self.name)
 
     # --- writes ----------------------------------------------------------------------------
 
@@ -496,19 +364,3 @@ class LocalBackend:
 def _lines(records: Any) -> list[str]:
     """Dask log records come newest first as (level, message); users read oldest first."""
     return [message for _level, message in reversed(list(records))]
-
-
-def _total_memory() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 8 * 2**30
-
-
-def _cpu_defaults() -> tuple[str, str]:
-    """cpu and memory of a CPU worker by default: one core, a quarter of the memory."""
-    return "1", _gi(_total_memory() // 4)
-
-
-def _gi(value: int) -> str:
-    return f"{max(1, value // 2**30)}Gi"
