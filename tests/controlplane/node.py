@@ -29,7 +29,9 @@ import yaml
 
 from . import node_net as net
 from . import node_objects as objs
+from .cluster import SERVICE_IP as API_SERVICE_IP
 from .cluster import ControlPlane, _insecure_get
+from .node_pods import PodRun, run_pod
 from .pki import write_kubeconfig
 from .procs import Process
 from ..ports import free_port
@@ -98,6 +100,7 @@ class RealNode:
             self._start_coredns()
             self._start_kubelet()
             self._start_kube_proxy()
+            self._expose_api_server()
             self.timings["node_s"] = time.monotonic() - t0
         except BaseException:
             self.stop()
@@ -109,6 +112,8 @@ class RealNode:
         try:
             if "kubelet" in self.procs and self.procs["kubelet"].running:
                 self._drain()
+            if self.cp.api is not None:
+                self.cp.api.delete(objs.api_server_endpoints(0))
             for name in reversed(list(self.procs)):
                 self.procs.pop(name).stop()
             self._restore_sysctls()
@@ -220,6 +225,21 @@ class RealNode:
             "iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES", check=False).stdout, 60,
             "programming the DNS Service")
 
+    def _expose_api_server(self) -> None:
+        """Pods reach the API server as in-cluster config expects: the `kubernetes` Service
+        (10.96.0.1:443, KUBERNETES_SERVICE_HOST/PORT in every pod) -> kube-proxy -> the node
+        IP, where forward.py passes it on to the API server on 127.0.0.1. The serving
+        certificate names 10.96.0.1 and kubernetes.default.svc(.cluster.local)."""
+        port = int(self.cp.server.rsplit(":", 1)[1])
+        proc = self._proc("apiserver-forward", [
+            sys.executable, str(HERE / "forward.py"), f"{net.NODE_IP}:{port}", f"127.0.0.1:{port}"])
+        proc.wait_until(lambda: "forwarding" in proc.log.read_text(), 30, "listening")
+        self.cp.api.apply(objs.api_server_endpoints(port))
+        # kube-proxy's nat rule for a Service appears once it has a ready endpoint.
+        proc.wait_until(lambda: f"-d {API_SERVICE_IP}/32" in net.sh(
+            "iptables", "-w", "-t", "nat", "-S", "KUBE-SERVICES", check=False).stdout, 60,
+            "programming the kubernetes Service")
+
     # --- what tests use --------------------------------------------------------------
     def in_cluster_dns(self, argv: list[str]) -> list[str]:
         """argv run in a mount namespace whose /etc/resolv.conf names only CoreDNS, as a
@@ -240,6 +260,12 @@ class RealNode:
             f"--namespace={REAL_NAMESPACE_GLOB}", f"--liveness=http://127.0.0.1:{port}/healthz",
             str(HERE / "operator_real.py")]), env=env)
         proc.wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz") == 200, timeout, "alive")
+
+    def run_pod(self, namespace: str, name: str, command: list[str], image: str | None = None,
+                **kwargs) -> PodRun:
+        """A one-off pod (default: the Dask image, as `default-editor`) run to its end on
+        this node; its phase and log. In-cluster config works in it: see node_pods.py."""
+        return run_pod(self.cp.api, namespace, name, image or self.dask_image, command, **kwargs)
 
     def real_namespace(self, name: str) -> str:
         """A KubeFlow-like profile namespace whose pods all run on this node."""

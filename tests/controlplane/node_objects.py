@@ -154,6 +154,20 @@ def dns_service() -> list[dict]:
     ]
 
 
+def api_server_endpoints(port: int) -> dict:
+    """The `kubernetes` Service's endpoint (the API server runs with
+    --endpoint-reconciler-type=none and publishes none): the node IP, where forward.py
+    passes connections on to the API server on loopback. Same port as the API server, the
+    Service's targetPort."""
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+            "metadata": {"name": "kubernetes-node", "namespace": "default",
+                         "labels": {"kubernetes.io/service-name": "kubernetes",
+                                    "endpointslice.kubernetes.io/managed-by": "rapids-kf-tests"}},
+            "addressType": "IPv4",
+            "endpoints": [{"addresses": [net.NODE_IP], "conditions": {"ready": True}}],
+            "ports": [{"name": "https", "port": port, "protocol": "TCP"}]}
+
+
 def pin_namespace_to_node(name: str) -> dict:
     """Every pod of the namespace goes to the real node: a node selector and a toleration
     of its taint, added by the API server's admission plugins."""
