@@ -1,4 +1,4 @@
-"""ClusterService: validation, defaults, profiles, guardrails, snippets and change fan-out.
+"""ClusterService: reads, writes checked by cluster_rules.py, snippets and change fan-out.
 
 It sits between the thin HTTP handlers and a Backend. No tornado here, so it can be used
 by the doctor command and tested without a server.
@@ -7,23 +7,19 @@ by the doctor command and tested without a server.
 from __future__ import annotations
 
 import asyncio
-import fnmatch
 import json
 import logging
-import secrets
 import textwrap
 from typing import Any, Awaitable, Callable
 
-from . import __version__
+from . import __version__, cluster_rules
 from .backends.base import Backend, BackendFacts, ChangeKind, Check
-from .bounds import LOG_TAIL_MAX, check_int, check_quantity
+from .bounds import LOG_TAIL_MAX
 from .config import RapidsKF
 from .errors import Exists, Failed, Invalid, Limit, RapidsKFError
 from .events import SUBSCRIBER_QUEUE, Event, Subscription
 from .models import (
-    INT_BOUNDS,
     Cluster,
-    ClusterRequest,
     ClusterSpec,
     check_name,
     check_text,
@@ -38,10 +34,6 @@ from .version_skew import describe as describe_skew
 log = logging.getLogger(__name__)
 
 LOG_COMPONENTS = ("scheduler", "worker")
-def _first(*values: Any) -> Any:
-    return next(v for v in values if v is not None)
-
-
 BackendChooser = Callable[[], Awaitable[tuple[Backend, str]]]
 
 
@@ -114,8 +106,8 @@ class ClusterService:
             "namespace": backend.namespace,
             "gpus_available": facts.gpus_available,
             "gpus": [{"name": g.name, "memory_total": g.memory_total} for g in facts.gpus],
-            "defaults": self._defaults(facts, suggest_name=True),
-            "limits": self._limits(facts),
+            "defaults": cluster_rules.defaults(self.config, facts, suggest_name=True),
+            "limits": cluster_rules.limits(self.config, facts),
             "profiles": [
                 {"name": p["name"], "title": p.get("title", p["name"]), "request": p.get("request", {})}
                 for p in self.config.profiles
@@ -130,7 +122,7 @@ class ClusterService:
     async def create(self, body: Any) -> Cluster:
         backend = await self.backend()
         facts = await backend.facts()
-        spec = self._resolve(parse_cluster_request(body), facts)
+        spec = cluster_rules.resolve(self.config, parse_cluster_request(body), facts)
         existing = await backend.list()
         if any(c.name == spec.name for c in existing):
             raise Exists(f"a cluster named {spec.name!r} already exists", field="name")
@@ -141,7 +133,7 @@ class ClusterService:
         """A ClusterRequest body with defaults, profile and guardrails applied, as `create` does;
         used by jobs and pipeline export so a batch run gets the same shape and limits."""
         facts = await (await self.backend()).facts()
-        return self._resolve(parse_cluster_request(body), facts), facts
+        return cluster_rules.resolve(self.config, parse_cluster_request(body), facts), facts
 
     async def check_room(self) -> None:
         """The max_clusters guardrail, for a job that brings its own cluster."""
@@ -161,11 +153,11 @@ class ClusterService:
         facts = await backend.facts()
         gpus = (await backend.get(name)).gpus_per_worker
         if what == "workers":
-            self._check_workers("workers", value, facts, gpus)
+            cluster_rules.check_workers(self.config, "workers", value, facts, gpus)
             return await backend.scale(name, value)
         if value is not None:
-            self._check_workers("adapt.minimum", value.minimum, facts, gpus)
-            self._check_workers("adapt.maximum", value.maximum, facts, gpus)
+            cluster_rules.check_workers(self.config, "adapt.minimum", value.minimum, facts, gpus)
+            cluster_rules.check_workers(self.config, "adapt.maximum", value.maximum, facts, gpus)
             if value.minimum > value.maximum:
                 raise Invalid("adapt.minimum must not be larger than adapt.maximum", field="adapt.minimum")
         return await backend.adapt(name, value)
@@ -185,7 +177,7 @@ class ClusterService:
         code = make_snippet(cluster, kind)
         if cluster.version_skew:
             # Said where the user runs the code, before a Client fails with a cryptic error.
-            defaults = self._defaults(await (await self.backend()).facts())
+            defaults = cluster_rules.defaults(self.config, await (await self.backend()).facts())
             warning = describe_skew(cluster.version_skew, defaults["image"])
             code = "\n".join(textwrap.wrap(f"WARNING: {warning}", 92, initial_indent="# ",
                                              subsequent_indent="# ")) + "\n" + code
@@ -296,163 +288,6 @@ class ClusterService:
             self._subscribers.discard(queue)
             queue.get_nowait()
             queue.put_nowait(None)
-
-    # --- rules -----------------------------------------------------------------------------
-
-    def _limits(self, facts: BackendFacts) -> dict[str, int | None]:
-        # max_workers is the admin's guardrail; max_gpu_workers the hardware's bound on GPU
-        # clusters (one worker per GPU on the local backend), None where there is none.
-        max_gpu_workers = None
-        if facts.max_workers is not None:
-            max_gpu_workers = min(self.config.max_workers, facts.max_workers)
-        max_gpus = self.config.max_gpus_per_worker
-        if facts.max_gpus_per_worker is not None:
-            max_gpus = min(max_gpus, facts.max_gpus_per_worker)
-        return {
-            "max_workers": self.config.max_workers,
-            "max_gpu_workers": max_gpu_workers,
-            "max_gpus_per_worker": max_gpus,
-            "max_clusters": self.config.max_clusters,
-            "max_idle_timeout": self.config.max_idle_timeout,
-            "max_lifetime": self.config.max_lifetime if facts.can_tie else 0,
-        }
-
-    def _defaults(self, facts: BackendFacts, suggest_name: bool = False) -> dict[str, Any]:
-        config = self.config
-        gpus = _first(facts.default_gpus_per_worker, config.default_gpus_per_worker)
-        defaults = {
-            "workers": config.default_workers,
-            "gpus_per_worker": gpus,
-            "image": _first(facts.default_image, config.default_image) if facts.accepts_image else None,
-            "worker_command": _first(facts.default_worker_command, config.default_worker_command),
-            "cpu": facts.default_cpu or self.config.default_cpu,
-            "memory": facts.default_memory or self.config.default_memory,
-            "idle_timeout": self.config.idle_timeout,
-            "tie_to_notebook": bool(self.config.tie_to_notebook and facts.ends_with),
-            "lifetime": self.config.lifetime if facts.can_tie else 0,
-        }
-        if facts.max_workers is not None:
-            defaults["workers"] = min(defaults["workers"], facts.max_workers)
-        if suggest_name:
-            prefix = self.config.name_prefix or ("gpu-etl" if gpus > 0 else "dask-etl")
-            defaults = {"name": f"{prefix}-{secrets.token_hex(2)}", **defaults}
-        return defaults
-
-    def _check_workers(self, field: str, value: int, facts: BackendFacts, gpus_per_worker: int) -> None:
-        """Admin guardrails are `limit` (403); what the hardware cannot do is `invalid`.
-
-        The hardware bound (facts.max_workers: one worker per GPU on the local backend) holds
-        for GPU clusters only; a CPU cluster (gpus_per_worker 0) on a GPU machine is bounded
-        by the admin's limit alone.
-        """
-        bound = self._limits(facts)["max_gpu_workers"]
-        maximum = bound if gpus_per_worker > 0 and bound is not None else self.config.max_workers
-        if value < 0:
-            raise Invalid(f"{field} must be between 0 and {maximum}", field=field)
-        if value > self.config.max_workers:
-            raise Limit(
-                f"{field} must be between 0 and {maximum}",
-                field=field,
-                fix="ask your administrator to raise c.RapidsKF.max_workers",
-            )
-        if value > maximum:
-            raise Invalid(
-                f"{field} must be between 0 and {maximum}: this machine has {maximum} GPU(s) "
-                "and a local GPU cluster runs one worker per GPU",
-                field=field,
-            )
-
-    def _resolve(self, request: ClusterRequest, facts: BackendFacts) -> ClusterSpec:
-        """Defaults < profile < what the user typed; then ranges and guardrails."""
-        values = self._defaults(facts)
-        if request.profile is not None:
-            profile = next((p for p in self.config.profiles if p["name"] == request.profile), None)
-            if profile is None:
-                names = ", ".join(p["name"] for p in self.config.profiles) or "none are defined"
-                raise Invalid(f"unknown profile {request.profile!r} ({names})", field="profile")
-            values.update(profile.get("request", {}))
-        values.update(request.given())
-        name = values.get("name") or self._defaults(facts, suggest_name=True)["name"]
-        limits = self._limits(facts)
-        # The request was bounded when parsed; a profile or a default must be too.
-        for key, (low, high) in INT_BOUNDS.items():
-            check_int(key, values[key], low, high)
-        for key in ("cpu", "memory"):
-            check_quantity(key, values[key])
-
-        gpus = values["gpus_per_worker"]
-        self._check_workers("workers", values["workers"], facts, gpus)
-        if gpus < 0:
-            raise Invalid("gpus_per_worker must not be negative", field="gpus_per_worker")
-        if gpus > self.config.max_gpus_per_worker:
-            raise Limit(
-                f"gpus_per_worker must be at most {limits['max_gpus_per_worker']}",
-                field="gpus_per_worker",
-                fix="ask your administrator to raise c.RapidsKF.max_gpus_per_worker",
-            )
-        if gpus > limits["max_gpus_per_worker"]:
-            raise Invalid(
-                f"gpus_per_worker must be at most {limits['max_gpus_per_worker']} here"
-                + (": no NVIDIA GPU is visible to this server" if not facts.gpus else ""),
-                field="gpus_per_worker",
-            )
-        idle = values["idle_timeout"]
-        if idle < 0:
-            raise Invalid("idle_timeout must be 0 (never) or a number of seconds", field="idle_timeout")
-        if limits["max_idle_timeout"] and (idle == 0 or idle > limits["max_idle_timeout"]):
-            raise Limit(
-                f"idle_timeout must be between 1 and {limits['max_idle_timeout']} seconds",
-                field="idle_timeout",
-                fix="ask your administrator to raise c.RapidsKF.max_idle_timeout",
-            )
-        image = values.get("image")
-        if image is not None and not facts.accepts_image:
-            raise Invalid(
-                "the local backend runs clusters in this server's Python environment; "
-                "image applies only to Kubernetes clusters",
-                field="image",
-            )
-        if image is not None and self.config.allowed_images:
-            if not any(fnmatch.fnmatchcase(image, p) for p in self.config.allowed_images):
-                raise Limit(
-                    f"image {image!r} is not allowed here; allowed: "
-                    + ", ".join(self.config.allowed_images),
-                    field="image",
-                    fix="pick an allowed image, or ask your administrator to extend "
-                    "c.RapidsKF.allowed_images",
-                )
-        lifetime = values["lifetime"]
-        if lifetime and not facts.can_tie:
-            raise Invalid("lifetime applies only to Kubernetes clusters; a local cluster ends when "
-                          "deleted or idle", field="lifetime")
-        if limits["max_lifetime"] and (lifetime == 0 or lifetime > limits["max_lifetime"]):
-            raise Limit(
-                f"lifetime must be between 1 and {limits['max_lifetime']} seconds",
-                field="lifetime",
-                fix="ask your administrator to raise c.RapidsKF.max_lifetime",
-            )
-        tie = values["tie_to_notebook"]
-        if tie and not facts.can_tie:
-            raise Invalid("tie_to_notebook applies only to Kubernetes clusters: a local cluster is a "
-                          "process of this machine, with no notebook resource to end with",
-                          field="tie_to_notebook")
-        if tie and not facts.ends_with:
-            raise Invalid("tie_to_notebook: no notebook was found to tie this cluster to (the "
-                          "`notebook` check of the environment says why)", field="tie_to_notebook")
-        return ClusterSpec(
-            name=name,
-            workers=values["workers"],
-            gpus_per_worker=gpus,
-            image=image,
-            worker_command=values["worker_command"],
-            cpu=values["cpu"],
-            memory=values["memory"],
-            idle_timeout=idle,
-            env=dict(values.get("env") or {}),
-            profile=request.profile,
-            tie_to_notebook=tie,
-            lifetime=lifetime,
-        )
 
     def _config_checks(self) -> list[Check]:
         checks = []
