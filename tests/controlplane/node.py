@@ -31,6 +31,7 @@ from . import node_net as net
 from . import node_objects as objs
 from .cluster import SERVICE_IP as API_SERVICE_IP
 from .cluster import ControlPlane, _insecure_get
+from .node_images import NOTEBOOK_SCRIPT, build_on_dask_image
 from .node_pods import PodRun, run_pod
 from .pki import write_kubeconfig
 from .procs import Process
@@ -77,6 +78,16 @@ class RealNode:
     @property
     def dask_image(self) -> str:
         return self.images["dask"][0]
+
+    @property
+    def notebook_image(self) -> str:
+        """The Dask image plus JupyterLab, ipykernel and this checkout's jupyter-rapids-kf
+        (build_notebook_image.sh), built and imported on first use."""
+        if "notebook" not in self.images:
+            name, ref, archive = build_on_dask_image(NOTEBOOK_SCRIPT, self.images["dask"][1])
+            self.images[name] = (ref, archive)
+            self._import_images()
+        return self.images["notebook"][0]
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> RealNode:

@@ -61,3 +61,27 @@ def test_a_pod_calls_the_api_server_as_its_service_account(real_node, namespace)
     # The connection stayed on the bridge and loopback.
     assert all(n == 0 for n in net.dropped_packets().values()), net.dropped_packets()
     assert real_node.conntrack_outside() == []
+
+
+# kr8s and the kubernetes client as a notebook uses them: no kubeconfig, in-cluster config.
+CLIENTS = r"""
+import json, kr8s
+from kubernetes import client, config
+namespace = open("/var/run/secrets/kubernetes.io/serviceaccount/namespace").read()
+config.load_incluster_config()
+print(json.dumps({
+    "kr8s_server": kr8s.api().auth.server,
+    "kr8s_pods": [p.name for p in kr8s.get("pods", namespace=namespace)],
+    "kubernetes_pods": [p.metadata.name for p in client.CoreV1Api().list_namespaced_pod(namespace).items],
+}))
+"""
+
+
+def test_kr8s_and_kubernetes_in_the_notebook_image_use_in_cluster_config(real_node, namespace):
+    image = real_node.notebook_image
+    assert image.startswith("rapids-kf.test/notebook:")
+    run = real_node.run_pod(namespace, "clients", ["python", "-c", CLIENTS], image=image)
+    assert run.phase == "Succeeded", run.log
+    seen = json.loads(run.log.strip().splitlines()[-1])
+    assert seen["kr8s_server"] in (f"https://{SERVICE_IP}:443", f"https://{SERVICE_IP}")
+    assert "clients" in seen["kr8s_pods"] and "clients" in seen["kubernetes_pods"]
