@@ -48,9 +48,18 @@ def test_an_image_that_is_not_on_the_node_fails_with_the_pull_reason(server, cle
 
 
 def test_a_worker_command_that_exits_is_a_crash_loop_on_the_card(server, cleanup):
-    resp = server.post("clusters", {"name": "crash", "workers": 1, "worker_command": "false", **SMALL})
+    # A typo a user makes: `dask worker` prints click's error and exits 2 at every start.
+    resp = server.post("clusters", {"name": "crash", "workers": 1,
+                                    "worker_command": "dask worker --nthreads two", **SMALL})
     assert resp.status_code == 202, resp.text
     cleanup.append("crash")
-    failed = server.wait_for_cluster("crash", lambda c: c["phase"] == "Failed", 150, "Failed")
-    assert any("CrashLoopBackOff" in r and "worker" in r for r in failed["reasons"]), failed["reasons"]
+    failed = server.wait_for_cluster(
+        "crash", lambda c: c["phase"] == "Failed" and any("not a valid integer" in r for r in c["reasons"]),
+        180, "Failed with the worker's last log line")
+    [reason] = [r for r in failed["reasons"] if "keeps crashing" in r]
+    # The last line the crashed container printed, read from the kubelet (previous=true).
+    assert reason.startswith("worker pod crash-default-worker-"), reason
+    assert "keeps crashing (CrashLoopBackOff, exit code 2): Error: Invalid value for '--nthreads': " \
+           "'two' is not a valid integer." in reason, reason
+    assert "Check the worker command (dask worker --nthreads two)" in reason, reason
     assert failed["scheduler"]["ready"] is True  # only the workers crash

@@ -82,6 +82,7 @@ class Emulator:
         self.faults: list[Fault] = []
         self.requests: list[tuple[str, str]] = []
         self.logs: dict[str, str] = {}
+        self.previous_logs: dict[str, str] = {}  # pod -> log of its crashed container (previous=true)
         self.received: list[tuple[str, dict]] = []  # (plural, body) of every create/patch result
         self.validation: list[str] = []  # schema errors of anything received
         self.server: httpserver.HTTPServer | None = None
@@ -342,13 +343,18 @@ class Handler(web.RequestHandler):
     def pod_log(self, ns: str, name: str) -> None:
         if (ns, name) not in self.emu.objects[("", "pods")]:
             return self.reply(404, status(404, "NotFound", f'pods "{name}" not found', name=name, kind="pods"))
-        if name not in self.emu.logs:
-            return self.reply(400, status(400, "BadRequest",
-                                          f'container "worker" in pod "{name}" is waiting to start: ContainerCreating'))
-        lines = self.emu.logs[name].splitlines()
+        previous = self.get_query_argument("previous", "") == "true"
+        logs = self.emu.previous_logs if previous else self.emu.logs
+        if name not in logs:
+            return self.reply(400, status(400, "BadRequest", (
+                f'previous terminated container "worker" in pod "{name}" not found' if previous else
+                f'container "worker" in pod "{name}" is waiting to start: ContainerCreating')))
+        lines = logs[name].splitlines()
         tail = int(self.get_query_argument("tailLines", "0") or 0)
+        text = "".join(line + "\n" for line in (lines[-tail:] if tail else lines))
+        limit = int(self.get_query_argument("limitBytes", "0") or 0)
         self.set_header("Content-Type", "text/plain")
-        self.finish("\n".join(lines[-tail:] if tail else lines) + "\n")
+        self.finish(text.encode()[:limit] if limit else text.encode())
 
     async def watch(self, key: tuple[str, str], ns: str | None) -> None:
         emu = self.emu

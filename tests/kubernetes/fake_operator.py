@@ -20,7 +20,10 @@ def pod(
     gpus: int = 0,
     node: str | None = "gpu-node-1",
     group: str = "default",
+    crashed: tuple[int, int] | None = None,
 ) -> dict[str, Any]:
+    """`crashed`: (exit code, restart count) of a container in CrashLoopBackOff, as the kubelet
+    reports it: waiting to restart, the crashed run in `lastState`."""
     dc = emu.get("daskclusters", cluster) or {}
     labels = dict((dc.get("metadata") or {}).get("labels") or {})
     labels.update({"dask.org/cluster-name": cluster, "dask.org/component": component})
@@ -40,6 +43,15 @@ def pod(
     if waiting:
         status["containerStatuses"] = [{"name": component, "ready": False,
                                         "state": {"waiting": {"reason": waiting[0], "message": waiting[1]}}}]
+    if crashed:
+        code, restarts = crashed
+        status["containerStatuses"] = [{
+            "name": component, "ready": False, "restartCount": restarts,
+            "state": {"waiting": {"reason": "CrashLoopBackOff",
+                                  "message": f"back-off 10s restarting failed container={component} pod={name}"}},
+            "lastState": {"terminated": {"exitCode": code, "reason": "Error",
+                                         "containerID": f"containerd://{name}-run-{restarts}"}},
+        }]
     return emu.put("pods", {"metadata": {"name": name, "labels": labels}, "spec": spec, "status": status})
 
 

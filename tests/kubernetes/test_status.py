@@ -183,3 +183,38 @@ def test_problems_of_other_worker_groups_are_reasons_but_do_not_fail_the_cluster
         "worker pod etl-highmem-worker-2 (group highmem): ImagePullBackOff: details",
         "2 worker pods of group highmem cannot be scheduled: 0/3 nodes are available: 3 Insufficient memory.",
     ]
+
+
+def crashed_worker(state: dict, last: dict | None = None, restarts: int = 2) -> dict:
+    p = pod("worker", 0, ready=False)
+    p["status"]["containerStatuses"] = [{"name": "worker", "restartCount": restarts, "state": state,
+                                         "lastState": {"terminated": last} if last else {}}]
+    return p
+
+
+def test_a_crash_loop_says_the_exit_code_and_the_last_line_when_known():
+    from jupyter_rapids_kf.backends.kubernetes.crash_logs import crashes
+
+    loop = crashed_worker({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 20s"}},
+                          {"exitCode": 137, "reason": "OOMKilled", "containerID": "containerd://abc"})
+    objs = Objects(daskcluster(), group(replicas=1), pods=[pod("scheduler"), loop])
+    c = status(objs)
+    assert c.phase == "Failed"
+    assert "worker pod etl-worker-0 keeps crashing (CrashLoopBackOff, OOMKilled, exit code 137). " \
+           "It ran out of memory: give it more memory" in c.reasons
+    [crash] = crashes(loop)
+    assert (crash.previous, crash.run) == (True, "containerd://abc")
+    c = status(Objects(daskcluster(), group(replicas=1), pods=[pod("scheduler"), loop], crash_lines={crash: ""}))
+    assert any("(CrashLoopBackOff, OOMKilled, exit code 137), printing nothing." in r for r in c.reasons), c.reasons
+
+
+def test_a_run_that_has_just_exited_is_said_without_failing_the_cluster():
+    exited = crashed_worker({"terminated": {"exitCode": 3, "reason": "Error", "containerID": "containerd://x"}})
+    c = status(Objects(daskcluster(), group(replicas=1), pods=[pod("scheduler"), exited]))
+    assert c.phase == "Scaling"
+    assert any(r.startswith("worker pod etl-worker-0 exited with an error (Error, exit code 3). Check the worker "
+                            "command (dask-cuda-worker)") for r in c.reasons), c.reasons
+    # A worker stopped because its pod is being deleted is no crash.
+    exited["metadata"]["deletionTimestamp"] = iso(T0)
+    assert not any("exited" in r for r in status(Objects(daskcluster(), group(replicas=1),
+                                                         pods=[pod("scheduler"), exited])).reasons)

@@ -22,6 +22,7 @@ from . import image_nodes, lifetime, notebook_owner
 from . import timeline as kube_timeline
 from . import proxy_allowlist
 from .cache import Watched
+from .crash_logs import CrashLogs, crashes
 from .client import (
     DASKAUTOSCALERS,
     DASKCLUSTERS,
@@ -72,6 +73,7 @@ class KubernetesBackend:
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
         self.versions = SchedulerVersions(config.gpu_metrics_interval, self._running_schedulers, self._recompute)
         self.idle = IdleReadings(config.gpu_metrics_interval, self._idle_targets, self._recompute)
+        self.crash_logs = CrashLogs(self.kube, self._recompute)
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -113,6 +115,7 @@ class KubernetesBackend:
         await self.gpu_readings.stop()
         await self.versions.stop()
         await self.idle.stop()
+        await self.crash_logs.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
 
     @property
@@ -433,8 +436,11 @@ class KubernetesBackend:
                 pods = self._pods.setdefault(cluster, {})
                 if add:
                     pods[pod["metadata"]["name"]] = pod
+                    self.crash_logs.notice(cluster, pod)
                 else:
                     pods.pop(pod["metadata"]["name"], None)
+                    if new is None:
+                        self.crash_logs.forget(pod["metadata"]["name"])
             for cluster in names:
                 self._recompute(cluster)
         elif resource is EVENTS:
@@ -446,15 +452,26 @@ class KubernetesBackend:
         names = set(self.watched[DASKCLUSTERS].objects)
         events = [e for e in self.watched[EVENTS].objects.values() if event_cluster(e, names) == name]
         groups = self._groups.get(name, {})
+        pods = list(self._pods.get(name, {}).values())
         return Objects(
             cluster=dc,
             worker_group=groups.get(f"{name}-default"),
             other_groups=[g for group_name, g in groups.items() if group_name != f"{name}-default"],
             autoscaler=self.watched[DASKAUTOSCALERS].objects.get(name),
-            pods=list(self._pods.get(name, {}).values()),
+            pods=pods,
             events=events,
             delete_requested=name in self._delete_requested,
+            crash_lines=self._crash_lines(pods),
         )
+
+    def _crash_lines(self, pods: list[dict]) -> dict:
+        lines = {}
+        for pod in pods:
+            for crash in crashes(pod):
+                line = self.crash_logs.line(crash)
+                if line is not None:
+                    lines[crash] = line
+        return lines
 
     def _recompute(self, name: str) -> None:
         dc = self.watched[DASKCLUSTERS].objects.get(name)

@@ -23,6 +23,7 @@ from ...models import (
     derive_phase,
     parse_iso,
 )
+from .crash_logs import Crash, crashes
 from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
 from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
 
@@ -85,6 +86,7 @@ class Objects:
     events: list[dict[str, Any]] = field(default_factory=list)
     delete_requested: bool = False
     other_groups: list[dict[str, Any]] = field(default_factory=list)  # add_worker_group's
+    crash_lines: dict[Crash, str] = field(default_factory=dict)  # last log line of crashed runs
 
 
 @dataclass
@@ -103,13 +105,42 @@ def _pod_ready(pod: dict[str, Any]) -> bool:
 
 
 def _container_problems(pod: dict[str, Any]) -> list[tuple[str, str]]:
-    """(reason, message) of containers that are waiting for a reason that will not pass."""
+    """(reason, message) of containers that are waiting for a reason that will not pass.
+    Crash loops of the pod's containers are `_crash_reasons`', with their last log line."""
     status = pod.get("status") or {}
     found = []
-    for cs in (status.get("initContainerStatuses") or []) + (status.get("containerStatuses") or []):
-        waiting = (cs.get("state") or {}).get("waiting") or {}
-        if waiting.get("reason") in FAILED_WAITING:
-            found.append((waiting["reason"], waiting.get("message") or ""))
+    for init, statuses in ((True, status.get("initContainerStatuses")), (False, status.get("containerStatuses"))):
+        for cs in statuses or []:
+            waiting = (cs.get("state") or {}).get("waiting") or {}
+            reason = waiting.get("reason")
+            if reason in FAILED_WAITING and (init or reason != "CrashLoopBackOff"):
+                found.append((reason, waiting.get("message") or ""))
+    return found
+
+
+def _crash_reasons(pod: dict[str, Any], who: str, lines: dict[Crash, str], fix: str,
+                   group: str = "") -> list[tuple[bool, str]]:
+    """(failed, reason) for each container of the pod whose last run ended with an error:
+    a crash loop fails the cluster, a run that has just exited is only said."""
+    found = []
+    for crash in crashes(pod):
+        how = [crash.reason]
+        if crash.terminated_reason == "OOMKilled" and crash.reason != "OOMKilled":
+            how.append("OOMKilled")
+        if crash.exit_code is not None:
+            how.append(f"exit code {crash.exit_code}")
+        verb = "keeps crashing" if crash.previous else "exited with an error"
+        text = f"{who} pod {crash.pod}{f' (group {group})' if group else ''} {verb} ({', '.join(how)})"
+        line = lines.get(crash)
+        if line:
+            text += f": {line}"
+        elif line == "":
+            text += ", printing nothing"
+        if crash.terminated_reason == "OOMKilled":
+            text += ". It ran out of memory: give it more memory"
+        else:
+            text += f". {fix}"
+        found.append((crash.previous, text))
     return found
 
 
@@ -185,12 +216,20 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         failed = True
         reasons.append("the dask-kubernetes operator rejected this cluster (status Error); "
                        "see its events: kubectl describe daskcluster " + name)
+    fixes = {
+        "scheduler": "Check that the image starts `dask scheduler`; the scheduler logs have the whole output",
+        "worker": f"Check the worker command ({_worker_command(worker)}) and the image; "
+                  "the worker logs have the whole output",
+    }
     for pod in schedulers + workers:
         component = pod["metadata"].get("labels", {}).get(COMPONENT_LABEL, "")
         for reason, message in _container_problems(pod):
             failed = True
             reasons.append(f"{component} pod {pod['metadata']['name']}: {reason}"
                            + (f": {message}" if message else ""))
+        for crash_loop, text in _crash_reasons(pod, component, objs.crash_lines, fixes.get(component, "")):
+            failed = failed or crash_loop
+            reasons.append(text)
     unschedulable: dict[str, list[str]] = {}
     for pod in schedulers + workers:
         message = _unschedulable(pod)
@@ -202,7 +241,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
                else _plural(len(components), components[0] + " pod") if len(set(components)) == 1
                else _plural(len(components), "pod"))
         reasons.append(f"{who} cannot be scheduled: {message}")
-    reasons.extend(_other_group_problems(other_workers, name))
+    reasons.extend(_other_group_problems(other_workers, name, objs.crash_lines, fixes["worker"]))
 
     deleting = bool(meta.get("deletionTimestamp")) or objs.delete_requested
     started = bool(schedulers) or bool(workers)
@@ -292,7 +331,8 @@ def _ends_with(meta: dict[str, Any]) -> EndsWith | None:
     return None
 
 
-def _other_group_problems(pods: list[dict[str, Any]], cluster: str) -> list[str]:
+def _other_group_problems(pods: list[dict[str, Any]], cluster: str, lines: dict[Crash, str],
+                          fix: str) -> list[str]:
     """Why workers of other groups are not running. Reasons only: the default group decides
     the phase, so a broken extra group does not fail a cluster whose own workers run."""
     found: list[str] = []
@@ -302,6 +342,7 @@ def _other_group_problems(pods: list[dict[str, Any]], cluster: str) -> list[str]
         for reason, message in _container_problems(pod):
             found.append(f"worker pod {pod['metadata']['name']} (group {group}): {reason}"
                          + (f": {message}" if message else ""))
+        found.extend(text for _, text in _crash_reasons(pod, "worker", lines, fix, group))
         message = _unschedulable(pod)
         if message:
             stuck[(group, message)] = stuck.get((group, message), 0) + 1
