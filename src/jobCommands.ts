@@ -142,6 +142,8 @@ export function registerJobCommands(options: IJobCommandsOptions): IJobActions {
       }
       try {
         const exported = await exportPipeline(request);
+        // The server wrote the file: show it now, not at the browser's next poll.
+        void browser?.model.refresh();
         Notification.success(
           trans.__(
             'Pipeline written to %1: upload it to KubeFlow Pipelines',

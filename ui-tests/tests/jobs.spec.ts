@@ -3,6 +3,7 @@
  * the job's cluster is a CPU LocalCluster): right-click a notebook, Run as GPU job, follow it
  * in the Jobs list to Successful, read its log, open the executed copy; a failing notebook
  * shows its cell's error; delete. Takes docs/screenshots/jobs-light.png under `make screenshots`.
+ * And Export as pipeline: the compiled KubeFlow Pipelines YAML appears next to the notebook.
  */
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
@@ -145,4 +146,66 @@ test('a notebook runs as a job from the file browser; the Jobs list follows it',
   }
   await expect(panel.locator('.jp-RapidsKF-jobCard')).toHaveCount(0);
   await expect(panel.locator('.jp-RapidsKF-jobs')).toContainText('No jobs.');
+});
+
+test('a notebook exports as a compiled pipeline from the file browser', async ({
+  page,
+  request,
+  tmpPath
+}) => {
+  await page.contents.uploadContent(
+    notebook(
+      { source: 'n = 10', tags: ['parameters'] },
+      {
+        source:
+          'from distributed import Client\nClient().submit(sum, range(n)).result()'
+      }
+    ),
+    'text',
+    `${tmpPath}/etl.ipynb`
+  );
+  await page.filebrowser.openDirectory(tmpPath);
+  const item = (name: string) =>
+    page.locator('.jp-DirListing-item', { hasText: name });
+  await item('etl.ipynb').click({ button: 'right' });
+  await page.getByRole('menuitem', { name: 'Export as Pipeline…' }).click();
+  const dialog = page.locator('.jp-Dialog');
+  await expect(dialog.locator('.jp-Dialog-header')).toHaveText(
+    'Export as pipeline'
+  );
+  const exportButton = dialog.getByRole('button', {
+    name: 'Export',
+    exact: true
+  });
+  // More workers than the admin allows (max_workers 16): the form cannot be sent.
+  await dialog.getByLabel('Workers').fill('99');
+  await expect(exportButton).toBeDisabled();
+  await dialog.getByLabel('Workers').fill('3');
+  await dialog.getByLabel(/Parameters/).fill('{"n": 1000}');
+  await exportButton.click();
+  await expect(dialog).toHaveCount(0);
+
+  // The YAML is written next to the notebook and the file browser shows it at once.
+  await expect(
+    page.getByText(
+      `Pipeline written to ${tmpPath}/etl.pipeline.yaml: upload it to KubeFlow Pipelines`
+    )
+  ).toBeVisible();
+  await expect(item('etl.pipeline.yaml')).toBeVisible({ timeout: 5000 });
+
+  // It is a compiled KFP v2 pipeline: our step inside an exit handler that deletes the
+  // run's cluster, with the form's parameters and size as the run's defaults.
+  const response = await request.get(
+    `api/contents/${tmpPath}/etl.pipeline.yaml?type=file&format=text&content=1`
+  );
+  expect(response.ok()).toBe(true);
+  const ir: string = (await response.json()).content;
+  expect(ir).toMatch(/^\s*name: etl$/m);
+  expect(ir).toMatch(/^sdkVersion: kfp-2\./m);
+  expect(ir).toContain('exec-run-notebook-on-gpu-cluster:');
+  expect(ir).toContain('- jupyter_rapids_kf.pipelines.step');
+  expect(ir).toContain('delete-gpu-cluster:');
+  expect(ir).toContain('strategy: ALL_UPSTREAM_TASKS_COMPLETED');
+  expect(ir).toContain('defaultValue: \'{"n": 1000}\'');
+  expect(ir).toMatch(/defaultValue: '\{.*"workers": 3/);
 });
