@@ -91,10 +91,9 @@ def test_scale_1_to_3_to_1_with_workers_joining_and_retiring(make_cluster, serve
 
 def test_adaptive_follows_the_real_scheduler(make_cluster, server, control_plane):
     make_cluster("adapt", 2)
-    # Our Running (pods Ready) comes before the workers have registered; the operator's
-    # scale-down then asks retire_workers for 1 of 0 known workers, gets none and never
-    # deletes the extra Deployment (README: "What the real node found"). Wait as a user
-    # who reads the scheduler would.
+    # Our Running (pods Ready) comes before the workers have registered; a scale-down then
+    # is finished by our server only 20 s after the operator gave up (the last test). Wait
+    # as a user who reads the scheduler would, so that this test shows the operator's own.
     with _client(control_plane, "adapt") as client:
         _wait_workers(client, 2)
     resp = server.patch("clusters/adapt", {"adapt": {"minimum": 1, "maximum": 3}})
@@ -129,3 +128,33 @@ def test_an_idle_cluster_is_removed_by_the_operator(make_cluster, server, real_n
     assert server.get("clusters/idle").status_code == 404
     log = (real_node.logs / "operator-real-node.log").read_text()
     assert "real-scale/idle" in log and "idle" in log.lower()
+
+
+# `dask worker` 15 s after its container started: the pods are ready (workers have no readiness
+# probe) long before the scheduler knows them. `sh -c SCRIPT NAME ARGS...`: the operator
+# appends `--name ... --dashboard ...` to the command, which reach `dask worker` as "$@".
+LATE_WORKER = 'sh -c sleep${IFS}15;exec${IFS}dask${IFS}worker${IFS}"$@" worker'
+
+
+def test_a_scale_down_before_the_workers_registered_is_finished(make_cluster, server, control_plane,
+                                                               real_node):
+    make_cluster("late", 2, worker_command=LATE_WORKER)
+    with _client(control_plane, "late") as client:
+        assert len(client.scheduler_info()["workers"]) < 2  # the race: not both registered yet
+        assert server.patch("clusters/late", {"workers": 1}).status_code == 202
+        # The operator asked the scheduler for 1 of the workers it knew (none) and got none.
+        log = real_node.logs / "operator-real-node.log"
+        left = f"[{NAMESPACE}/late-default] Workers to close: []"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and left not in log.read_text():
+            time.sleep(0.5)
+        assert left in log.read_text()
+        # Our server finishes it: the scheduler retires one (by then registered) worker and its
+        # Deployment goes; the card ends at 1 of 1, not "1 worker retiring" for good.
+        server.wait_for_cluster("late", lambda c: c["phase"] == "Running"
+                                and c["workers"] == {"desired": 1, "ready": 1, "pending": 0}
+                                and not c["reasons"], 120, "Running with 1 worker")
+        [kept] = _wait_workers(client, 1).values()
+        assert _worker_deployments(control_plane, "late") == [kept["name"]]
+    server_log = (real_node.logs / f"jupyter-{NAMESPACE}.log").read_text()
+    assert "finished the scale-down of late to 1 that the operator left" in server_log

@@ -27,6 +27,7 @@ from .client import (
     DASKAUTOSCALERS,
     DASKCLUSTERS,
     DASKWORKERGROUPS,
+    DEPLOYMENTS,
     EVENTS,
     NODES,
     PODS,
@@ -36,6 +37,7 @@ from .client import (
 )
 from .gpu_readings import GpuReadings
 from .idle_readings import IdleReadings
+from .scale_down import ScaleDownRepair
 from .scheduler_versions import SchedulerVersions
 from .spec import autoscaler_body, build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, COMPONENT_LABEL, Objects, Timeouts, cluster_status, event_cluster
@@ -74,6 +76,7 @@ class KubernetesBackend:
         self.versions = SchedulerVersions(config.gpu_metrics_interval, self._running_schedulers, self._recompute)
         self.idle = IdleReadings(config.gpu_metrics_interval, self._idle_targets, self._recompute)
         self.crash_logs = CrashLogs(self.kube, self._recompute)
+        self.scale_down = ScaleDownRepair(self._delete_worker)
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -116,6 +119,7 @@ class KubernetesBackend:
         await self.versions.stop()
         await self.idle.stop()
         await self.crash_logs.stop()
+        await self.scale_down.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
 
     @property
@@ -517,6 +521,16 @@ class KubernetesBackend:
             for name, cluster in list(self._clusters.items()):
                 if cluster.phase in ("Creating", "Deleting"):
                     self._recompute(name)
+                elif cluster.phase in READABLE:
+                    dc = self.watched[DASKCLUSTERS].objects.get(name)
+                    if dc is not None:
+                        self.scale_down.check(self._objects(name, dc), cluster.scheduler.address)
+
+    async def _delete_worker(self, deployment: str) -> None:
+        try:
+            await self.kube.request("DELETE", DEPLOYMENTS, deployment, verb="delete")
+        except NotFound:
+            pass  # the operator got there after all
 
     def _emit(self, kind: str, cluster: Cluster) -> None:
         for listener in self._listeners:

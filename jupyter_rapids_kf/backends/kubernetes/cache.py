@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 290  # server-side timeout of one watch request; it is then resumed
 BACKOFF_MAX = 10.0
+HANDLED = "kopf.zalando.org/last-handled-configuration"  # what the operator (kopf) last finished
 
 # (resource, event type, old object or None, new object or None)
 Listener = Callable[[Resource, str, "dict | None", "dict | None"], None]
@@ -38,8 +39,20 @@ def slim(obj: dict[str, Any]) -> dict[str, Any]:
         annotations = meta.get("annotations")
         if annotations:
             annotations.pop("kubectl.kubernetes.io/last-applied-configuration", None)
-            annotations.pop("kopf.zalando.org/last-handled-configuration", None)
+            handled = annotations.pop(HANDLED, None)
+            replicas = handled_replicas(handled)
+            if replicas is not None:  # all scale_down.py reads of it: what the operator finished
+                annotations[HANDLED] = json.dumps({"spec": {"worker": {"replicas": replicas}}})
     return obj
+
+
+def handled_replicas(text: str | None) -> int | None:
+    """The worker replica count in a kopf last-handled annotation, if there is one."""
+    try:
+        replicas = json.loads(text)["spec"]["worker"]["replicas"]  # type: ignore[arg-type]
+    except (KeyError, TypeError, ValueError):
+        return None
+    return replicas if isinstance(replicas, int) else None
 
 
 class Watched:

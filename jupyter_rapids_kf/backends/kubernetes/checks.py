@@ -36,6 +36,8 @@ PERMISSIONS: list[tuple[str, str, str, str]] = [
     ("get", "", "pods", "log"),
     # Following the notebook pod's owners to the KubeFlow Notebook that new clusters end with.
     ("get", "apps", "statefulsets", ""),
+    # Finishing a scale-down the operator left (scale_down.py).
+    ("delete", "apps", "deployments", ""),
     ("get", "kubeflow.org", "notebooks", ""),
     # The Job that ends a cluster with a lifetime (lifetime.py).
     ("create", "batch", "jobs", ""),

@@ -65,6 +65,7 @@ SERVICES = Resource("services", "Service")
 NODES = Resource("nodes", "Node", namespaced=False)
 JOBS = Resource("jobs", "Job", "batch")
 STATEFULSETS = Resource("statefulsets", "StatefulSet", "apps")
+DEPLOYMENTS = Resource("deployments", "Deployment", "apps")  # the operator's one per worker
 NOTEBOOKS = Resource("notebooks", "Notebook", "kubeflow.org")  # KubeFlow's notebook controller
 ACCESS_REVIEWS = Resource(
     "selfsubjectaccessreviews", "SelfSubjectAccessReview", "authorization.k8s.io", namespaced=False
