@@ -14,7 +14,7 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 CHECKOUT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-$CHECKOUT/.venv/bin/python}"
 BASE="$1"
-RECIPE=1  # bump when the way the image is made changes
+RECIPE=1  # bump when the image must change though this script did not (the key hashes it)
 EXTRA=(ipykernel nbclient nbformat)
 SOURCES=(jupyter_rapids_kf src style schema jupyter-config install.json pyproject.toml package.json yarn.lock)
 
@@ -39,7 +39,7 @@ PY
 SOURCE_HASH=$(cd "$CHECKOUT" && git ls-files -co --exclude-standard -z -- "${SOURCES[@]}" \
   | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 BASE_TAG=$(basename "$BASE" .oci.tar); BASE_TAG=${BASE_TAG#dask-}
-KEY=$(printf '%s\n' "$RECIPE" "$BASE_TAG" "$SOURCE_HASH" "${EXTRA[@]}" "$PINS" | sha256sum | cut -c1-16)
+KEY=$( { printf '%s\n' "$RECIPE" "$BASE_TAG" "$SOURCE_HASH" "${EXTRA[@]}" "$PINS"; cat "$0"; } | sha256sum | cut -c1-16)
 OUT="$(dirname "$BASE")/notebook-$KEY.oci.tar"
 report() { echo "notebook rapids-kf.test/notebook:$KEY $OUT"; }
 [[ -f "$OUT" ]] && { report; exit 0; }
@@ -80,13 +80,16 @@ in_root /opt/dask/bin/pip install --quiet --no-index --find-links /tmp/wheels --
   --disable-pip-version-check -c /tmp/wheels/constraints.txt "/tmp/wheels/$(basename "$WHEEL")" "${EXTRA[@]}" >&2
 mount -t proc proc "$ROOT/proc"  # distributed reads its CPU count through psutil
 in_root /opt/dask/bin/python -c 'import jupyter_rapids_kf, jupyterlab, ipykernel, kr8s, dask_kubernetes'
-in_root /opt/dask/bin/jupyter server extension list 2>&1 | grep -q "jupyter_rapids_kf.*enabled" \
-  || { echo "the server extension is not enabled in the image" >&2; exit 1; }
-in_root /opt/dask/bin/jupyter labextension list 2>&1 | grep -q "jupyter-rapids-kf.*enabled" \
-  || { echo "the labextension is not installed in the image" >&2; exit 1; }
+# (Read whole, not piped into grep -q: an early exit of grep fails the pipe under pipefail.)
+SERVER_EXTS=$(in_root /opt/dask/bin/jupyter server extension list 2>&1)
+grep -q "jupyter_rapids_kf.*enabled" <<<"$SERVER_EXTS" \
+  || { echo "the server extension is not enabled in the image: $SERVER_EXTS" >&2; exit 1; }
+LAB_EXTS=$(in_root /opt/dask/bin/jupyter labextension list 2>&1)
+grep -q "jupyter-rapids-kf.*enabled" <<<"$LAB_EXTS" \
+  || { echo "the labextension is not installed in the image: $LAB_EXTS" >&2; exit 1; }
 umount "$ROOT/proc"
 rm -rf "$ROOT/tmp/wheels" "$ROOT/root/.cache"
-mkdir -p "$ROOT/home/jovyan" "$ROOT/etc/jupyter/jupyter_server_config.d"
+mkdir -p "$ROOT/home/jovyan" "$ROOT/etc/jupyter"  # the admin's jupyter_server_config.json goes there
 step "pack"
 umoci repack --image "$WORK/layout:$KEY" "$WORK/bundle"
 # As KubeFlow's jupyter images: JupyterLab on 8888 under NB_PREFIX (its notebook controller
@@ -98,5 +101,7 @@ umoci rm --image "$WORK/layout:$BASE_TAG"  # one image in the archive
 umoci gc --layout "$WORK/layout"
 tar -C "$WORK/layout" -cf "$OUT.tmp" .
 mv "$OUT.tmp" "$OUT"
+# Each change of our code makes a new archive: drop those not rebuilt for a day.
+find "$(dirname "$BASE")" -maxdepth 1 -name 'notebook-*.oci.tar' -mtime +0 ! -path "$OUT" -delete
 step "$(basename "$OUT"): $(du -h "$OUT" | cut -f1)"
 report

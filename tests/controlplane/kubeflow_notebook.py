@@ -30,13 +30,19 @@ def install_crd(api: KubeAPI) -> None:
     api.forget_discovery()
 
 
-def create_notebook(api: KubeAPI, namespace: str, name: str, image: str) -> dict:
+def create_notebook(api: KubeAPI, namespace: str, name: str, image: str, *,
+                    container: dict | None = None, pod: dict | None = None,
+                    timeout: float = 60) -> dict:
     """The Notebook, then its StatefulSet owned by it (as the notebook controller does);
-    returns the Notebook once the pod `<name>-0` runs."""
+    returns the Notebook once the pod `<name>-0` runs. ``container`` adds fields to the
+    notebook's container (its ``env`` is added to NB_PREFIX), ``pod`` to the pod spec."""
+    extra = dict(container or {})
+    env = [{"name": "NB_PREFIX", "value": f"/notebook/{namespace}/{name}"}, *extra.pop("env", [])]
+    spec_container = {"name": name, "image": image, "env": env, **extra}
     notebook = api.apply({
         "apiVersion": "kubeflow.org/v1", "kind": "Notebook",
         "metadata": {"name": name, "namespace": namespace},
-        "spec": {"template": {"spec": {"containers": [{"name": name, "image": image}]}}},
+        "spec": {"template": {"spec": {"containers": [spec_container], **(pod or {})}}},
     })
     labels = {"statefulset": name, "notebook-name": name}
     api.apply({
@@ -47,12 +53,11 @@ def create_notebook(api: KubeAPI, namespace: str, name: str, image: str) -> dict
         "spec": {
             "replicas": 1, "serviceName": "", "selector": {"matchLabels": labels},
             "template": {"metadata": {"labels": labels}, "spec": {
-                "serviceAccountName": "default-editor",
-                "containers": [{"name": name, "image": image, "env": [
-                    {"name": "NB_PREFIX", "value": f"/notebook/{namespace}/{name}"}]}]}},
+                "serviceAccountName": "default-editor", "containers": [spec_container],
+                **(pod or {})}},
         },
     })
-    pod = f"/api/v1/namespaces/{namespace}/pods/{name}-0"
-    api.wait_for(lambda: api.get(pod).get("status", {}).get("phase") == "Running", 60,
+    pod_path = f"/api/v1/namespaces/{namespace}/pods/{name}-0"
+    api.wait_for(lambda: api.get(pod_path).get("status", {}).get("phase") == "Running", timeout,
                  f"notebook pod {namespace}/{name}-0 to run")
     return notebook
