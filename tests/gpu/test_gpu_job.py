@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import nbformat
 import pytest
 
 from ..api.test_jobs_local import wait_job, write_notebook
@@ -35,9 +36,9 @@ async def test_a_notebook_job_computes_on_the_gpus(api, jp_root_dir):
     assert job["gpus_per_worker"] == 1 and job["workers"] == n_gpus, job  # the GPU machine's default
     done = await wait_job(api, "gpu-job", ("Successful", "Failed"), timeout=540)
     assert done["phase"] == "Successful", done
-    executed = (jp_root_dir / "gpu" / "etl.gpu-job.ipynb").read_text()
-    line = next(t for t in json.loads(executed)["cells"][-1]["outputs"][0]["text"].splitlines()
-                if t.startswith("RESULT"))
+    executed = nbformat.read(jp_root_dir / "gpu" / "etl.gpu-job.ipynb", as_version=4)
+    text = "".join(o.get("text", "") for o in executed.cells[-1].outputs)
+    line = next(t for t in text.splitlines() if t.startswith("RESULT"))
     result = json.loads(line.split(" ", 1)[1])
     assert result["module"].startswith("cudf"), result  # computed by cuDF, not pandas
     assert result["total"] == sum(range(1000))  # the injected n=1000 won over n=10
