@@ -70,8 +70,12 @@ def real_node(control_plane: ControlPlane, tmp_path_factory: pytest.TempPathFact
     from .node import RealNode
 
     node = RealNode(control_plane, tmp_path_factory.mktemp("node"))
+    # Outside the try: start() waits for the machine's real-node lock, and a test timeout while
+    # another session holds it must not run stop(), whose clean-up is machine-wide (the bridge,
+    # iptables chains, every cni-* netns): that tore down the other session's running node.
+    # Once it holds the lock, a failing start() stops itself.
+    node.start()
     try:
-        node.start()
         node.start_operator()
         steps = ", ".join(f"{k} {v:.1f}" for k, v in node.timings.items())
         print(f"\n[real node] up ({steps}), images {node.images}")
