@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import time
 from dataclasses import replace
 from typing import Any
 
@@ -18,7 +16,7 @@ from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
 from ...models import Adapt, Cluster, ClusterSpec, iso_time
 from ..base import BackendFacts, ChangeListener, Check, PodLogs
 from . import checks as preflight
-from . import image_nodes, lifetime, notebook_owner
+from . import image_nodes, lifetime, notebook_owner, pod_logs, scaling
 from . import timeline as kube_timeline
 from . import proxy_allowlist
 from .cache import Watched
@@ -29,7 +27,6 @@ from .client import (
     DASKWORKERGROUPS,
     DEPLOYMENTS,
     EVENTS,
-    NODES,
     PODS,
     Kube,
     Resource,
@@ -39,8 +36,9 @@ from .gpu_readings import GpuReadings
 from .idle_readings import IdleReadings
 from .scale_down import ScaleDownRepair
 from .scheduler_versions import SchedulerVersions
-from .spec import autoscaler_body, build_daskcluster, drop_none
-from .status import CLUSTER_LABEL, COMPONENT_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .spec import build_daskcluster, drop_none
+from .status import CLUSTER_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .surroundings import Surroundings
 from .uncached import list_from_api
 
 log = logging.getLogger(__name__)
@@ -66,10 +64,7 @@ class KubernetesBackend:
         self._pods: dict[str, dict[str, dict]] = {}  # cluster name -> pod name -> pod
         self._groups: dict[str, dict[str, dict]] = {}  # cluster name -> worker group name -> group
         self._ticker: asyncio.Task | None = None
-        self._image: tuple[float, str | None, str] | None = None  # (when, image, where from)
-        self._gpus: tuple[float, int | None, list[str]] | None = None
-        self._tie: tuple[float, notebook_owner.Tie] | None = None
-        self._nodes: tuple[float, list[dict] | None, RapidsKFError | None] | None = None
+        self.surroundings = Surroundings(self.kube, config, self.namespace, lambda: preflight.free_gpus(self))
         self.allowlist = proxy_allowlist.SchedulerAllowlist(self.namespace, lambda: self._clusters.keys())
         self.allowlist_state = "not configured yet"
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
@@ -168,38 +163,16 @@ class KubernetesBackend:
         return await preflight.run(self)
 
     async def notebook_image(self) -> tuple[str | None, str]:
-        """The image of the notebook pod this server runs in (read once), so versions match."""
-        if not self.config.use_notebook_image:
-            return None, "c.RapidsKF.default_image (use_notebook_image is off)"
-        if self._image is not None and (self._image[1] or time.monotonic() - self._image[0] < 60):
-            return self._image[1], self._image[2]
-        pod_name = os.environ.get("HOSTNAME", "")
-        image, source = None, "c.RapidsKF.default_image (no HOSTNAME to find the notebook pod)"
-        if pod_name:
-            try:
-                pod = await self.kube.request("GET", PODS, pod_name, verb="get")
-                containers = (pod.get("spec") or {}).get("containers") or [{}]
-                image = containers[0].get("image")
-                source = f"the notebook pod {pod_name}"
-            except RapidsKFError as err:
-                source = f"c.RapidsKF.default_image (notebook pod {pod_name} not readable: {err.message})"
-        self._image = (time.monotonic(), image, source)
-        return image, source
+        return await self.surroundings.notebook_image()
 
     async def notebook_tie(self) -> notebook_owner.Tie:
-        """What new clusters end with (read once; asked again after a minute while not found)."""
-        if not self.config.tie_to_notebook:
-            return notebook_owner.Tie(None, "c.RapidsKF.tie_to_notebook is off")
-        if self._tie is None or (self._tie[1].owner is None and time.monotonic() - self._tie[0] > 60):
-            self._tie = (time.monotonic(), await notebook_owner.find(self.kube, self.namespace))
-        return self._tie[1]
+        return await self.surroundings.notebook_tie()
 
     async def free_gpus(self) -> tuple[int | None, list[str]]:
-        # Unknown capacity (nodes not readable) is asked again only every 5 minutes.
-        if self._gpus is None or time.monotonic() - self._gpus[0] > (30 if self._gpus[1] is not None else 300):
-            free, notes = await preflight.free_gpus(self)
-            self._gpus = (time.monotonic(), free, notes)
-        return self._gpus[1], self._gpus[2]
+        return await self.surroundings.free_gpus()
+
+    async def nodes(self) -> list[dict]:
+        return await self.surroundings.nodes()
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -243,7 +216,7 @@ class KubernetesBackend:
             created = await self.kube.request("POST", DASKCLUSTERS, verb="create", body=drop_none(body))
         except RapidsKFError:
             if job is not None:
-                await self._restore(lambda: lifetime.delete_job(self.kube, spec.name))
+                await scaling.restore(lambda: lifetime.delete_job(self.kube, spec.name))
             raise
         self._delete_requested.discard(spec.name)
         self.watched[DASKCLUSTERS].put(created)
@@ -254,79 +227,29 @@ class KubernetesBackend:
         autoscaler = self.watched[DASKAUTOSCALERS].objects.get(name)
         if autoscaler is not None:
             # A fixed size replaces adaptive scaling, as KubeCluster.scale does.
-            await self._delete_autoscaler(name)
+            await scaling.delete_autoscaler(self.kube, self.watched, name)
         try:
-            await self._set_replicas(name, workers)
+            await scaling.set_replicas(self.kube, self.watched, name, workers)
         except RapidsKFError:
             if autoscaler is not None:  # leave the cluster as it was
                 spec = autoscaler.get("spec") or {}
-                await self._restore(lambda: self._create_autoscaler(name, spec.get("minimum", 0), spec.get("maximum", 0)))
+                await scaling.restore(lambda: scaling.create_autoscaler(
+                    self.kube, self.watched, name, spec.get("minimum", 0), spec.get("maximum", 0)))
             raise
         return self._clusters[name]
-
-    async def _set_replicas(self, name: str, workers: int) -> None:
-        """The worker group is what the operator scales; the DaskCluster field is kept in step so
-        that a later scale to the same number is not ignored as "no change"."""
-        patch = {"spec": {"worker": {"replicas": workers}}}
-        group_name = f"{name}-default"
-        cached = self.watched[DASKWORKERGROUPS].objects.get(group_name) or {}
-        dc = self.watched[DASKCLUSTERS].objects.get(name) or {}
-        before = (((cached or dc).get("spec") or {}).get("worker") or {}).get("replicas")
-        try:
-            updated = await self.kube.request("PATCH", DASKWORKERGROUPS, group_name, verb="patch", body=patch, patch=True)
-            self.watched[DASKWORKERGROUPS].put(updated)
-            patched_group = True
-        except NotFound:  # the operator has not made it yet: it will from the DaskCluster field
-            patched_group = False
-        try:
-            updated = await self.kube.request("PATCH", DASKCLUSTERS, name, verb="patch", body=patch, patch=True)
-        except RapidsKFError:
-            if patched_group and before is not None:
-                back = {"spec": {"worker": {"replicas": before}}}
-                await self._restore(lambda: self.kube.request(
-                    "PATCH", DASKWORKERGROUPS, group_name, verb="patch", body=back, patch=True))
-            raise
-        self.watched[DASKCLUSTERS].put(updated)
 
     async def adapt(self, name: str, adapt: Adapt | None) -> Cluster:
         self._usable(name)
         existing = self.watched[DASKAUTOSCALERS].objects.get(name)
         if adapt is None:
             if existing is not None:
-                await self._delete_autoscaler(name)
+                await scaling.delete_autoscaler(self.kube, self.watched, name)
         elif existing is not None:
-            patch = {"spec": {"minimum": adapt.minimum, "maximum": adapt.maximum}}
-            updated = await self.kube.request("PATCH", DASKAUTOSCALERS, name, verb="patch", body=patch, patch=True)
-            self.watched[DASKAUTOSCALERS].put(updated)
+            await scaling.patch_autoscaler(self.kube, self.watched, name, adapt.minimum, adapt.maximum)
         else:
-            await self._create_autoscaler(name, adapt.minimum, adapt.maximum)
+            await scaling.create_autoscaler(self.kube, self.watched, name, adapt.minimum, adapt.maximum)
         self._recompute(name)
         return self._clusters[name]
-
-    async def _create_autoscaler(self, name: str, minimum: int, maximum: int) -> None:
-        owner = self.watched[DASKCLUSTERS].objects.get(name)
-        body = autoscaler_body(name, minimum, maximum, owner)
-        try:
-            created = await self.kube.request("POST", DASKAUTOSCALERS, verb="create", body=body)
-        except Exists:  # made meanwhile (a notebook's cluster.adapt()): take it over
-            created = await self.kube.request("PATCH", DASKAUTOSCALERS, name, verb="patch",
-                                              body={"spec": body["spec"]}, patch=True)
-        self.watched[DASKAUTOSCALERS].put(created)
-
-    async def _delete_autoscaler(self, name: str) -> None:
-        try:
-            await self.kube.request("DELETE", DASKAUTOSCALERS, name, verb="delete")
-        except NotFound:
-            pass
-        old = self.watched[DASKAUTOSCALERS].objects.get(name)
-        if old is not None:
-            self.watched[DASKAUTOSCALERS]._apply("DELETED", old)
-
-    async def _restore(self, undo) -> None:
-        try:
-            await undo()
-        except RapidsKFError as err:
-            log.warning("rapids-kf: could not undo a partial change: %s", err.message)
 
     async def delete(self, name: str) -> Cluster:
         if not self.synced:
@@ -338,7 +261,7 @@ class KubernetesBackend:
         answer = await self.kube.request("DELETE", DASKCLUSTERS, name, verb="delete", body=options)
         self._delete_requested.add(name)
         if had_lifetime:  # its timer has nothing left to end
-            await self._restore(lambda: lifetime.delete_job(self.kube, name))
+            await scaling.restore(lambda: lifetime.delete_job(self.kube, name))
         if isinstance(answer, dict) and answer.get("kind") == "DaskCluster" and \
                 (answer.get("metadata") or {}).get("deletionTimestamp"):
             self.watched[DASKCLUSTERS].put(answer)
@@ -359,41 +282,7 @@ class KubernetesBackend:
 
     async def logs(self, name: str, component: str, tail: int) -> list[PodLogs]:
         await self.get(name)
-        pods = sorted(
-            (p for p in self._pods.get(name, {}).values()
-             if (p["metadata"].get("labels") or {}).get(COMPONENT_LABEL) == component),
-            key=lambda p: p["metadata"]["name"],
-        )
-        limit = asyncio.Semaphore(8)
-
-        async def read(pod: dict) -> PodLogs:
-            pod_name = pod["metadata"]["name"]
-            containers = (pod.get("spec") or {}).get("containers") or [{}]
-            params = {"tailLines": tail}
-            if containers[0].get("name"):
-                params["container"] = containers[0]["name"]
-            async with limit:
-                try:
-                    text = await self.kube.request("GET", PODS, pod_name, sub="log", verb="get logs of",
-                                                   params=params, text=True)
-                except (Invalid, NotFound) as err:  # not started yet, or gone meanwhile
-                    return PodLogs(pod=pod_name, component=component, lines=[f"(no logs: {err.message})"])
-            return PodLogs(pod=pod_name, component=component, lines=text.splitlines()[-tail:])
-
-        return list(await asyncio.gather(*(read(p) for p in pods)))
-
-    async def nodes(self) -> list[dict]:
-        """The cluster's nodes (GPU capacity, images held), read at most every 30 s; a refusal
-        (notebooks may not read nodes without manifests/optional) is remembered for 5 minutes."""
-        if self._nodes is None or time.monotonic() - self._nodes[0] > (30 if self._nodes[2] is None else 300):
-            try:
-                items = (await self.kube.request("GET", NODES, verb="list")).get("items") or []
-                self._nodes = (time.monotonic(), items, None)
-            except RapidsKFError as err:
-                self._nodes = (time.monotonic(), None, err)
-        if self._nodes[2] is not None:
-            raise self._nodes[2]
-        return self._nodes[1] or []
+        return await pod_logs.read(self.kube, list(self._pods.get(name, {}).values()), component, tail)
 
     async def image_nodes(self, image: str | None) -> image_nodes.ImageNodes:
         chosen = image or (await self.notebook_image())[0] or self.config.default_image
@@ -427,8 +316,7 @@ class KubernetesBackend:
                     groups[obj["metadata"]["name"]] = new
             self._recompute(cluster)
         elif resource is PODS:
-            if self._gpus is not None and self._gpus[1] is not None:
-                self._gpus = None  # GPUs in use changed: count free GPUs again when asked
+            self.surroundings.gpus_changed()
             names = set()
             for pod, add in ((old, False), (new, True)):
                 if pod is None:
