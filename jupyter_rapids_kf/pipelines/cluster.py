@@ -85,12 +85,14 @@ async def _delete_and_wait(service: ClusterService, name: str, timeout: float) -
     try:
         await service.delete(name)
     except NotFound:
+        log.info("rapids-kf: no cluster %s to delete", name)
         return True
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
             await service.get(name)
         except NotFound:
+            log.info("rapids-kf: deleted cluster %s", name)
             return True
         await asyncio.sleep(POLL)
     log.warning("rapids-kf: cluster %s still deleting after %.0f s", name, timeout)
@@ -135,7 +137,6 @@ async def run_on_gpu_cluster_async(
             return await asyncio.to_thread(_with_client, work, target, cluster.workers.desired, ready_timeout)
         finally:
             await _delete_and_wait(service, name, DELETE_TIMEOUT)
-            log.info("rapids-kf: deleted cluster %s", name)
     finally:
         await service.stop()
 

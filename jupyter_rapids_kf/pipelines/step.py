@@ -2,9 +2,9 @@
 
 `run` unpacks the notebook carried in the pipeline (gzip + base64, outputs stripped), makes
 the run's GPU cluster, executes the notebook with DASK_SCHEDULER_ADDRESS set to it (so
-`Client()` in the notebook connects there), writes the executed copy to the step's output
-and deletes the cluster. `cleanup` is the exit handler: it deletes the run's cluster if a
-killed or failed step left it behind.
+`Client()` in the notebook connects there), prints what its cells printed to the step's log,
+writes the executed copy to the step's output and deletes the cluster. `cleanup` is the exit
+handler: it deletes the run's cluster if a killed or failed step left it behind.
 """
 
 from __future__ import annotations
@@ -36,6 +36,21 @@ def unpack_notebook(packed: str) -> str:
     return gzip.decompress(base64.b64decode(packed)).decode("utf-8")
 
 
+def print_outputs(nb: Any) -> None:
+    """What the notebook printed, in the step's log (the Logs tab of a KFP run), cell by cell:
+    the executed notebook itself is an artifact the user has to download."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            if output.output_type == "stream":
+                text = output.text
+            elif output.output_type == "execute_result":
+                text = output.get("data", {}).get("text/plain", "")
+            else:
+                continue
+            sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    sys.stdout.flush()
+
+
 def run_notebook(packed: str, request: dict[str, Any], parameters: dict[str, Any], run_id: str,
                  executed: Path | None, **kwargs: Any) -> None:
     import nbformat
@@ -49,6 +64,7 @@ def run_notebook(packed: str, request: dict[str, Any], parameters: dict[str, Any
     def work(client: Any) -> None:
         os.environ["DASK_SCHEDULER_ADDRESS"] = client.scheduler.address  # inherited by the kernel
         nb, error = execute_notebook(source, parameters)
+        print_outputs(nb)
         if executed is not None:
             executed.parent.mkdir(parents=True, exist_ok=True)
             executed.write_text(nbformat.writes(nb), encoding="utf-8")
