@@ -3,11 +3,11 @@ computes on its cluster's workers and its executed copy comes back next to the n
 .py job's log likewise; a failing one is Failed with its error; the job's cluster is gone
 afterwards; cancel removes the DaskJob and every pod. The images have no jupyter-rapids-kf:
 the runner travels in the job's ConfigMap (.py jobs run in the tier's Dask image, notebook
-jobs in that image plus nbclient and ipykernel, build_job_image.sh)."""
+jobs in that image plus nbclient and ipykernel, build_job_image.sh). The pipeline step runs
+as a pod in test_pipeline_real.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from .conftest import PROXY_VARS, SERVICE_ACCOUNT
+from .conftest import SERVICE_ACCOUNT
 from .node_server import NodeJupyterServer
 
 pytestmark = pytest.mark.controlplane
@@ -166,62 +166,3 @@ def test_cancel_removes_the_job_and_its_pods(server, control_plane):
         time.sleep(1)
     assert pods_of(control_plane, "forever") == []
     assert server.get("jobs/forever").status_code == 404
-
-
-def run_step(real_node, control_plane, tmp_path: Path, notebook_text: str, run_id: str) -> subprocess.CompletedProcess:
-    """The pipeline component's container command, with the profile's default-editor token and
-    the admin's c.RapidsKF of the image, resolving names through the cluster's DNS as a pod does.
-    (Pods on this tier cannot reach the API server, so it runs beside the node, not in a pod.)"""
-    from jupyter_rapids_kf.pipelines.step import pack_notebook
-
-    config_dir = tmp_path / "config"
-    config_dir.mkdir(exist_ok=True)
-    (config_dir / "jupyter_server_config.json").write_text(json.dumps({"RapidsKF": {
-        "namespace": NAMESPACE, "default_image": real_node.dask_image, "use_notebook_image": False,
-        "scheduler_cpu": "250m", "scheduler_memory": "1Gi", "max_workers": 4}}))
-    env = {k: v for k, v in os.environ.items() if k not in PROXY_VARS}
-    env.update(KUBECONFIG=str(control_plane.kubeconfig_for_service_account(NAMESPACE, SERVICE_ACCOUNT)),
-               JUPYTER_CONFIG_DIR=str(config_dir))
-    argv = [sys.executable, "-m", "jupyter_rapids_kf.pipelines.step", "run", "--notebook", pack_notebook(notebook_text),
-            "--request", json.dumps(SMALL), "--parameters", json.dumps({"n": 100}), "--run-id", run_id,
-            "--executed", str(tmp_path / "executed.ipynb")]
-    return subprocess.run(real_node.in_cluster_dns(argv), env=env, capture_output=True, text=True, timeout=600)
-
-
-def cluster_objects(cp, name: str) -> list[str]:
-    found = []
-    for path in (f"/apis/kubernetes.dask.org/v1/namespaces/{NAMESPACE}/daskclusters",
-                 f"/api/v1/namespaces/{NAMESPACE}/pods"):
-        found += [o["metadata"]["name"] for o in cp.api.get(path)["items"] if o["metadata"]["name"].startswith(name)]
-    return found
-
-
-def gone(cp, name: str, timeout: float = 120) -> bool:
-    """The step returns once the DaskCluster is gone; its pods then terminate (garbage collector,
-    graceful shutdown), which is waited for here."""
-    deadline = time.monotonic() + timeout
-    while cluster_objects(cp, name) and time.monotonic() < deadline:
-        time.sleep(1)
-    return cluster_objects(cp, name) == []
-
-
-def test_the_pipeline_step_makes_uses_and_deletes_a_real_cluster(server, real_node, control_plane, tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(COUNT)])
-    done = run_step(real_node, control_plane, tmp_path, nbformat.writes(nb), "0f1e-run-ok")
-    assert done.returncode == 0, done.stderr[-3000:]
-    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
-    assert "workers 2 sum 4950\n" in outputs(executed)  # computed on the cluster's 2 real workers
-    assert "rapids-kf: created cluster kfp-0f1e-run-ok" in done.stderr
-    assert "rapids-kf: deleted cluster kfp-0f1e-run-ok" in done.stderr
-    assert gone(control_plane, "kfp-0f1e-run-ok")
-
-
-def test_a_failing_pipeline_step_still_deletes_its_cluster(server, real_node, control_plane, tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(COUNT), nbformat.v4.new_code_cell("1 / 0")])
-    done = run_step(real_node, control_plane, tmp_path, nbformat.writes(nb), "0f1e-run-raises")
-    assert done.returncode == 1
-    assert "rapids-kf error: ZeroDivisionError: division by zero" in done.stderr
-    executed = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
-    assert "workers 2 sum 4950\n" in outputs(executed)  # the cells before ran on the cluster
-    assert "rapids-kf: deleted cluster kfp-0f1e-run-raises" in done.stderr
-    assert gone(control_plane, "kfp-0f1e-run-raises")
