@@ -6,10 +6,11 @@ import * as React from 'react';
 
 import { formatDuration, JobCard, JobList } from '../components/JobList';
 import { LogView } from '../components/LogView';
-import { toRequest } from '../components/RunJobForm';
+import { initialValues, RunJobForm, toRequest } from '../components/RunJobForm';
 import { createJob, deleteJob, exportPipeline, getJobLogs } from '../jobsApi';
 import { JobListModel } from '../jobsModel';
 import { IJob, IJobActions } from '../jobTokens';
+import { environment } from './fakes';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
 const NOW = Date.parse('2026-12-04T06:10:00Z');
@@ -219,6 +220,80 @@ describe('the job form', () => {
     expect(toRequest('a.py', { ...values, workers: '1.5' }, trans)).toMatch(
       /Workers/
     );
+  });
+
+  it('starts from the environment and holds the admin limits (job and pipeline alike)', () => {
+    const env = environment();
+    const onChange = jest.fn();
+    const values = initialValues(env);
+    expect(values).toEqual({
+      workers: '2',
+      gpus: '1',
+      profile: '',
+      parameters: '{}'
+    });
+    const { container, rerender } = render(
+      <RunJobForm
+        path="etl.ipynb"
+        environment={env}
+        trans={trans}
+        values={values}
+        onChange={onChange}
+      />
+    );
+    const workers = container.querySelector(
+      'input[name="workers"]'
+    ) as HTMLInputElement;
+    const gpus = container.querySelector(
+      'input[name="gpus"]'
+    ) as HTMLInputElement;
+    // The dialog's button stays disabled while an input is out of range.
+    expect([workers.max, gpus.max]).toEqual(['16', '8']);
+    fireEvent.change(workers, { target: { value: '99' } });
+    expect(onChange).toHaveBeenLastCalledWith({ ...values, workers: '99' });
+    rerender(
+      <RunJobForm
+        path="etl.ipynb"
+        environment={env}
+        trans={trans}
+        values={{ ...values, workers: '99' }}
+        onChange={onChange}
+      />
+    );
+    expect(workers.checkValidity()).toBe(false);
+
+    // A profile gives the size: the size fields are off.
+    fireEvent.change(container.querySelector('select')!, {
+      target: { value: 'gpu-large' }
+    });
+    expect(onChange).toHaveBeenLastCalledWith({
+      ...values,
+      workers: '99',
+      profile: 'gpu-large'
+    });
+    rerender(
+      <RunJobForm
+        path="etl.ipynb"
+        environment={env}
+        trans={trans}
+        values={{ ...values, profile: 'gpu-large' }}
+        onChange={onChange}
+      />
+    );
+    expect(workers.disabled && gpus.disabled).toBe(true);
+
+    // The local backend has no GPUs per worker to choose, nor profiles when none are set.
+    rerender(
+      <RunJobForm
+        path="etl.ipynb"
+        environment={environment({ backend: 'local', profiles: [] })}
+        trans={trans}
+        values={values}
+        onChange={onChange}
+      />
+    );
+    expect(container.querySelector('input[name="gpus"]')).toBeNull();
+    expect(container.querySelector('select')).toBeNull();
   });
 
   it('formats durations', () => {
