@@ -19,7 +19,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -31,6 +30,7 @@ from . import node_net as net
 from . import node_objects as objs
 from .cluster import SERVICE_IP as API_SERVICE_IP
 from .cluster import ControlPlane, _insecure_get
+from .node_teardown import CGROUP_ROOT, cgroup_hierarchies, leftovers_of, netns, teardown
 from .node_images import NOTEBOOK_SCRIPT, build_on_dask_image
 from .node_pods import PodRun, run_pod
 from .pki import write_kubeconfig
@@ -43,7 +43,6 @@ NODE_NAME = "real-node-1"
 LOCK_PATH = Path("/tmp/rapids-kf-real-node.lock")
 STATE_PATH = Path("/tmp/rapids-kf-real-node.state")  # what a killed run must clean up
 REAL_NAMESPACE_GLOB = "real-*"
-CGROUP_ROOT = "rapids-kf-node"
 NO_PULL_PROXY = "http://127.0.0.1:9"  # nothing listens there: every image pull is refused
 # Kernel settings the kubelet changes at start (setupKernelTunables); put back at stop.
 KUBELET_SYSCTLS = ("vm/overcommit_memory", "vm/panic_on_oom", "kernel/panic", "kernel/panic_on_oops",
@@ -98,7 +97,7 @@ class RealNode:
         try:
             self._clean_stale()
             STATE_PATH.write_text(json.dumps({"dir": str(self.dir), "sock": str(self.sock)}))
-            self._netns_before = _netns()
+            self._netns_before = netns()
             self.dir.mkdir(parents=True, exist_ok=True)
             self.images = build_images()
             self.timings["images_s"] = time.monotonic() - t0
@@ -128,7 +127,7 @@ class RealNode:
             for name in reversed(list(self.procs)):
                 self.procs.pop(name).stop()
             self._restore_sysctls()
-            _teardown(self.dir, self.sock, self._netns_before)
+            teardown(self.dir, self.sock, self._netns_before)
             STATE_PATH.unlink(missing_ok=True)
         finally:
             if self._lock is not None:
@@ -136,7 +135,7 @@ class RealNode:
                 self._lock = None
 
     def leftovers(self) -> list[str]:
-        return _leftovers(self.dir, self.sock, self._netns_before)
+        return leftovers_of(self.dir, self.sock, self._netns_before)
 
     def _proc(self, name: str, argv: list[str], env: dict | None = None) -> Process:
         proc = Process(name, argv, self.logs / f"{name}.log", env).start()
@@ -147,11 +146,11 @@ class RealNode:
     def _clean_stale(self) -> None:
         if STATE_PATH.exists():
             old = json.loads(STATE_PATH.read_text())
-            _teardown(Path(old["dir"]), Path(old["sock"]), set())
+            teardown(Path(old["dir"]), Path(old["sock"]), set())
         net.down()
 
     def _make_cgroup_root(self) -> None:
-        for hierarchy in _cgroup_hierarchies():
+        for hierarchy in cgroup_hierarchies():
             path = hierarchy / CGROUP_ROOT
             path.mkdir(exist_ok=True)
             if hierarchy.name == "cpuset":  # a v1 cpuset starts empty: give it the parent's
@@ -331,94 +330,3 @@ class RealNode:
 
 def _get(url: str) -> int:
     return _insecure_get(url)
-
-
-def _netns() -> set[str]:
-    d = Path("/var/run/netns")
-    return {p.name for p in d.iterdir()} if d.is_dir() else set()
-
-
-def _cgroup_hierarchies(with_unified: bool = False) -> list[Path]:
-    """The v1 hierarchies; with ``with_unified`` also the hybrid v2 one, where runc makes
-    the pods' cgroups as well (clean-up and the leftover check must look there too)."""
-    root = Path("/sys/fs/cgroup")
-    return [p for p in root.iterdir() if p.is_dir() and not p.is_symlink()
-            and (with_unified or p.name != "unified")]
-
-
-def _mounts_under(directory: Path) -> list[str]:
-    prefix = str(directory) + "/"
-    points = [line.split()[4] for line in Path("/proc/self/mountinfo").read_text().splitlines()]
-    return sorted({p for p in points if p.startswith(prefix)}, key=len, reverse=True)
-
-
-def _shims(sock: Path) -> list[int]:
-    """containerd-shim processes started by the containerd on ``sock`` (they outlive it)."""
-    pids = []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if cmd and cmd[0].endswith(b"containerd-shim-runc-v2") and str(sock).encode() in cmd:
-            pids.append(int(proc.name))
-    return pids
-
-
-def _teardown(directory: Path, sock: Path, netns_before: set[str]) -> None:
-    """Whatever the kubelet did not remove: tasks, shims, mounts, netns, cgroups, rules."""
-    if sock.exists():
-        ctr = ["ctr", "--address", str(sock), "-n", "k8s.io"]
-        for task in net.sh(*ctr, "tasks", "ls", "-q", check=False).stdout.split():
-            net.sh(*ctr, "tasks", "kill", "-s", "SIGKILL", task, check=False)
-    for pid in _shims(sock):
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    for point in _mounts_under(directory):
-        net.sh("umount", "-l", point, check=False)
-    for name in _netns() - netns_before:
-        if name.startswith("cni-"):
-            net.sh("umount", f"/var/run/netns/{name}", check=False)
-            Path("/var/run/netns", name).unlink(missing_ok=True)
-    for hierarchy in _cgroup_hierarchies(with_unified=True):
-        root = hierarchy / CGROUP_ROOT
-        if root.is_dir():
-            for d in sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
-                            reverse=True) + [root]:
-                try:
-                    d.rmdir()
-                except OSError:
-                    pass
-    containers = Path("/var/log/containers")
-    if containers.is_dir():
-        for link in containers.iterdir():
-            if link.is_symlink() and str(os.readlink(link)).startswith(str(directory)):
-                link.unlink()
-    net.down()
-    kube_proxy = _kube_proxy_binary()
-    if kube_proxy:
-        net.sh(kube_proxy, "--cleanup", check=False)
-    net.remove_kube_chains()
-    net.sh("conntrack", "-D", "-s", net.POD_CIDR, check=False)
-    net.sh("conntrack", "-D", "-d", net.POD_CIDR, check=False)
-
-
-def _kube_proxy_binary() -> str | None:
-    from .cluster import default_bin_dir
-
-    path = default_bin_dir() / "kube-proxy"
-    return str(path) if path.exists() else None
-
-
-def _leftovers(directory: Path, sock: Path, netns_before: set[str]) -> list[str]:
-    found = net.leftovers()
-    found += [f"process {pid} (containerd shim)" for pid in _shims(sock)]
-    found += [f"mount {p}" for p in _mounts_under(directory)]
-    found += [f"netns {n}" for n in _netns() - netns_before]
-    found += [f"cgroup {h / CGROUP_ROOT}" for h in _cgroup_hierarchies(with_unified=True)
-              if (h / CGROUP_ROOT).exists()]
-    return found
