@@ -70,6 +70,7 @@ class RealNode:
         self.resolv_conf = self.dir / "resolv.conf"
         self.images: dict[str, tuple[str, Path]] = {}
         self._lock = None
+        self._held = False  # whether this node ever held the machine-wide lock
         self._sysctls: dict[str, str] = {}
         self._netns_before: set[str] = set()
         self.timings: dict[str, float] = {}
@@ -91,8 +92,13 @@ class RealNode:
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> RealNode:
         t0 = time.monotonic()
-        self._lock = open(LOCK_PATH, "w")
-        fcntl.flock(self._lock, fcntl.LOCK_EX)  # one real node per machine (host iptables)
+        lock = open(LOCK_PATH, "w")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # one real node per machine (host iptables)
+        except BaseException:  # e.g. a test timeout while another session holds the node
+            lock.close()
+            raise
+        self._lock, self._held = lock, True
         self.timings["lock_s"] = time.monotonic() - t0
         try:
             self._clean_stale()
@@ -118,7 +124,10 @@ class RealNode:
         return self
 
     def stop(self) -> None:
-        """Removes every pod, process, mount, netns, cgroup and rule the node made."""
+        """Removes every pod, process, mount, netns, cgroup and rule the node made. Without
+        the lock it does nothing: the bridge and rules are then another session's node."""
+        if self._lock is None:
+            return
         try:
             if "kubelet" in self.procs and self.procs["kubelet"].running:
                 self._drain()
@@ -135,6 +144,8 @@ class RealNode:
                 self._lock = None
 
     def leftovers(self) -> list[str]:
+        if not self._held:
+            return []  # never started: what is there belongs to another session
         return leftovers_of(self.dir, self.sock, self._netns_before)
 
     def _proc(self, name: str, argv: list[str], env: dict | None = None) -> Process:

@@ -11,7 +11,9 @@ import pytest
 from . import node_net as net
 from .cluster import SERVICE_IP
 
-pytestmark = pytest.mark.controlplane
+# The first test's setup may wait for another session's real node (machine-wide lock); the
+# second builds the notebook image when our code changed (about a minute).
+pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(600)]
 
 NAMESPACE = "real-incluster"
 
