@@ -1,10 +1,7 @@
-"""Deleting a profile namespace on the real node: nothing of it keeps running on the node,
-the namespace goes (with the documented remedy when the operator's kopf finalizers hold it),
-and the unpatched operator serves a new namespace of the same name.
-
-Our Jupyter server runs beside the node as the namespace's `default-editor`
-(node_server.py), not as a pod of the namespace: the notebook pod itself is not part of
-this test."""
+"""Deleting a profile namespace on the real node: the notebook pod (node_notebook.py, as
+KubeFlow runs it) and the cluster it made stop, nothing of them keeps running on the node, the
+namespace goes (with the documented remedy when the operator's kopf finalizers hold it), and
+the unpatched operator serves a new namespace of the same name."""
 
 from __future__ import annotations
 
@@ -13,12 +10,16 @@ import time
 import pytest
 
 from .node_inspect import netns_exists, state_of
+from .node_notebook import NotebookPod
 from .node_server import start_server
 
 pytestmark = pytest.mark.controlplane
 
 NAMESPACE = "real-nsdel"
 SMALL = {"cpu": "300m", "memory": "768Mi"}
+# The admin's c.RapidsKF of the notebook pod: CPU workers and a small scheduler (2-CPU node).
+ADMIN = {"default_worker_command": "dask worker", "default_gpus_per_worker": 0,
+         "scheduler_cpu": "500m", "scheduler_memory": "1Gi", "gpu_metrics_interval": 0}
 STOPPED_WITHIN = 120  # seconds for every pod of the namespace to be gone from the node
 HELD_AT_MOST = 60  # seconds to wait for the namespace to go by itself before clearing finalizers
 
@@ -46,13 +47,16 @@ def _left_in_namespace(control_plane) -> dict:
 def test_deleting_the_profile_namespace_leaves_nothing_running_on_the_node(
         real_node, control_plane, dask_rights_switch, tmp_path_factory):
     dask_rights_switch.grant()
-    server = start_server(real_node, control_plane, NAMESPACE, tmp_path_factory.mktemp("jupyter"))
+    real_node.real_namespace(NAMESPACE)
+    notebook = NotebookPod(real_node, NAMESPACE, "nb", ADMIN).start()
     try:
-        resp = server.post("clusters", {"name": "doomed", "workers": 2, **SMALL})
+        # Made through the notebook pod's own server, as its user would.
+        resp = notebook.post("clusters", {"name": "doomed", "workers": 2, **SMALL})
         assert resp.status_code == 202, resp.text
-        server.wait_for_cluster("doomed", lambda c: c["phase"] == "Running", 240, "Running")
+        notebook.wait_for_cluster("doomed", lambda c: c["phase"] == "Running", 240, "Running")
         # A DaskAutoscaler too: the operator's kopf finalizer is on it as on the DaskCluster.
-        resp = server.patch("clusters/doomed", {"adapt": {"minimum": 2, "maximum": 2}})
+        resp = notebook.http.patch("/rapids-kf/clusters/doomed", json={"adapt": {"minimum": 2, "maximum": 2}},
+                                   headers={"X-XSRFToken": notebook.http.cookies.get("_xsrf", "")})
         assert resp.status_code == 202, resp.text
         control_plane.api.wait_for(lambda: _left_in_namespace(control_plane)["daskautoscalers"].get("doomed"),
                                    60, "the operator's finalizer on the DaskAutoscaler")
@@ -60,8 +64,9 @@ def test_deleting_the_profile_namespace_leaves_nothing_running_on_the_node(
         pods = _pods(control_plane)
         uids = [p["metadata"]["uid"] for p in pods]
         before = state_of(real_node, NAMESPACE, uids)
-        assert len(pods) == 3 and len(before.running) >= 6, (pods, before)  # 3 sandboxes + 3 containers
-        assert len(before.netns) == 3 and before.cgroups, before
+        # The notebook pod, the scheduler and 2 workers: 4 sandboxes and 4 containers.
+        assert len(pods) == 4 and notebook.pod in [p["metadata"]["name"] for p in pods], pods
+        assert len(before.running) >= 8 and len(before.netns) == 4 and before.cgroups, before
         finalizers = _left_in_namespace(control_plane)
         assert finalizers["daskclusters"]["doomed"], finalizers  # kopf's, to be removed by the operator
 
@@ -111,13 +116,11 @@ def test_deleting_the_profile_namespace_leaves_nothing_running_on_the_node(
               f"namespace {'was held by the Dask objects finalizers until they were removed' if held else 'went by itself'}"
               f" ({time.monotonic() - began:.1f} s)")
 
-        # Our server, whose service account went with the namespace, answers in words.
-        resp = server.get("clusters")
-        assert resp.status_code != 500, resp.text
-        if resp.status_code != 200:
-            assert resp.json()["error"]["code"] in ("forbidden", "unavailable", "not_found"), resp.text
     finally:
-        server.stop()
+        if notebook.http is not None:
+            notebook.http.close()  # the notebook went with its namespace (or stop it if the test failed early)
+        if _namespace(control_plane) is not None and not (_namespace(control_plane)["metadata"].get("deletionTimestamp")):
+            notebook.stop()
 
     # The operator is not stuck on the gone namespace: a new namespace of the same name gets
     # a running cluster, and its delete is handled (the finalizer removed).
