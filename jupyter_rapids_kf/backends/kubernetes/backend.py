@@ -340,9 +340,13 @@ class KubernetesBackend:
             if cluster:
                 self._recompute(cluster)
 
-    def _objects(self, name: str, dc: dict) -> Objects:
-        names = set(self.watched[DASKCLUSTERS].objects)
-        events = [e for e in self.watched[EVENTS].objects.values() if event_cluster(e, names) == name]
+    def _objects(self, name: str, dc: dict, reasons: bool = True) -> Objects:
+        """What the cache holds about one cluster; `reasons` False leaves out what only the
+        card's reasons need (the namespace's events, crash lines), for the 2 s tick."""
+        events = []
+        if reasons:
+            names = set(self.watched[DASKCLUSTERS].objects)
+            events = [e for e in self.watched[EVENTS].objects.values() if event_cluster(e, names) == name]
         groups = self._groups.get(name, {})
         pods = list(self._pods.get(name, {}).values())
         return Objects(
@@ -353,7 +357,7 @@ class KubernetesBackend:
             pods=pods,
             events=events,
             delete_requested=name in self._delete_requested,
-            crash_lines=self._crash_lines(pods),
+            crash_lines=self._crash_lines(pods) if reasons else {},
         )
 
     def _crash_lines(self, pods: list[dict]) -> dict:
@@ -412,7 +416,7 @@ class KubernetesBackend:
                 elif cluster.phase in READABLE:
                     dc = self.watched[DASKCLUSTERS].objects.get(name)
                     if dc is not None:
-                        self.scale_down.check(self._objects(name, dc), cluster.scheduler.address)
+                        self.scale_down.check(self._objects(name, dc, reasons=False), cluster.scheduler.address)
 
     async def _delete_worker(self, deployment: str) -> None:
         try:
