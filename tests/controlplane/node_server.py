@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from .node import RealNode
 from .procs import Process
@@ -34,6 +35,28 @@ def start_server(real_node: RealNode, control_plane, namespace: str, work_dir: P
         "default_worker_command": "dask worker", "default_gpus_per_worker": 0,
         "scheduler_cpu": "1", "scheduler_memory": "1Gi", "gpu_metrics_interval": 0, **options,
     }).start()
+
+
+def server_fixture(namespace: str):
+    """A test module's ``server`` fixture (module scope): ``start_server`` for ``namespace``
+    with Dask rights granted, stopped after the module. Use: ``server = server_fixture(NS)``."""
+
+    @pytest.fixture(scope="module")
+    def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
+        dask_rights_switch.grant()
+        srv = start_server(real_node, control_plane, namespace, tmp_path_factory.mktemp("jupyter"))
+        yield srv
+        srv.stop()
+
+    return server
+
+
+def wait_cluster_pods_gone(control_plane, namespace: str, timeout: float = 90) -> None:
+    """After deletes: the next test needs the node's 2 CPUs back, so wait for the pods to go."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and control_plane.api.get(
+            f"/api/v1/namespaces/{namespace}/pods", labelSelector="dask.org/cluster-name")["items"]:
+        time.sleep(1)
 
 
 class NodeJupyterServer:

@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from ..api.test_jobs_local import write_notebook
 from .conftest import SERVICE_ACCOUNT
 from .node_server import NodeJupyterServer
 
@@ -94,17 +95,6 @@ def test_a_python_job_computes_on_real_workers_and_its_log_comes_back(server, co
     assert pods_of(control_plane, "count") == ["count-runner"]
     assert server.get("clusters/count").status_code == 404
     assert server.delete("jobs/count").status_code == 202
-
-
-def write_notebook(path: Path, *sources: str, parameters: str | None = None) -> None:
-    nb = nbformat.v4.new_notebook()
-    if parameters is not None:
-        cell = nbformat.v4.new_code_cell(parameters)
-        cell.metadata["tags"] = ["parameters"]
-        nb.cells.append(cell)
-    nb.cells += [nbformat.v4.new_code_cell(s) for s in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
 
 
 def outputs(nb) -> list[str]:

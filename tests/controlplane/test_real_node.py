@@ -16,7 +16,7 @@ import pytest
 
 from . import node_net as net
 from .node import NODE_NAME
-from .node_server import start_server
+from .node_server import server_fixture
 
 pytestmark = pytest.mark.controlplane
 
@@ -27,12 +27,7 @@ CLUSTER = "cpu"
 SMALL = {"cpu": "500m", "memory": "1Gi"}
 
 
-@pytest.fixture(scope="module")
-def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
-    dask_rights_switch.grant()
-    srv = start_server(real_node, control_plane, NAMESPACE, tmp_path_factory.mktemp("jupyter"))
-    yield srv
-    srv.stop()
+server = server_fixture(NAMESPACE)
 
 
 @pytest.fixture(scope="module")

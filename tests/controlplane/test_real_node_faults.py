@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
 from . import node_net as net
-from .node_server import start_server
+from .node_server import server_fixture, wait_cluster_pods_gone
 
 pytestmark = pytest.mark.controlplane
 
@@ -15,12 +14,7 @@ NAMESPACE = "real-faults"
 SMALL = {"cpu": "300m", "memory": "768Mi"}
 
 
-@pytest.fixture(scope="module")
-def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
-    dask_rights_switch.grant()
-    srv = start_server(real_node, control_plane, NAMESPACE, tmp_path_factory.mktemp("jupyter"))
-    yield srv
-    srv.stop()
+server = server_fixture(NAMESPACE)
 
 
 @pytest.fixture
@@ -29,10 +23,7 @@ def cleanup(server, control_plane):
     yield made
     for name in made:
         server.delete(f"clusters/{name}")
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and control_plane.api.get(
-            f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector="dask.org/cluster-name")["items"]:
-        time.sleep(1)
+    wait_cluster_pods_gone(control_plane, NAMESPACE)
 
 
 def test_an_image_that_is_not_on_the_node_fails_with_the_pull_reason(server, cleanup):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from .node_server import start_server
+from .node_server import server_fixture, wait_cluster_pods_gone
 
 pytestmark = pytest.mark.controlplane
 
@@ -16,12 +16,7 @@ NAMESPACE = "real-scale"
 SMALL = {"cpu": "300m", "memory": "768Mi"}
 
 
-@pytest.fixture(scope="module")
-def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
-    dask_rights_switch.grant()
-    srv = start_server(real_node, control_plane, NAMESPACE, tmp_path_factory.mktemp("jupyter"))
-    yield srv
-    srv.stop()
+server = server_fixture(NAMESPACE)
 
 
 @pytest.fixture
@@ -39,11 +34,7 @@ def make_cluster(server, control_plane):
     yield make
     for name in made:
         server.delete(f"clusters/{name}")
-    # The next test needs the CPUs back: wait for the pods to go.
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and control_plane.api.get(
-            f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector="dask.org/cluster-name")["items"]:
-        time.sleep(1)
+    wait_cluster_pods_gone(control_plane, NAMESPACE)
 
 
 def _client(cp, name: str):
