@@ -10,6 +10,11 @@ target is not the dashboard of one of the user's clusters; what it allows goes o
 jupyter-server-proxy unchanged. The server's own port is refused whatever an admin allows, so a
 loop cannot start. `c.RapidsKF.configure_proxy_allowlist = False` leaves the rest to
 jupyter-server-proxy (for admins who use it for other tools, docs/admin.md).
+
+jupyter-server-proxy's handler also leaves XSRF to the proxied app, and lets a cross-site
+websocket through where `allow_origin` is `*` (KubeFlow). A request whose target is the dashboard
+of one of the user's clusters is therefore served by jupyter-server-proxy's own handler with the
+checks of proxy_guard.py mixed in, exactly as on rapids-kf/clusters/<name>/dashboard/.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import socket
 from typing import Any, Callable
 from urllib.parse import unquote
 
-from tornado.routing import Matcher, Rule
+from tornado.routing import Matcher, Router, Rule
 from tornado.web import RequestHandler
+
+from .proxy_guard import DashboardGuard
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +88,10 @@ class Policy:
         own = {str(getattr(self._serverapp, "ip", "") or "").lower(), socket.gethostname().lower()}
         return is_loopback(host) or host.lower().rstrip(".") in own
 
+    def dashboard_of(self, host: str, port: int) -> str | None:
+        """The name of the user's cluster whose dashboard this is, else None."""
+        return self._dashboard_owner(host, port)
+
     def why_refused(self, host: str, port: int) -> str | None:
         if self._is_this_server(host, port):
             return f"{host}:{port} is this Jupyter server itself"
@@ -136,8 +147,60 @@ class _Refused(Matcher):
         return {"path_args": [], "path_kwargs": {"host": host, "port": str(port)}}
 
 
+class _Dashboard(Matcher):
+    """A generic-proxy request to the dashboard of one of the user's clusters."""
+
+    def __init__(self, prefix: str, policy: Policy):
+        self.prefix = prefix
+        self.policy = policy
+
+    def match(self, request: Any) -> dict[str, Any] | None:
+        asked = target(request.path, self.prefix)
+        if asked is None or self.policy.why_refused(*asked) is not None:
+            return None
+        return {} if self.policy.dashboard_of(*asked) is not None else None
+
+
+_guarded: dict[type, type] = {}
+
+
+def guarded(handler: type) -> type:
+    """`handler` (one of jupyter-server-proxy's) with the dashboard checks in front."""
+    if handler not in _guarded:
+        _guarded[handler] = type(f"Dashboard{handler.__name__}", (DashboardGuard, handler), {})
+    return _guarded[handler]
+
+
+class _ProxyWithChecks(Router):
+    """Finds the jupyter-server-proxy route the request would take, and serves it guarded."""
+
+    def __init__(self, web_app: Any):
+        self.web_app = web_app
+
+    def _proxy_rules(self, rules: list[Rule]):
+        from jupyter_server_proxy.handlers import LocalProxyHandler, RemoteProxyHandler
+
+        for rule in rules:
+            inner = getattr(rule.target, "rules", None)
+            if inner is not None:
+                yield from self._proxy_rules(inner)
+            elif rule.target in (LocalProxyHandler, RemoteProxyHandler):
+                yield rule
+
+    def find_handler(self, request: Any, **kwargs: Any) -> Any:
+        for rule in self._proxy_rules(self.web_app.default_router.rules):
+            match = rule.matcher.match(request)
+            if match is not None:
+                return self.web_app.get_handler_delegate(
+                    request, guarded(rule.target), rule.target_kwargs,
+                    match.get("path_args"), match.get("path_kwargs"),
+                )
+        return None  # not one of its generic routes after all: the next rules decide
+
+
 def install(web_app: Any, base_url: str, policy: Policy) -> None:
-    """Put the refusal in front of every route of the server, jupyter-server-proxy's included."""
+    """Put the refusal, then the dashboards' checks, in front of every route of the server."""
     prefix = base_url.rstrip("/") + "/proxy/"
     rule = Rule(_Refused(prefix, policy), RefusedProxyHandler, {"policy": policy})
     web_app.default_router.rules.insert(0, rule)
+    web_app.default_router.rules.insert(1, Rule(_Dashboard(prefix, policy), _ProxyWithChecks(web_app)))

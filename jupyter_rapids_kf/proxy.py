@@ -2,7 +2,8 @@
 
 The target comes only from the backend's own record of the cluster, so this route can reach
 the user's clusters and nothing else: it is never an open proxy. HTTP and websockets (bokeh
-streams over a websocket) both go through jupyter-server-proxy's ProxyHandler.
+streams over a websocket) both go through jupyter-server-proxy's ProxyHandler, with the XSRF,
+origin and body handling of proxy_guard.py in front.
 """
 
 from __future__ import annotations
@@ -10,20 +11,20 @@ from __future__ import annotations
 import json
 from urllib.parse import urlsplit
 
-from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
 from jupyter_server_proxy.handlers import ProxyHandler
 from tornado import web
 from tornado.httpclient import HTTPClientError
 
-from .errors import STATUS_CODES, RapidsKFError, Unavailable
+from .errors import RapidsKFError, Unavailable
+from .proxy_guard import DashboardGuard
 
 # What jupyter-server-proxy's buffered HTTP path raises when the dashboard does not answer: the
 # connection refused or reset (OSError), a timeout (599), or any other transport error (500).
 _NOT_ANSWERING = (500, 599)
 
 
-class DashboardProxyHandler(ProxyHandler):
+class DashboardProxyHandler(DashboardGuard, ProxyHandler):
     """Resolves the cluster name to its dashboard, then proxies like /proxy/<host>:<port>."""
 
     async def _target(self, name: str) -> tuple[str, int]:
@@ -61,23 +62,10 @@ class DashboardProxyHandler(ProxyHandler):
             "if it failed, delete it and create it again",
         )
 
-    def check_xsrf_cookie(self) -> None:
-        # jupyter-server-proxy leaves XSRF to the proxied app; the Dask dashboard has none, and
-        # its HTTP API can retire workers. Writes need the same XSRF or token as the REST API.
-        # (Websocket upgrades are GETs: their origin is checked instead.)
-        return JupyterHandler.check_xsrf_cookie(self)
-
     def _refuse(self, err: RapidsKFError) -> None:
         self.set_status(err.status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(err.to_json()))
-
-    def write_error(self, status_code: int, **kwargs) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        message = getattr(exc, "log_message", None) or "dashboard proxy error"
-        code = STATUS_CODES.get(status_code, "unavailable" if status_code >= 500 else "invalid")
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": {"code": code, "message": message}}))
 
     @web.authenticated
     async def http_get(self, name: str, proxied_path: str | None = None):
