@@ -36,15 +36,43 @@ QUANTITY_BOUNDS = {
 }
 
 
+def as_integer(value: Any) -> int | None:
+    """The integer a JSON value is, as JSON Schema counts them: 3 and 3.0 are, true and 3.5 are not."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
 def check_int(field: str, value: Any, minimum: int, maximum: int) -> int:
-    """An integer (JSON true is not one) within [minimum, maximum], else 400 naming the field."""
-    if isinstance(value, bool) or not isinstance(value, int):
+    """An integer (JSON true is not one; 3.0 is) within [minimum, maximum], else 400 naming the field."""
+    value = as_integer(value)
+    if value is None:
         raise Invalid(f"{field} must be an integer", field=field)
     if value < minimum:
         raise Invalid(f"{field} must be at least {minimum}", field=field)
     if value > maximum:
         raise Invalid(f"{field} must be at most {maximum}", field=field)
     return value
+
+
+def query_int(field: str, text: str | None, default: int, minimum: int, maximum: int) -> int:
+    """A query parameter's integer: absent is the default, present it must be one ("" is not)."""
+    if text is None:
+        return default
+    try:
+        number: int | None = int(text)
+    except ValueError:
+        try:
+            number = as_integer(float(text))
+        except ValueError:
+            number = None
+    if number is None:
+        raise Invalid(f"{field} must be an integer (leave it out for {default})", field=field)
+    return check_int(field, number, minimum, maximum)
 
 
 def quantity_value(text: str) -> Decimal:

@@ -96,7 +96,7 @@ def resolve(config: RapidsKF, request: ClusterRequest, facts: BackendFacts) -> C
     bounds = limits(config, facts)
     # The request was bounded when parsed; a profile or a default must be too.
     for key, (low, high) in INT_BOUNDS.items():
-        check_int(key, values[key], low, high)
+        values[key] = check_int(key, values[key], low, high)
     for key in ("cpu", "memory"):
         check_quantity(key, values[key])
 

@@ -22,6 +22,12 @@ def error_json(status: int, message: str) -> dict[str, Any]:
     return {"error": {"code": code, "message": message}}
 
 
+def describe(err: BaseException) -> str:
+    """An exception in words that are never empty: asyncio's TimeoutError, for one, says nothing."""
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text}" if text else f"{type(err).__name__} (no message)"
+
+
 class RapidsKFError(Exception):
     """An error a user can act on."""
 

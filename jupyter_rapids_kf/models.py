@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from .bounds import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, check_int, check_quantity
+from .bounds import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, as_integer, check_int, check_quantity
 from .errors import Invalid
 
 # Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most. Matched
@@ -254,9 +254,12 @@ def _type_name(expected: type | tuple[type, ...]) -> str:
 
 
 def check_type(field_name: str, value: Any, expected: type) -> Any:
-    # bool is a subclass of int in Python; JSON true is never a count.
-    if expected is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise Invalid(f"{field_name} must be an integer", field=field_name)
+    # bool is a subclass of int in Python; JSON true is never a count. 3.0 is one (JSON Schema).
+    if expected is int:
+        number = as_integer(value)
+        if number is None:
+            raise Invalid(f"{field_name} must be an integer", field=field_name)
+        return number
     if not isinstance(value, expected):
         raise Invalid(f"{field_name} must be {_type_name(expected)}", field=field_name)
     return value
@@ -344,8 +347,9 @@ def parse_scale_request(body: Any) -> tuple[str, Any]:
     extra = sorted(set(adapt) - {"minimum", "maximum"})
     if extra:
         raise Invalid(f"unknown field adapt.{extra[0]}; allowed: minimum, maximum", field="adapt")
+    bounds = {}
     for key in ("minimum", "maximum"):
         if key not in adapt:
             raise Invalid(f"adapt.{key} is required", field=f"adapt.{key}")
-        check_int(f"adapt.{key}", adapt[key], 0, WORKERS_MAX)
-    return "adapt", Adapt(minimum=adapt["minimum"], maximum=adapt["maximum"])
+        bounds[key] = check_int(f"adapt.{key}", adapt[key], 0, WORKERS_MAX)
+    return "adapt", Adapt(**bounds)

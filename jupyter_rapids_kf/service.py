@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 
 from . import __version__, cluster_rules
 from .backends.base import Backend, BackendFacts, ChangeKind, Check
-from .bounds import LOG_TAIL_MAX
+from .bounds import LOG_TAIL_MAX, query_int
 from .config import RapidsKF
 from .errors import Exists, Failed, Invalid, Limit, RapidsKFError
 from .events import SUBSCRIBER_QUEUE, Event, Subscription
@@ -187,12 +187,7 @@ class ClusterService:
         check_name(name)
         if component not in LOG_COMPONENTS:
             raise Invalid(f"component must be one of {', '.join(LOG_COMPONENTS)}", field="component")
-        try:
-            lines = int(tail) if tail not in (None, "") else 200
-        except (TypeError, ValueError):
-            raise Invalid("tail must be an integer", field="tail") from None
-        if not 1 <= lines <= LOG_TAIL_MAX:
-            raise Invalid(f"tail must be between 1 and {LOG_TAIL_MAX}", field="tail")
+        lines = query_int("tail", None if tail is None else str(tail), 200, 1, LOG_TAIL_MAX)
         backend = await self.backend()
         await backend.get(name)
         return [p.to_json() for p in await backend.logs(name, component, lines)]

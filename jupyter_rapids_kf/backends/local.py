@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..errors import Exists, Invalid, NotFound, Unavailable
+from ..errors import Exists, Invalid, NotFound, Unavailable, describe
 from ..generic_proxy import is_loopback
 from ..models import Adapt, Cluster, ClusterSpec, now_iso
 from . import local_timeline
@@ -349,7 +349,7 @@ class LocalBackend:
             comm = self._rpc(runner.address)
             return await asyncio.wait_for(getattr(comm, op)(**kwargs), RPC_TIMEOUT)
         except (OSError, asyncio.TimeoutError) as err:
-            raise Unavailable(f"the scheduler of {runner.name!r} does not answer: {err}") from err
+            raise Unavailable(f"the scheduler of {runner.name!r} does not answer: {describe(err)}") from err
 
     def _changed(self, runner: Runner) -> Cluster:
         cluster = self._cluster(runner)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Unavailable
+from ..errors import Unavailable, describe
 from .local_runner import standby_note
 
 log = logging.getLogger(__name__)
@@ -175,7 +175,7 @@ class Launcher:
             except OSError as err:
                 if spec_path:
                     spec_path.unlink(missing_ok=True)
-                raise Unavailable(f"could not start the cluster process: {err}") from err
+                raise Unavailable(f"could not start the cluster process: {describe(err)}") from err
 
     def _take_standby(self, spec_path: Path) -> subprocess.Popen | None:
         standby, self._standby = self._standby, None

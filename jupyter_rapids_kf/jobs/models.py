@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..bounds import check_int
+from ..bounds import query_int
 from ..errors import Invalid, NotFound
 from ..models import check_name, check_text, now_iso
 
@@ -111,8 +111,4 @@ def output_path(file: str, job: str) -> str:
 
 
 def check_tail(tail: str | None) -> int:
-    try:
-        lines = int(tail) if tail not in (None, "") else 200
-    except (TypeError, ValueError):
-        raise Invalid("tail must be an integer", field="tail") from None
-    return check_int("tail", lines, 1, 5000)
+    return query_int("tail", tail, 200, 1, 5000)
