@@ -146,10 +146,15 @@ class TimelineHandler(RapidsKFHandler):
 class ImageNodesHandler(RapidsKFHandler):
     @web.authenticated
     @authorized
-    # POST with a JSON body, not GET with a query: the image is checked like any request body
-    # (unknown fields and wrong types are a 400); nothing is changed.
-    async def post(self) -> None:
-        self.reply(await self.service.image_nodes(self.json_body()))
+    async def get(self) -> None:
+        """A read: `?image=<reference>` (once), or nothing for the default image of new clusters."""
+        unknown = sorted(set(self.request.query_arguments) - {"image"})
+        if unknown:
+            raise Invalid(f"unknown parameter {unknown[0]!r}; allowed: image", field=unknown[0])
+        images = self.get_query_arguments("image", strip=False)
+        if len(images) > 1:
+            raise Invalid("give image once", field="image")
+        self.reply(await self.service.image_nodes({"image": images[0]} if images else {}))
 
 
 class EventsHandler(RapidsKFHandler):
