@@ -172,6 +172,18 @@ async def test_environment_shows_defaults_gpus_and_checks(api, k8s):
         assert checks[name]["ok"], checks[name]
 
 
+async def test_the_operator_check_cannot_tell_before_any_cluster_exists(api, k8s):
+    # No cluster yet: nothing shows whether an operator runs, so the check is not a pass.
+    env = await api.get("environment")
+    check = next(c for c in env["checks"] if c["name"] == "operator")
+    assert check["status"] == "unknown" and check["ok"] is False, check
+    assert check["message"].startswith("no cluster yet to tell whether the dask-kubernetes operator acts")
+    await create_running(api, k8s)
+    env = await api.get("environment")
+    check = next(c for c in env["checks"] if c["name"] == "operator")
+    assert check["status"] == "ok", check
+
+
 async def test_permission_and_operator_checks_name_their_fix(api, k8s):
     k8s.deny("create", "daskautoscalers")
     k8s.deny("get", "pods/log")
