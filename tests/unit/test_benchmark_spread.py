@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -93,3 +94,29 @@ def test_a_percentile_compares_that_percentile():
 def test_a_re_evaluation_prints_the_same_interval():
     a, b = [1.3, 1.5, 1.2, 1.9, 1.4], [1.0, 1.25, 0.9, 1.1, 1.6]
     assert compare(a, b) == compare(a, b)
+
+
+def re_evaluate(script: str, *files: str) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--from-json",
+                           *(str(ROOT / "docs/results" / f) for f in files)],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_every_benchmark_prints_its_ratios_through_the_rule():
+    """Each script's --from-json re-evaluates a kept file: a ratio where the rule lets one
+    through, "no headline" with the interval where it does not (the figures of the kept files)."""
+    api = re_evaluate("api_latency.py", "api_latency_run3.json", "api_latency_run4.json")
+    assert "usable_2_workers_s" in api and "no headline: 1.70x but its 95% interval" in api  # run 3
+    assert "3.00x (95% interval" in api  # run 4, 10 runs a side, ranges overlapping a little
+    assert "create_request_s" in api and "no headline: 1 and 1 runs" in api  # one median kept
+    gpu = re_evaluate("gpu_etl.py", "gpu_etl_run1.json")
+    assert "800M dask-cpu / dask-cudf: 9.26x (95% interval" in gpu
+    assert "800M cudf / dask-cudf: no headline: 1.00x" in gpu and "n.h." in gpu
+    burst = re_evaluate("list_burst.py", "list_burst.json")
+    assert "burst answered, median, list / floor: 0.95x (95% interval" in burst
+    listing = re_evaluate("list_latency.py", "list_latency.json")
+    assert "no headline: one p95 a side" in listing and "emulator" in listing
+    start = re_evaluate("k8s_start.py", "k8s_start_2026-12-04.json")
+    assert "KubeCluster / ours (spread.py rule): no headline: 0.99x" in start
