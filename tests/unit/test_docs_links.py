@@ -3,7 +3,8 @@
 README.md and docs/*.md: relative links resolve to files here; every repository path they
 cite in backticks (a script, a test, a raw result under docs/results/) exists, unless it is
 an output the build writes (ignored by git); no issue numbers or files from outside the
-repository; counts the README states match the code.
+repository; the fuzz count the README states is the one its cited run printed; and every
+figure quoted beside a cited raw result is in that result (the convention is below).
 """
 
 from __future__ import annotations
