@@ -120,7 +120,7 @@ def text_units(text: str) -> list[str]:
         if stripped.startswith("|") or not stripped or stripped.startswith(("#", "```", "- ", "* ")) \
                 or re.match(r"\d+\. ", stripped):
             if block:
-                units += re.split(r"(?<=[.;!?])\s+(?=[A-Z*`(\[])", " ".join(block))
+                units += re.split(r"(?<=[.!?])\s+(?=[A-Z*`(\[])|(?<=;)\s+(?=[A-Z*(\[])", " ".join(block))
                 block = []
             if stripped.startswith("|"):
                 units.append(stripped)
