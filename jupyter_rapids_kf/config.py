@@ -6,10 +6,12 @@ reports the effective values so users see the same limits the server enforces.
 
 from __future__ import annotations
 
+from typing import Any
+
 from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
-from .models import REQUEST_FIELDS, check_name
+from .models.cluster import REQUEST_FIELDS, check_name
 
 
 class RapidsKF(LoggingConfigurable):
@@ -185,6 +187,12 @@ class RapidsKF(LoggingConfigurable):
         at once. Costs an idle scheduler and its workers while nobody asks for one. Not used on
         a machine with GPUs (its default cluster is a GPU cluster).""",
     ).tag(config=True)
+
+    def with_settings(self, **settings: Any) -> "RapidsKF":
+        """A copy with `settings` in place of these values, for a use that fixes a few (the doctor,
+        the pipeline step: clusters/build.py); this object is left as it was."""
+        values = {name: getattr(self, name) for name in self.trait_names(config=True)}
+        return type(self)(log=self.log, **{**values, **settings})
 
     @validate("profiles")
     def _check_profiles(self, proposal):

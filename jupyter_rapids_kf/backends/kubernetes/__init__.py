@@ -10,7 +10,7 @@ import asyncio
 
 from ...config import RapidsKF
 from ...errors import RapidsKFError
-from .backend import KubernetesBackend
+from .clusters import KubernetesBackend
 from .client import DASK_GROUP, Kube, credentials, detect_namespace
 
 __all__ = ["KubernetesBackend", "detect"]
