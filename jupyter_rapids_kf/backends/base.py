@@ -89,6 +89,23 @@ class BackendFacts:
     can_tie: bool = False
 
 
+@dataclass
+class ImageNodes:
+    """On which GPU nodes an image is present (backends/kubernetes/image_nodes.py)."""
+
+    image: str
+    known: bool  # False when nodes may not be read
+    nodes: list[str] = field(default_factory=list)  # GPU nodes that hold the image
+    hostnames: list[str] = field(default_factory=list)  # their kubernetes.io/hostname labels
+    gpu_nodes: int = 0
+    sizes: dict[str, int] = field(default_factory=dict)  # node -> bytes
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"image": self.image, "known": self.known, "nodes": self.nodes,
+                "gpu_nodes": self.gpu_nodes, "message": self.message}
+
+
 @runtime_checkable
 class Backend(Protocol):
     name: str  # "local" or "kubernetes"
@@ -130,6 +147,10 @@ class Backend(Protocol):
 
     async def dashboard_target(self, name: str) -> str:
         """Base URL ("http://host:port") of the cluster's Dask dashboard, for the proxy only."""
+
+    async def image_nodes(self, image: str | None) -> ImageNodes:
+        """On which GPU nodes `image` (None: the default of new clusters) is present; `known`
+        False where the backend has no nodes to tell of."""
 
     def jobs_backend(self, root: Path) -> "JobsBackend":
         """The jobs backend that runs batch jobs where this backend runs clusters; `root` is the

@@ -9,8 +9,8 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from ..errors import Invalid
-from ..models.limits import check_int
 from ..models.cluster import check_name, check_text
+from ..models.limits import check_int
 
 MAX_PARAMETERS_BYTES = 16 * 1024
 REQUEST_FIELDS = ("path", "name", "parameters", "cluster")

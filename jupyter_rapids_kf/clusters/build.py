@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..backends import choose_backend
+from ..backends import choose_backend, kubernetes_backend
 from ..config import RapidsKF
 from .service import ClusterService
 
@@ -40,9 +40,7 @@ def cluster_service(config: RapidsKF, state_dir: Path | None, *, serverapp: Any 
 
     async def choose():
         if not use.probe:
-            from ..backends.kubernetes import KubernetesBackend
-
-            return KubernetesBackend(config, serverapp=serverapp), use.name
+            return kubernetes_backend(config, serverapp), use.name
         return await choose_backend(config, state_dir, serverapp)
 
     return ClusterService(config, choose)

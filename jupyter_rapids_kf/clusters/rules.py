@@ -9,10 +9,10 @@ import secrets
 from typing import Any
 
 from ..backends.base import BackendFacts
-from ..models.limits import check_int, check_quantity
 from ..config import RapidsKF
 from ..errors import Invalid, Limit
 from ..models.cluster import INT_BOUNDS, ClusterRequest, ClusterSpec
+from ..models.limits import check_int, check_quantity
 
 
 def _first(*values: Any) -> Any:

@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from .. import __version__
-from . import rules as cluster_rules
 from ..backends.base import Backend, BackendFacts, ChangeKind, Check, JobsBackend
-from ..models.limits import LOG_TAIL_MAX
 from ..config import RapidsKF
 from ..errors import Exists, Failed, Invalid, Limit, RapidsKFError
-from ..web.events import SUBSCRIBER_QUEUE, Event, Subscription
 from ..models.cluster import (
     Cluster,
     ClusterSpec,
@@ -30,9 +27,12 @@ from ..models.cluster import (
     parse_cluster_request,
     parse_scale_request,
 )
-from .snippets import snippet as make_snippet
+from ..models.limits import LOG_TAIL_MAX
 from ..models.timeline import StartHistory
 from ..models.versions import describe as describe_skew
+from ..web.events import SUBSCRIBER_QUEUE, Event, Subscription
+from . import rules as cluster_rules
+from .snippets import snippet as make_snippet
 
 log = logging.getLogger(__name__)
 
@@ -215,12 +215,7 @@ class ClusterService:
             check_text("image", image)
             if not image.strip() or len(image) > 512:
                 raise Invalid("image must be an image reference of at most 512 characters", field="image")
-        backend = await self.backend()
-        find = getattr(backend, "image_nodes", None)  # only backends with nodes have it
-        if find is None:
-            return {"image": image or "", "known": False, "nodes": [], "gpu_nodes": 0,
-                    "message": "local clusters run in this server's environment: there is no image to pull"}
-        return (await find(image)).to_json()
+        return (await (await self.backend()).image_nodes(image)).to_json()
 
     async def timeline(self, name: str) -> dict[str, Any]:
         """Where the start-up time went, with an ETA from recent starts of the same image."""

@@ -8,13 +8,13 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from ..backends.base import JobsBackend
+from ..batch.files import user_file
+from ..batch.request import check_tail, job_name_for, parse_job_request
+from ..clusters.service import ClusterService
 from ..errors import Exists, RapidsKFError
 from ..models.cluster import check_name
-from ..clusters.service import ClusterService
-from ..backends.base import JobsBackend
 from ..models.job import FINISHED, Job, output_path
-from ..batch.request import check_tail, job_name_for, parse_job_request
-from ..batch.files import user_file
 
 log = logging.getLogger(__name__)
 

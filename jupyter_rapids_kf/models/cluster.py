@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from .limits import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, check_int, check_quantity
 from ..errors import Invalid
+from .limits import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, check_int, check_quantity
 
 # Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most. Matched
 # whole (fullmatch): "$" alone would let a trailing newline through.

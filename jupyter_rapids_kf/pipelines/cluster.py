@@ -14,11 +14,11 @@ import re
 import time
 from typing import Any, Callable, TypeVar
 
+from ..clusters.build import PIPELINE_STEP, cluster_service
+from ..clusters.service import ClusterService
 from ..config import RapidsKF
 from ..errors import Failed, NotFound, RapidsKFError, Unavailable
 from ..models.cluster import Cluster
-from ..clusters.build import PIPELINE_STEP, cluster_service
-from ..clusters.service import ClusterService
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

@@ -7,8 +7,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..batch.request import parse_job_request
 from ..batch.files import user_file
+from ..batch.request import parse_job_request
 from ..clusters.service import ClusterService
 from .export import Exported, export
 

@@ -17,8 +17,8 @@ from ..base import Check
 from . import job_checks
 from .client import DASK_GROUP, OPERATOR_FIX, PERMISSION_FIX, Resource
 from .client.access import can_i
-from .view import BackendView
 from .spec import GPU_RESOURCE
+from .view import BackendView
 
 
 DASK_KINDS = ("daskclusters", "daskworkergroups", "daskautoscalers")

@@ -16,13 +16,13 @@ from typing import Any, Mapping
 from ...config import RapidsKF
 from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
 from ...models.cluster import Adapt, Cluster, ClusterSpec, iso_time
-from ..base import BackendFacts, ChangeListener, Check, PodLogs
+from ..base import BackendFacts, ChangeListener, Check, ImageNodes, PodLogs
 from . import checks as preflight
 from . import image_nodes, lifetime, notebook_owner, pod_logs, scaling
-from . import timeline as kube_timeline
 from . import proxy_allowlist
+from . import timeline as kube_timeline
+from .api_lists import list_from_api
 from .cache import Watched
-from .crash_logs import CrashLogs, crashes
 from .client import (
     DASKAUTOSCALERS,
     DASKCLUSTERS,
@@ -34,15 +34,15 @@ from .client import (
     Resource,
     detect_namespace,
 )
-from .readings.gpu import GpuReadings
-from .readings.idle import IdleReadings
-from .scale_down import ScaleDownRepair
-from .readings.versions import SchedulerVersions
-from .spec import build_daskcluster, drop_none
-from .status import CLUSTER_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .crash_logs import CrashLogs, crashes
 from .jobs import KubernetesJobs
 from .kept_facts import Surroundings
-from .api_lists import list_from_api
+from .readings.gpu import GpuReadings
+from .readings.idle import IdleReadings
+from .readings.versions import SchedulerVersions
+from .scale_down import ScaleDownRepair
+from .spec import build_daskcluster, drop_none
+from .status import CLUSTER_LABEL, Objects, Timeouts, cluster_status, event_cluster
 
 log = logging.getLogger(__name__)
 
@@ -302,7 +302,7 @@ class KubernetesBackend:
         await self.get(name)
         return await pod_logs.read(self.kube, list(self._pods.get(name, {}).values()), component, tail)
 
-    async def image_nodes(self, image: str | None) -> image_nodes.ImageNodes:
+    async def image_nodes(self, image: str | None) -> ImageNodes:
         chosen = image or (await self.notebook_image())[0] or self.config.default_image
         return await image_nodes.find(self.nodes, chosen)
 

@@ -22,15 +22,15 @@ import logging
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from .client import DASK_GROUP, PODS, Kube, Resource
-from .spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
+from ...batch.runner import decode_from_log, strip_payload
 from ...config import RapidsKF
-from .cache import Watched
 from ...errors import Invalid, NotFound, RapidsKFError, Unavailable
 from ...models.cluster import ClusterSpec
-from ..base import JobListener
 from ...models.job import Job
-from ...batch.runner import decode_from_log, strip_payload
+from ..base import JobListener
+from .cache import Watched
+from .client import DASK_GROUP, PODS, Kube, Resource
+from .spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
 
 log = logging.getLogger(__name__)
 
@@ -111,9 +111,9 @@ def file_configmap(name: str, owner: dict[str, Any], file_name: str, content: by
 
 
 def runner_source() -> str:
-    from ...batch import runner as run
+    from ...batch import runner
 
-    return Path(run.__file__).read_text(encoding="utf-8")
+    return Path(runner.__file__).read_text(encoding="utf-8")
 
 
 def job_from(obj: dict[str, Any], pod: dict[str, Any] | None, namespace: str) -> Job:

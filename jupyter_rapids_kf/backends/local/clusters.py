@@ -16,17 +16,17 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Exists, Invalid, NotFound, Unavailable
-from ...web.generic_proxy import is_loopback
 from ...models.cluster import Adapt, Cluster, ClusterSpec, now_iso
+from ...web.generic_proxy import is_loopback
+from ..base import BackendFacts, ChangeListener, Check, ImageNodes, PodLogs
 from . import timeline as local_timeline
-from ..base import BackendFacts, ChangeListener, Check, PodLogs
 from .checks import backend_checks
-from .machine import cpu_defaults, machine_facts
 from .gpus import detect_gpus
 from .jobs import LocalJobs
+from .machine import cpu_defaults, machine_facts
 from .processes import Launcher, Runner
-from .status import cluster_view
 from .runner import quantity, write_json
+from .status import cluster_view
 
 log = logging.getLogger(__name__)
 
@@ -270,6 +270,10 @@ class LocalBackend:
 
     async def timeline(self, name: str):
         return await local_timeline.build(self, self._runner(name))
+
+    async def image_nodes(self, image: str | None) -> ImageNodes:
+        return ImageNodes(image or "", known=False,
+                          message="local clusters run in this server's environment: there is no image to pull")
 
     def jobs_backend(self, root: Path) -> LocalJobs:
         return LocalJobs(self.state_dir, root)

@@ -13,11 +13,11 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...batch.runner import decode_from_log, strip_payload
 from ...errors import NotFound
 from ...models.cluster import ClusterSpec, now_iso
-from ..base import JobListener
 from ...models.job import Job, output_path
-from ...batch.runner import decode_from_log, strip_payload
+from ..base import JobListener
 
 
 @dataclass

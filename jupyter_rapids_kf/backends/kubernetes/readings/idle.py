@@ -9,12 +9,7 @@ Asking has the same effect as the operator's asking every 5 s: it only starts th
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from .poller import PerCluster
-
-log = logging.getLogger(__name__)
+from .poller import PerCluster, ask_scheduler
 
 ASK_TIMEOUT = 5.0
 
@@ -25,12 +20,5 @@ class IdleReadings(PerCluster):
     what = "idle times"
 
     async def read(self, address: str) -> float | None:
-        from distributed.core import rpc  # imported here: only the Kubernetes backend needs it
-
-        try:
-            async with rpc(address, timeout=ASK_TIMEOUT) as scheduler:
-                since = await asyncio.wait_for(scheduler.check_idle(), ASK_TIMEOUT)
-        except Exception as err:  # anything the network or the remote side raises: not known
-            log.debug("rapids-kf: no idle time from %s: %s", address, err or type(err).__name__)
-            return None
+        since = await ask_scheduler(address, "check_idle", ASK_TIMEOUT, "idle time")
         return float(since) if since else None

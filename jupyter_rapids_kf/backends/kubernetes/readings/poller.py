@@ -72,3 +72,16 @@ class PerCluster(Poller):
 
     async def forget(self, addresses: set[str]) -> None:
         """Let go of what is kept for schedulers no longer among `addresses`."""
+
+
+async def ask_scheduler(address: str, question: str, timeout: float, what: str) -> Any | None:
+    """One question to a scheduler over Dask's comm (the address the client snippet uses), within
+    `timeout`; None when it does not answer, logged as "no <what> from <address>"."""
+    from distributed.core import rpc  # imported here: only the Kubernetes backend needs it
+
+    try:
+        async with rpc(address, timeout=timeout) as scheduler:
+            return await asyncio.wait_for(getattr(scheduler, question)(), timeout)
+    except Exception as err:  # anything the network or the remote side raises: not known
+        log.debug("rapids-kf: no %s from %s: %s", what, address, err or type(err).__name__)
+        return None

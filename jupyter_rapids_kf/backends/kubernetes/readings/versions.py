@@ -9,14 +9,11 @@ address is asked once, again only after it failed to answer.
 from __future__ import annotations
 
 import asyncio
-import logging
 from typing import Callable
 
 from ....models.cluster import VersionSkew
 from ....models.versions import compare
-from .poller import Poller
-
-log = logging.getLogger(__name__)
+from .poller import Poller, ask_scheduler
 
 ASK_TIMEOUT = 5.0
 
@@ -50,12 +47,5 @@ class SchedulerVersions(Poller):
                     self.on_change(name)
 
     async def _ask(self, address: str) -> list[VersionSkew] | None:
-        from distributed.core import rpc  # imported here: only the Kubernetes backend needs it
-
-        try:
-            async with rpc(address, timeout=ASK_TIMEOUT) as scheduler:
-                answer = await asyncio.wait_for(scheduler.versions(), ASK_TIMEOUT)
-        except Exception as err:  # anything the network or the remote side raises: ask later
-            log.debug("rapids-kf: no versions from %s: %s", address, err or type(err).__name__)
-            return None
-        return compare(answer)
+        answer = await ask_scheduler(address, "versions", ASK_TIMEOUT, "versions")
+        return None if answer is None else compare(answer)  # None: asked again later
