@@ -36,7 +36,7 @@ from .client import (
 )
 from .crash_logs import CrashLogs, crashes
 from .jobs import KubernetesJobs
-from .kept_facts import Surroundings
+from .kept_facts import KeptFacts
 from .readings.gpu import GpuReadings
 from .readings.idle import IdleReadings
 from .readings.versions import SchedulerVersions
@@ -67,7 +67,7 @@ class KubernetesBackend:
         self._pods: dict[str, dict[str, dict]] = {}  # cluster name -> pod name -> pod
         self._groups: dict[str, dict[str, dict]] = {}  # cluster name -> worker group name -> group
         self._ticker: asyncio.Task | None = None
-        self.surroundings = Surroundings(self.kube, config, self.namespace, lambda: preflight.free_gpus(self))
+        self.kept_facts = KeptFacts(self.kube, config, self.namespace, lambda: preflight.free_gpus(self))
         self.allowlist = proxy_allowlist.SchedulerAllowlist(self.namespace, lambda: self._clusters.keys())
         self.allowlist_state = "not configured yet"
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
@@ -181,16 +181,16 @@ class KubernetesBackend:
         return await preflight.run(self)
 
     async def notebook_image(self) -> tuple[str | None, str]:
-        return await self.surroundings.notebook_image()
+        return await self.kept_facts.notebook_image()
 
     async def notebook_tie(self) -> notebook_owner.Tie:
-        return await self.surroundings.notebook_tie()
+        return await self.kept_facts.notebook_tie()
 
     async def free_gpus(self) -> tuple[int | None, list[str]]:
-        return await self.surroundings.free_gpus()
+        return await self.kept_facts.free_gpus()
 
     async def nodes(self) -> list[dict]:
-        return await self.surroundings.nodes()
+        return await self.kept_facts.nodes()
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -338,7 +338,7 @@ class KubernetesBackend:
                     groups[obj["metadata"]["name"]] = new
             self._recompute(cluster)
         elif resource is PODS:
-            self.surroundings.gpus_changed()
+            self.kept_facts.gpus_changed()
             names = set()
             for pod, add in ((old, False), (new, True)):
                 if pod is None:

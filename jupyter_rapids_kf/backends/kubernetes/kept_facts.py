@@ -15,7 +15,7 @@ from .client import NODES, PODS, Kube
 FreeGpus = Callable[[], Awaitable[tuple[int | None, list[str]]]]
 
 
-class Surroundings:
+class KeptFacts:
     def __init__(self, kube: Kube, config: RapidsKF, namespace: str, count_free_gpus: FreeGpus):
         self.kube, self.config, self.namespace = kube, config, namespace
         self._count_free_gpus = count_free_gpus
