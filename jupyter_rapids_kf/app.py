@@ -11,14 +11,21 @@ from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
 
 from .clusters.build import cluster_service
-from .clusters.routes import DASHBOARD_LINK, cluster_routes
+from .clusters.routes import cluster_routes
 from .config import RapidsKF
 from .jobs.routes import job_routes
 from .jobs.service import JobService
 from .pipelines.routes import pipeline_routes
 from .pipelines.service import PipelineService
 from .web import generic_proxy, unreadable_bodies
-from .web.handlers import UNKNOWN_PATH, EventsHandler, UnknownPathHandler
+from .web.handlers import (
+    DASHBOARD_LINK,
+    DASHBOARD_LINKS,
+    UNKNOWN_PATH,
+    DashboardLinkHandler,
+    EventsHandler,
+    UnknownPathHandler,
+)
 
 DASHBOARD_LINK_ENV = "DASK_DISTRIBUTED__DASHBOARD__LINK"
 
@@ -31,6 +38,7 @@ def route_table() -> list[tuple[str, type]]:
         *cluster_routes(),
         *job_routes(),
         *pipeline_routes(),
+        (DASHBOARD_LINKS, DashboardLinkHandler),
         (UNKNOWN_PATH, UnknownPathHandler),
     ]
 

@@ -1,17 +1,12 @@
-"""Thin handlers of the cluster routes (`rapids-kf/environment`, `clusters`, `image-nodes`,
-`dashboards`): parse, call the ClusterService, answer; auth and errors as RapidsKFHandler does."""
+"""Thin handlers of the cluster routes (`rapids-kf/environment`, `clusters`, `image-nodes`):
+parse, call the ClusterService, answer; auth and errors as RapidsKFHandler does."""
 
 from __future__ import annotations
 
 from jupyter_server.auth.decorator import authorized
-from jupyter_server.utils import url_path_join
 from tornado import web
 
-from ..errors import Invalid, NotFound
 from ..web.handlers import NAME, RapidsKFHandler
-
-# Where kernels' Client widgets link their dashboard (DASK_DISTRIBUTED__DASHBOARD__LINK).
-DASHBOARD_LINK = "rapids-kf/dashboards/{host}:{port}/status"
 
 
 class EnvironmentHandler(RapidsKFHandler):
@@ -86,30 +81,6 @@ class ImageNodesHandler(RapidsKFHandler):
         self.reply(await self.service.image_nodes(self.json_body()))
 
 
-class DashboardLinkHandler(RapidsKFHandler):
-    """A Client's dashboard link (host:port as the kernel sees it) sent on to its cluster's route.
-
-    Only the dashboards of the user's own clusters are known here; anything else is 404, so the
-    link never reaches an arbitrary address."""
-
-    @web.authenticated
-    @authorized
-    async def get(self, host: str, port: str, path: str | None = None) -> None:
-        if path and ".." in path.split("/"):
-            raise Invalid("a dashboard path may not contain '..'", field="path")
-        await self.service.backend()
-        name = self.service.dashboard_owner(host, int(port))
-        if name is None:
-            raise NotFound(
-                f"no cluster of yours has its dashboard at {host}:{port}",
-                fix="open the dashboard from the GPU clusters panel, or connect the Client with "
-                "the snippet of a cluster listed there",
-            )
-        where = url_path_join(self.base_url, "rapids-kf/clusters", name, "dashboard", path or "status")
-        query = self.request.query
-        self.redirect(where + (f"?{query}" if query else ""))
-
-
 def cluster_routes() -> list[tuple[str, type]]:
     from ..web.dashboard_proxy import DashboardProxyHandler  # jupyter-server-proxy: only where routes are served
 
@@ -122,5 +93,4 @@ def cluster_routes() -> list[tuple[str, type]]:
         (rf"rapids-kf/clusters/{NAME}/logs", LogsHandler),
         (rf"rapids-kf/clusters/{NAME}/timeline", TimelineHandler),
         (rf"rapids-kf/clusters/{NAME}/dashboard(?:/(?P<proxied_path>.*))?", DashboardProxyHandler),
-        (r"rapids-kf/dashboards/(?P<host>[^/:@]+):(?P<port>\d{1,5})(?:/(?P<path>.*))?", DashboardLinkHandler),
     ]

@@ -1,5 +1,5 @@
 """What every route shares: the base handler (auth, JSON bodies, the Error JSON), the event
-stream and the 404 of unknown paths under rapids-kf/.
+stream, the dashboard links of kernels' Clients and the 404 of unknown paths under rapids-kf/.
 
 No Kubernetes or Dask code here. Every error a user can cause is a RapidsKFError and becomes
 the `Error` object of the API; anything else is reported as `internal` without a traceback.
@@ -15,15 +15,18 @@ from typing import Any
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.iostream import StreamClosedError
 
-from ..errors import STATUS_CODES, NotFound, RapidsKFError, error_json
+from ..errors import STATUS_CODES, Invalid, NotFound, RapidsKFError, error_json
 from ..models.cluster import decode_body
 
 AUTH_RESOURCE = "rapids-kf"
 KEEPALIVE_SECONDS = 15.0
 NAME = r"(?P<name>[^/]+)"
+# Where kernels' Client widgets link their dashboard (DASK_DISTRIBUTED__DASHBOARD__LINK).
+DASHBOARD_LINK = "rapids-kf/dashboards/{host}:{port}/status"
 
 
 class RapidsKFHandler(ExtensionHandlerMixin, APIHandler):
@@ -116,6 +119,30 @@ class EventsHandler(RapidsKFHandler):
             self.finish()
 
 
+class DashboardLinkHandler(RapidsKFHandler):
+    """A Client's dashboard link (host:port as the kernel sees it) sent on to its cluster's route.
+
+    Only the dashboards of the user's own clusters are known here; anything else is 404, so the
+    link never reaches an arbitrary address."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, host: str, port: str, path: str | None = None) -> None:
+        if path and ".." in path.split("/"):
+            raise Invalid("a dashboard path may not contain '..'", field="path")
+        await self.service.backend()
+        name = self.service.dashboard_owner(host, int(port))
+        if name is None:
+            raise NotFound(
+                f"no cluster of yours has its dashboard at {host}:{port}",
+                fix="open the dashboard from the GPU clusters panel, or connect the Client with "
+                "the snippet of a cluster listed there",
+            )
+        where = url_path_join(self.base_url, "rapids-kf/clusters", name, "dashboard", path or "status")
+        query = self.request.query
+        self.redirect(where + (f"?{query}" if query else ""))
+
+
 class UnknownPathHandler(RapidsKFHandler):
     """Registered last: any other path under rapids-kf/ is a 404 Error, not Jupyter's HTML page."""
 
@@ -136,5 +163,6 @@ class UnknownPathHandler(RapidsKFHandler):
         return []
 
 
+DASHBOARD_LINKS = r"rapids-kf/dashboards/(?P<host>[^/:@]+):(?P<port>\d{1,5})(?:/(?P<path>.*))?"
 # The route of UnknownPathHandler; app.py puts it last in the route table.
 UNKNOWN_PATH = r"rapids-kf(?P<rest>/.*)?"
