@@ -27,8 +27,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from benchmarks.benchmark_server import JupyterServer
-from jupyter_rapids_kf.handlers import route_table
-from jupyter_rapids_kf.jobs.handlers import job_routes
+from jupyter_rapids_kf.app import route_table
 
 from .test_auth import concrete_path, implemented
 
@@ -216,7 +215,7 @@ def test_our_routes_add_nothing_to_what_the_token_less_server_already_answers(ku
     for method in WRITES:
         assert anyone.request(method, url(kubeflow, "api/contents/x.ipynb"), data=b"{}").status_code == 403
     checked = 0
-    for pattern, handler in route_table() + job_routes():
+    for pattern, handler in route_table():
         path = NB_PREFIX + concrete_path(pattern).replace("some-cluster", "kf")
         for method in implemented(handler):
             if method not in ("GET", *WRITES):

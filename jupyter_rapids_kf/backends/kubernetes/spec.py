@@ -13,7 +13,7 @@ import copy
 import json
 from typing import Any
 
-from ...models import ClusterSpec
+from ...models.cluster import ClusterSpec
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
