@@ -6,7 +6,7 @@ reports the effective values so users see the same limits the server enforces.
 
 from __future__ import annotations
 
-from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, validate
+from traitlets import Bool, Dict, Enum, Float, Int, List, Unicode, default, validate
 from traitlets.config import LoggingConfigurable
 
 from .models import REQUEST_FIELDS, check_name
@@ -52,8 +52,50 @@ class RapidsKF(LoggingConfigurable):
         config=True
     )
     default_memory = Unicode(
-        "16Gi", help="Memory request and limit per worker (Kubernetes quantity)."
+        "16Gi", help="""Memory request and limit per worker (Kubernetes quantity). GPU workers
+        get host memory sized to their GPUs instead (gpu_worker_memory), unless this is set."""
     ).tag(config=True)
+
+    # --- GPU workers (both backends; jupyter_rapids_kf/gpu_workers.py) --------------------
+
+    gpu_rmm_pool_size = Unicode(
+        help="""RMM pool of each GPU worker: a fraction of the GPU's memory ('0.5') or a size
+        ('40GB'); empty: no pool. Default: $RAPIDS_KF_RMM_POOL_SIZE, else 0.5.""",
+    ).tag(config=True)
+    gpu_device_memory_limit = Unicode(
+        "0.8",
+        help="""GPU memory (fraction or size) from which a GPU worker spills to host memory
+        (dask-cuda's --device-memory-limit); '0' turns device-to-host spilling off.""",
+    ).tag(config=True)
+    gpu_enable_cudf_spill = Bool(
+        False, help="cuDF's own spilling in GPU workers (dask-cuda's --enable-cudf-spill)."
+    ).tag(config=True)
+    gpu_worker_threads = Int(1, help="Threads of each GPU worker process (one per GPU).").tag(
+        config=True
+    )
+    gpu_memory = Unicode(
+        "80Gi",
+        help="""Memory of one GPU of the Kubernetes GPU nodes, to size the host memory of GPU
+        worker pods (the local backend reads its GPUs' memory from NVML).""",
+    ).tag(config=True)
+    gpu_host_memory_ratio = Float(
+        1.25,
+        help="""Host memory of a GPU worker per GPU, in GPU memories (default memory of GPU
+        workers: this x gpu_memory x GPUs per worker), so that what spills from the GPU
+        stays in host memory.""",
+    ).tag(config=True)
+    gpu_worker_memory = Unicode(
+        "",
+        help="""Memory request and limit of each GPU worker (Kubernetes quantity). Empty:
+        default_memory where the admin set it, else gpu_host_memory_ratio x gpu_memory x
+        GPUs per worker on Kubernetes, the machine's share per GPU locally.""",
+    ).tag(config=True)
+
+    @default("gpu_rmm_pool_size")
+    def _default_pool(self):
+        from .gpu_workers import default_pool_size
+
+        return default_pool_size()
 
     idle_timeout = Int(
         3600,

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..errors import Exists, Invalid, NotFound, Unavailable
 from ..generic_proxy import is_loopback
+from ..gpu_workers import GPUWorkerSettings
 from ..models import Adapt, Cluster, ClusterSpec, now_iso
 from . import local_timeline
 from .base import BackendFacts, ChangeListener, Check, PodLogs
@@ -48,8 +49,10 @@ class LocalBackend:
         poll_seconds: float = POLL_SECONDS,
         standby: bool = True,
         warm_workers: int = 0,
+        gpu_workers: GPUWorkerSettings | None = None,
     ):
         self.state_dir = Path(state_dir)
+        self.gpu_workers = gpu_workers or GPUWorkerSettings()
         self.stop_on_exit = stop_on_exit
         self.poll_seconds = poll_seconds
         self._runners: dict[str, Runner] = {}
@@ -165,6 +168,8 @@ class LocalBackend:
             "env": spec.env,
             "created": now_iso(),
         }
+        if spec.gpus_per_worker:
+            data["gpu_worker"] = self.gpu_workers.to_dict()  # the runner's LocalCUDACluster kwargs
         quantity(spec.memory)  # parseable, checked by the model
         self._forget_files(spec.name)
         spec_path = self.state_dir / f"{spec.name}.spec.json"

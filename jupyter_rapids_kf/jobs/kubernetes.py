@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from ..backends.kubernetes.client import DASK_GROUP, PODS, Kube, Resource
+from ..gpu_workers import GPUWorkerSettings
 from ..backends.kubernetes.spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
 from ..config import RapidsKF
 from ..backends.kubernetes.cache import Watched
@@ -58,7 +59,7 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
     """The DaskJob: its cluster is the server's own DaskCluster spec; its runner executes the file."""
     cluster = drop_none(build_daskcluster(
         spec, image=image, scheduler_cpu=config.scheduler_cpu, scheduler_memory=config.scheduler_memory,
-        tolerations=config.worker_tolerations,
+        tolerations=config.worker_tolerations, gpu_workers=GPUWorkerSettings.from_config(config),
     ))
     labels = {MANAGED_LABEL: MANAGED_VALUE, JOB_LABEL: job.name}
     runner = {

@@ -13,6 +13,7 @@ from typing import Any
 
 from ...config import RapidsKF
 from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
+from ...gpu_workers import GPUWorkerSettings
 from ...models import Adapt, Cluster, ClusterSpec, iso_time
 from ..base import BackendFacts, ChangeListener, Check, PodLogs
 from . import checks as preflight
@@ -205,6 +206,7 @@ class KubernetesBackend:
             scheduler_memory=self.config.scheduler_memory,
             tolerations=self.config.worker_tolerations,
             owner=owner,
+            gpu_workers=GPUWorkerSettings.from_config(self.config),
         )
         if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
             found = await image_nodes.find(self.nodes, image)
