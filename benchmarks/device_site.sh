@@ -28,7 +28,7 @@ for ep in glob.glob("/tmp/site/*.dist-info/entry_points.txt"):
         module, func = target.strip().split(":")
         path = f"/tmp/bin/{name}"
         with open(path, "w") as f:
-            f.write(f"#!{sys.executable}\nimport sys\nfrom {module} import {func.split('.')[0]} as _main\nsys.exit(_main())\n")
+            f.write(f"#!{sys.executable}\nimport sys\nfrom {module} import {func.split('.')[0]} as _main\nif __name__ == \"__main__\":\n    sys.exit(_main())\n")
         os.chmod(path, 0o755)
 PY
 export PYTHONPATH=/tmp/boot:$code PATH=/tmp/bin:$PATH PYTHONUNBUFFERED=1

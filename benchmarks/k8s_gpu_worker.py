@@ -38,6 +38,7 @@ sys.path.insert(0, str(HERE.parent / "examples"))
 sys.path.insert(0, str(HERE))
 
 SCHEDULER_PORT = 8786
+ETL_FILE = str(HERE.parent / "examples" / "etl.py")  # upload_file on an in-process scheduler re-imports etl from its scratch dir
 
 
 def build_spec(path: Path) -> dict:
@@ -151,7 +152,7 @@ def generate(data: Path, rows: int) -> dict:
 
     with LocalCluster(n_workers=os.cpu_count() or 4, threads_per_worker=1, dashboard_address=None) as cluster:
         with Client(cluster) as client:
-            etl.ship(client)
+            client.upload_file(ETL_FILE)
             start = time.perf_counter()
             done = etl.generate(data, rows, client=client)
             done["generate_s"] = time.perf_counter() - start
@@ -220,7 +221,7 @@ def run(body_path: Path, data: Path, rows_text: str, repeat: int, out: Path | No
         print("registration steps (s from the worker's start):", json.dumps(steps), flush=True)
         print("worker facts:", json.dumps(report["worker_facts"]), flush=True)
 
-        etl.ship(client)
+        client.upload_file(ETL_FILE)
         result = on_cluster(client, data, "cudf", rows, repeat, 1, Path("/tmp/k8s-gpu-worker-out"))
         result["engine"] = "dask-cudf (Kubernetes worker command)"
         report["etl"] = result
