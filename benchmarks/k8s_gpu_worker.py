@@ -44,10 +44,10 @@ ETL_FILE = str(HERE.parent / "examples" / "etl.py")  # upload_file on an in-proc
 def build_spec(path: Path) -> dict:
     from jupyter_rapids_kf.backends.base import BackendFacts
     from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none
-    from jupyter_rapids_kf.cluster_rules import resolve
+    from jupyter_rapids_kf.clusters.rules import resolve
     from jupyter_rapids_kf.config import RapidsKF
-    from jupyter_rapids_kf.gpu_workers import GPUWorkerSettings
-    from jupyter_rapids_kf.models import ClusterRequest
+    from jupyter_rapids_kf.models.gpu_workers import GPUWorkerSettings
+    from jupyter_rapids_kf.models.cluster import ClusterRequest
 
     config = RapidsKF()
     facts = BackendFacts(namespace="team-a", default_image=config.default_image, accepts_image=True)

@@ -6,11 +6,19 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RapidsKF
-from ..gpu_workers import GPUWorkerSettings
+from ..models.gpu_workers import GPUWorkerSettings
 from .base import Backend, BackendFacts, Check, PodLogs
 from .local import LocalBackend
 
-__all__ = ["Backend", "BackendFacts", "Check", "LocalBackend", "PodLogs", "choose_backend"]
+__all__ = ["Backend", "BackendFacts", "Check", "LocalBackend", "PodLogs", "choose_backend", "kubernetes_backend"]
+
+
+def kubernetes_backend(config: RapidsKF, serverapp: Any = None) -> Backend:
+    """The Kubernetes backend without asking the API first (the pipeline step, where nothing
+    else could run its cluster)."""
+    from .kubernetes import KubernetesBackend
+
+    return KubernetesBackend(config, serverapp=serverapp)
 
 
 async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = None) -> tuple[Backend, str]:

@@ -1,5 +1,5 @@
 """GPU workers get the same RMM pool, spilling, host memory and threads on both backends,
-from one settings object the admin changes through c.RapidsKF (jupyter_rapids_kf/gpu_workers.py)."""
+from one settings object the admin changes through c.RapidsKF (jupyter_rapids_kf/models/gpu_workers.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from jupyter_rapids_kf.backends.base import BackendFacts, GPUInfo
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none
 from jupyter_rapids_kf.backends.local import LocalBackend
-from jupyter_rapids_kf.backends.local_runner import make_cluster
-from jupyter_rapids_kf.cluster_rules import resolve
+from jupyter_rapids_kf.backends.local.runner import make_cluster
+from jupyter_rapids_kf.clusters.rules import resolve
 from jupyter_rapids_kf.config import RapidsKF
-from jupyter_rapids_kf.gpu_workers import GPUWorkerSettings
-from jupyter_rapids_kf.models import ClusterRequest, ClusterSpec
+from jupyter_rapids_kf.models.gpu_workers import GPUWorkerSettings
+from jupyter_rapids_kf.models.cluster import ClusterRequest, ClusterSpec
 
 KUBE = BackendFacts(namespace="team-a", default_image="img", accepts_image=True)
 
@@ -44,7 +44,7 @@ def local_kwargs(config: RapidsKF, memory: str, monkeypatch) -> dict:
     class Process:
         pid = 4242
 
-    monkeypatch.setattr("jupyter_rapids_kf.backends.local.write_json", lambda path, data: written.update(data))
+    monkeypatch.setattr("jupyter_rapids_kf.backends.local.clusters.write_json", lambda path, data: written.update(data))
     monkeypatch.setattr(backend, "_forget_files", lambda name: None)
     monkeypatch.setattr(backend._launcher, "start", lambda path: Process())
     monkeypatch.setattr(backend, "_track", lambda coroutine: coroutine.close())

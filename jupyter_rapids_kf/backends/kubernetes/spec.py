@@ -13,8 +13,8 @@ import copy
 import json
 from typing import Any
 
-from ...gpu_workers import GPUWorkerSettings, takes_dask_cuda_flags
-from ...models import ClusterSpec
+from ...models.gpu_workers import GPUWorkerSettings, takes_dask_cuda_flags
+from ...models.cluster import ClusterSpec
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -69,7 +69,7 @@ def build_daskcluster(
     gpu_workers: GPUWorkerSettings | None = None,
 ) -> dict[str, Any]:
     """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster.
-    `gpu_workers`: the GPU worker settings (c.RapidsKF, gpu_workers.py), defaults if None."""
+    `gpu_workers`: the GPU worker settings (c.RapidsKF, models/gpu_workers.py), defaults if None."""
     from dask_kubernetes.operator import make_cluster_spec
 
     body = make_cluster_spec(
