@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RapidsKF
+from ..models.gpu_workers import GPUWorkerSettings
 from .base import Backend, BackendFacts, Check, PodLogs
 from .local import LocalBackend
 
@@ -33,6 +34,7 @@ async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = Non
             stop_on_exit=config.stop_local_clusters_on_exit,
             standby=config.local_standby,
             warm_workers=config.default_workers if config.local_standby and config.local_warm_cluster else 0,
+            gpu_workers=GPUWorkerSettings.from_config(config),
         )
         return backend, reason
 

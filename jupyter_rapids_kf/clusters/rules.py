@@ -11,6 +11,7 @@ from typing import Any
 from ..backends.base import BackendFacts
 from ..config import RapidsKF
 from ..errors import Invalid, Limit
+from ..models.gpu_workers import GPUWorkerSettings
 from ..models.cluster import INT_BOUNDS, ClusterRequest, ClusterSpec
 from ..models.limits import check_int, check_quantity
 
@@ -37,6 +38,16 @@ def limits(config: RapidsKF, facts: BackendFacts) -> dict[str, int | None]:
         "max_lifetime": config.max_lifetime if facts.can_tie else 0,
     }
 
+def default_memory(config: RapidsKF, facts: BackendFacts, gpus: int) -> str:
+    """Memory per worker unless the user or the profile says: GPU workers get host memory
+    sized to their GPUs (models/gpu_workers.py), CPU workers the CPU default."""
+    if gpus > 0:
+        gpu_memory = next((g.memory_total for g in facts.gpus if g.memory_total), None)
+        return GPUWorkerSettings.from_config(config).worker_memory(
+            gpus, gpu_memory_bytes=gpu_memory, available=facts.default_memory)
+    return facts.default_memory or config.default_memory
+
+
 def defaults(config: RapidsKF, facts: BackendFacts, suggest_name: bool = False) -> dict[str, Any]:
     config = config
     gpus = _first(facts.default_gpus_per_worker, config.default_gpus_per_worker)
@@ -46,7 +57,7 @@ def defaults(config: RapidsKF, facts: BackendFacts, suggest_name: bool = False) 
         "image": _first(facts.default_image, config.default_image) if facts.accepts_image else None,
         "worker_command": _first(facts.default_worker_command, config.default_worker_command),
         "cpu": facts.default_cpu or config.default_cpu,
-        "memory": facts.default_memory or config.default_memory,
+        "memory": default_memory(config, facts, gpus),
         "idle_timeout": config.idle_timeout,
         "tie_to_notebook": bool(config.tie_to_notebook and facts.ends_with),
         "lifetime": config.lifetime if facts.can_tie else 0,
@@ -85,6 +96,7 @@ def check_workers(config: RapidsKF, field: str, value: int, facts: BackendFacts,
 def resolve(config: RapidsKF, request: ClusterRequest, facts: BackendFacts) -> ClusterSpec:
     """Defaults < profile < what the user typed; then ranges and guardrails."""
     values = defaults(config, facts)
+    profile = None
     if request.profile is not None:
         profile = next((p for p in config.profiles if p["name"] == request.profile), None)
         if profile is None:
@@ -97,6 +109,8 @@ def resolve(config: RapidsKF, request: ClusterRequest, facts: BackendFacts) -> C
     # The request was bounded when parsed; a profile or a default must be too.
     for key, (low, high) in INT_BOUNDS.items():
         values[key] = check_int(key, values[key], low, high)
+    if "memory" not in request.given() and "memory" not in (profile or {}).get("request", {}):
+        values["memory"] = default_memory(config, facts, values["gpus_per_worker"])
     for key in ("cpu", "memory"):
         check_quantity(key, values[key])
 

@@ -5,7 +5,7 @@ Values are inserted with repr() so that names and addresses can never break the 
 
 from __future__ import annotations
 
-from textwrap import dedent
+from textwrap import dedent, indent
 
 from ..errors import Invalid
 from ..models.cluster import Cluster
@@ -48,7 +48,9 @@ def cudf_snippet(cluster: Cluster) -> str:
 
     The choices that decide whether the GPU wins (docs/gpu.md, examples/etl.py): the
     partitions are built on the workers, never sent from the notebook; few large
-    partitions (one per GPU per ~25M rows here); the input is persisted once; the small
+    partitions, each at most a 30th of the workers' GPU memory (so that a partition's query
+    fits next to the persisted data, which dask-cuda spills to host memory from 80%); the
+    input is persisted once; the small
     table is a single partition, so the join broadcasts it instead of shuffling orders;
     the group-bys reduce to one small partition (split_out=1) and share one compute; on
     GPUs any shuffle stays on the GPU (task-based shuffle).
@@ -61,8 +63,31 @@ def cudf_snippet(cluster: Cluster) -> str:
         if gpu
         else f'{{"dataframe.backend": {backend!r}}}'
     )
-    rows = "25_000_000  # a GPU wants large partitions" if gpu else "1_000_000  # CPUs want many small ones"
-    per_worker = 1 if gpu else 2
+    if gpu:
+        # Partitions sized to the GPU the workers have (as examples/etl.py does): a partition's
+        # query holds several times its size while the persisted data may fill the GPU up to
+        # dask-cuda's spill threshold (80%), so a partition is at most a 30th of the GPU.
+        sizing = dedent(
+            """\
+            def gpu_memory():
+                import cupy
+                return cupy.cuda.runtime.memGetInfo()[1]  # this worker's GPU, bytes
+
+
+            WORKERS = max(1, len(client.scheduler_info()["workers"]))
+            ROWS = 50_000_000 * WORKERS  # your data's size; larger than the GPUs' memory works too
+            BYTES_PER_ROW = 16  # customer, day: int32; amount: float64
+            PARTITION_BYTES = min(client.run(gpu_memory).values()) * (1 - 0.8) / 6
+            PARTITIONS = WORKERS * max(1, -(-ROWS * BYTES_PER_ROW // int(PARTITION_BYTES * WORKERS)))
+            ROWS_PER_PARTITION = ROWS // PARTITIONS"""
+        )
+    else:
+        sizing = dedent(
+            """\
+            ROWS_PER_PARTITION = 1_000_000  # CPUs want many small ones
+            PARTITIONS = 2 * max(1, len(client.scheduler_info()["workers"]))"""
+        )
+    sizing = indent(sizing, " " * 8).lstrip()
     return dedent(
         f"""\
         import time
@@ -75,8 +100,8 @@ def cudf_snippet(cluster: Cluster) -> str:
         client = Client({cluster.scheduler.address!r})
         dask.config.set({config})
 
-        ROWS_PER_PARTITION = {rows}
-        PARTITIONS = {per_worker} * max(1, len(client.scheduler_info()["workers"]))
+
+        {sizing}
 
 
         def make_orders(seed, rows=ROWS_PER_PARTITION):

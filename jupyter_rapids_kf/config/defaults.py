@@ -30,7 +30,8 @@ class ClusterDefaults(HasTraits):
         config=True
     )
     default_memory = Unicode(
-        "16Gi", help="Memory request and limit per worker (Kubernetes quantity)."
+        "16Gi", help="""Memory request and limit per worker (Kubernetes quantity). GPU workers
+        get host memory sized to their GPUs instead (gpu_worker_memory), unless this is set."""
     ).tag(config=True)
     idle_timeout = Int(
         3600,

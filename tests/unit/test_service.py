@@ -70,7 +70,8 @@ def test_defaults_come_from_the_notebook_image_and_the_admin_config():
     service, backend = make_service(default_workers=3, default_cpu="2", idle_timeout=600)
     run(service.create({"name": "etl"}))
     spec = backend.created[0]
-    assert (spec.image, spec.workers, spec.cpu, spec.memory, spec.idle_timeout) == ("nb-image:1", 3, "2", "16Gi", 600)
+    # a GPU worker (the default here) gets host memory sized to an 80Gi GPU (gpu_workers.py)
+    assert (spec.image, spec.workers, spec.cpu, spec.memory, spec.idle_timeout) == ("nb-image:1", 3, "2", "100Gi", 600)
     assert (spec.gpus_per_worker, spec.worker_command) == (1, "dask-cuda-worker")
 
 

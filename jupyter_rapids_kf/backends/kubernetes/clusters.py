@@ -15,6 +15,7 @@ from typing import Any, Mapping
 
 from ...config import RapidsKF
 from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
+from ...models.gpu_workers import GPUWorkerSettings
 from ...models.cluster import Adapt, Cluster, ClusterSpec, iso_time
 from ..base import BackendFacts, ChangeListener, Check, ImageNodes, PodLogs
 from . import checks as preflight
@@ -223,6 +224,7 @@ class KubernetesBackend:
             scheduler_memory=self.config.scheduler_memory,
             tolerations=self.config.worker_tolerations,
             owner=owner,
+            gpu_workers=GPUWorkerSettings.from_config(self.config),
         )
         if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
             found = await image_nodes.find(self.nodes, image)

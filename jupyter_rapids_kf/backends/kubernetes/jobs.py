@@ -25,6 +25,7 @@ from typing import Any, Awaitable, Callable
 from ...batch.runner import decode_from_log, strip_payload
 from ...config import RapidsKF
 from ...errors import Invalid, NotFound, RapidsKFError, Unavailable
+from ...models.gpu_workers import GPUWorkerSettings
 from ...models.cluster import ClusterSpec
 from ...models.job import Job
 from ..base import JobListener
@@ -58,7 +59,7 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
     """The DaskJob: its cluster is the server's own DaskCluster spec; its runner executes the file."""
     cluster = drop_none(build_daskcluster(
         spec, image=image, scheduler_cpu=config.scheduler_cpu, scheduler_memory=config.scheduler_memory,
-        tolerations=config.worker_tolerations,
+        tolerations=config.worker_tolerations, gpu_workers=GPUWorkerSettings.from_config(config),
     ))
     labels = {MANAGED_LABEL: MANAGED_VALUE, JOB_LABEL: job.name}
     runner = {

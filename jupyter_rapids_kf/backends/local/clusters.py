@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import Exists, Invalid, NotFound, Unavailable, describe
+from ...models.gpu_workers import GPUWorkerSettings
 from ...models.cluster import Adapt, Cluster, ClusterSpec, now_iso
 from ...web.generic_proxy import is_loopback
 from ..base import BackendFacts, ChangeListener, Check, ImageNodes, PodLogs
@@ -49,8 +50,10 @@ class LocalBackend:
         poll_seconds: float = POLL_SECONDS,
         standby: bool = True,
         warm_workers: int = 0,
+        gpu_workers: GPUWorkerSettings | None = None,
     ):
         self.state_dir = Path(state_dir)
+        self.gpu_workers = gpu_workers or GPUWorkerSettings()
         self.stop_on_exit = stop_on_exit
         self.poll_seconds = poll_seconds
         self._runners: dict[str, Runner] = {}
@@ -166,6 +169,8 @@ class LocalBackend:
             "env": spec.env,
             "created": now_iso(),
         }
+        if spec.gpus_per_worker:
+            data["gpu_worker"] = self.gpu_workers.to_dict()  # the runner's LocalCUDACluster kwargs
         quantity(spec.memory)  # parseable, checked by the model
         self._forget_files(spec.name)
         spec_path = self.state_dir / f"{spec.name}.spec.json"

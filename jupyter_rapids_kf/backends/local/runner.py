@@ -64,11 +64,15 @@ def make_cluster(spec: dict[str, Any]):
     if spec["gpus_per_worker"] > 0:
         from dask_cuda import LocalCUDACluster
 
-        # An RMM pool makes GPU allocations cheap; without it dask-cuDF spends its time in
-        # cudaMalloc. One thread per GPU worker, as dask-cuda-worker runs on Kubernetes: more
-        # threads only queue more partitions on the same GPU, each holding its memory.
-        rmm_pool = spec.get("rmm_pool_size") or os.environ.get("RAPIDS_KF_RMM_POOL_SIZE") or "0.5"
-        return LocalCUDACluster(rmm_pool_size=rmm_pool, threads_per_worker=1, **common)
+        # The same RMM pool, spilling, memory and threads as a Kubernetes GPU worker
+        # (jupyter_rapids_kf/models/gpu_workers.py says why each).
+        from ...models.gpu_workers import GPUWorkerSettings
+
+        settings = GPUWorkerSettings.from_dict(spec.get("gpu_worker"))
+        kwargs = {**common, **settings.local_cuda_kwargs(spec["memory"])}
+        if spec.get("rmm_pool_size"):
+            kwargs["rmm_pool_size"] = spec["rmm_pool_size"]
+        return LocalCUDACluster(**kwargs)
     from distributed import LocalCluster
 
     import dask
