@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Awaitable, Callable
 
 from ..backends.kubernetes.client import DASK_GROUP, PODS, Kube, Resource
+from ..backends.kubernetes.mesh import opt_out
 from ..backends.kubernetes.spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
 from ..config import RapidsKF
 from ..backends.kubernetes.cache import Watched
@@ -58,7 +59,7 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
     """The DaskJob: its cluster is the server's own DaskCluster spec; its runner executes the file."""
     cluster = drop_none(build_daskcluster(
         spec, image=image, scheduler_cpu=config.scheduler_cpu, scheduler_memory=config.scheduler_memory,
-        tolerations=config.worker_tolerations,
+        tolerations=config.worker_tolerations, mesh_sidecars=config.mesh_sidecars,
     ))
     labels = {MANAGED_LABEL: MANAGED_VALUE, JOB_LABEL: job.name}
     runner = {
@@ -73,6 +74,11 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
         },
         "volumeMounts": [{"name": "job-file", "mountPath": MOUNT, "readOnly": True}],
     }
+    runner_pod: dict[str, Any] = {}
+    if not config.mesh_sidecars:
+        opt_out(runner_pod.setdefault("metadata", {}))
+    elif config.sidecar_quit_url:  # a sidecar injected as a plain container would outlive the runner
+        runner["args"] += ["--quit-sidecar", config.sidecar_quit_url]
     return {
         "apiVersion": f"{DASK_GROUP}/v1",
         "kind": "DaskJob",
@@ -82,7 +88,7 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
             "annotations": {FILE_ANNOTATION: job.file, PARAMETERS_ANNOTATION: json.dumps(job.parameters)},
         },
         "spec": {
-            "job": {"spec": {
+            "job": {**runner_pod, "spec": {
                 "restartPolicy": "Never",
                 "containers": [runner],
                 "volumes": [{"name": "job-file", "configMap": {"name": f"{job.name}-file"}}],

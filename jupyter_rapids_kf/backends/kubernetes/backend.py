@@ -205,6 +205,7 @@ class KubernetesBackend:
             scheduler_memory=self.config.scheduler_memory,
             tolerations=self.config.worker_tolerations,
             owner=owner,
+            mesh_sidecars=self.config.mesh_sidecars,
         )
         if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
             found = await image_nodes.find(self.nodes, image)

@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from ...models import ClusterSpec
+from .mesh import cluster_pods_opt_out
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -65,8 +66,10 @@ def build_daskcluster(
     tolerations: list[dict[str, Any]] | None = None,
     labels: dict[str, str] | None = None,
     owner: Any = None,
+    mesh_sidecars: bool = False,
 ) -> dict[str, Any]:
-    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster."""
+    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster;
+    `mesh_sidecars` (c.RapidsKF.mesh_sidecars): leave the pods to the mesh (see mesh.py)."""
     from dask_kubernetes.operator import make_cluster_spec
 
     body = make_cluster_spec(
@@ -107,6 +110,8 @@ def build_daskcluster(
     env = [e for e in scheduler.get("env") or [] if e.get("name") != ROUTES_ENV]
     env.append({"name": ROUTES_ENV, "value": json.dumps(scheduler_routes())})
     scheduler["env"] = env
+    if not mesh_sidecars:
+        cluster_pods_opt_out(body)
     return body
 
 
