@@ -45,6 +45,9 @@ ERROR_ANNOTATION = "rapids-kf.jupyter.org/error"
 MOUNT = "/var/rapids-kf/job"
 JOB_SELECTOR = f"{MANAGED_LABEL}={MANAGED_VALUE},{JOB_LABEL}"
 RUNNER_SELECTOR = "dask.org/component=job-runner"
+# The runner's container, named in every log request: a mesh may add a sidecar to the pod, and
+# pods/log of a pod with two containers needs the name (400 without it: no log, no executed copy).
+RUNNER_CONTAINER = "job"
 START_WAIT = 5.0
 LOG_LIMIT_BYTES = 32 * 2**20
 # The runner (jobs/run.py, standard library only at import) travels in the same ConfigMap, so
@@ -63,7 +66,7 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
     ))
     labels = {MANAGED_LABEL: MANAGED_VALUE, JOB_LABEL: job.name}
     runner = {
-        "name": "job",
+        "name": RUNNER_CONTAINER,
         "image": image,
         "args": ["python", f"{MOUNT}/{RUNNER_KEY}", f"{MOUNT}/{file_name}", "--print-notebook",
                  "--parameters", json.dumps(job.parameters)],
@@ -280,7 +283,8 @@ class KubernetesJobs:
         await self._object(name)
         try:
             text = await self.kube.request("GET", PODS, f"{name}-runner", verb="get", sub="log",
-                                           params={"limitBytes": LOG_LIMIT_BYTES}, text=True)
+                                           params={"limitBytes": LOG_LIMIT_BYTES, "container": RUNNER_CONTAINER},
+                                           text=True)
         except (NotFound, Invalid):  # no runner pod yet, or its container has not started (400)
             return []
         return text.splitlines()

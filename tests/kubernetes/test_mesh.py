@@ -85,3 +85,16 @@ def test_quit_sidecar_posts_and_survives_no_sidecar(capsys):
     quit_sidecar(f"http://127.0.0.1:{server.server_port}/quitquitquit", timeout=2)  # nothing listens now
     out = capsys.readouterr().out
     assert "asked the sidecar to quit" in out and "no sidecar to quit" in out
+
+
+def test_a_pipeline_step_quits_the_sidecar_only_with_mesh_sidecars(monkeypatch):
+    from jupyter_rapids_kf.pipelines import cluster, step
+
+    asked = []
+    monkeypatch.setattr("jupyter_rapids_kf.jobs.run.quit_sidecar", asked.append)
+    monkeypatch.setattr(cluster, "server_config", lambda: RapidsKF())
+    step.quit_mesh_sidecar()
+    assert asked == []
+    monkeypatch.setattr(cluster, "server_config", lambda: RapidsKF(mesh_sidecars=True))
+    step.quit_mesh_sidecar()
+    assert asked == ["http://127.0.0.1:15020/quitquitquit"]
