@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 # The Error code of a status that tornado or jupyter_server answer before our code runs
-# (authentication, XSRF, unknown methods). Shared by handlers.py and proxy.py.
+# (authentication, XSRF, unknown methods). Shared by web/handlers.py and web/dashboard_proxy.py.
 STATUS_CODES = {
     400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found", 405: "invalid",
     409: "exists", 503: "unavailable",

@@ -9,7 +9,15 @@ from ..config import RapidsKF
 from .base import Backend, BackendFacts, Check, PodLogs
 from .local import LocalBackend
 
-__all__ = ["Backend", "BackendFacts", "Check", "LocalBackend", "PodLogs", "choose_backend"]
+__all__ = ["Backend", "BackendFacts", "Check", "LocalBackend", "PodLogs", "choose_backend", "kubernetes_backend"]
+
+
+def kubernetes_backend(config: RapidsKF, serverapp: Any = None) -> Backend:
+    """The Kubernetes backend without asking the API first (the pipeline step, where nothing
+    else could run its cluster)."""
+    from .kubernetes import KubernetesBackend
+
+    return KubernetesBackend(config, serverapp=serverapp)
 
 
 async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = None) -> tuple[Backend, str]:

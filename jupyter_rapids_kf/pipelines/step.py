@@ -55,7 +55,7 @@ def run_notebook(packed: str, request: dict[str, Any], parameters: dict[str, Any
                  executed: Path | None, **kwargs: Any) -> None:
     import nbformat
 
-    from ..jobs.run import execute_notebook
+    from ..batch.runner import execute_notebook
 
     scratch = Path(tempfile.mkdtemp(prefix="rapids-kf-step-"))
     source = scratch / "notebook.ipynb"
@@ -95,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def quit_mesh_sidecar() -> None:
     """With c.RapidsKF.mesh_sidecars, stops the sidecar a mesh injected into this step's pod."""
-    from ..jobs.run import quit_sidecar
+    from ..batch.runner import quit_sidecar
     from .cluster import server_config
 
     try:

@@ -9,10 +9,10 @@ import threading
 
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster
 from jupyter_rapids_kf.config import RapidsKF
-from jupyter_rapids_kf.jobs.kubernetes import daskjob_body
-from jupyter_rapids_kf.jobs.models import Job
-from jupyter_rapids_kf.jobs.run import quit_sidecar
-from jupyter_rapids_kf.models import ClusterSpec
+from jupyter_rapids_kf.backends.kubernetes.jobs import daskjob_body
+from jupyter_rapids_kf.models.job import Job
+from jupyter_rapids_kf.batch.runner import quit_sidecar
+from jupyter_rapids_kf.models.cluster import ClusterSpec
 
 from .crd import errors, pruned
 
@@ -91,7 +91,7 @@ def test_a_pipeline_step_quits_the_sidecar_only_with_mesh_sidecars(monkeypatch):
     from jupyter_rapids_kf.pipelines import cluster, step
 
     asked = []
-    monkeypatch.setattr("jupyter_rapids_kf.jobs.run.quit_sidecar", asked.append)
+    monkeypatch.setattr("jupyter_rapids_kf.batch.runner.quit_sidecar", asked.append)
     monkeypatch.setattr(cluster, "server_config", lambda: RapidsKF())
     step.quit_mesh_sidecar()
     assert asked == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_rapids_kf.errors import Invalid
-from jupyter_rapids_kf.models import (
+from jupyter_rapids_kf.models.cluster import (
     Adapt,
     check_name,
     decode_body,

@@ -10,8 +10,8 @@ import pytest
 from jupyter_rapids_kf.backends.base import BackendFacts, Check
 from jupyter_rapids_kf.config import RapidsKF
 from jupyter_rapids_kf.errors import Exists, Invalid, Limit
-from jupyter_rapids_kf.models import Cluster, Workers
-from jupyter_rapids_kf.service import SUBSCRIBER_QUEUE, ClusterService
+from jupyter_rapids_kf.models.cluster import Cluster, Workers
+from jupyter_rapids_kf.clusters.service import SUBSCRIBER_QUEUE, ClusterService
 
 
 class RecordingBackend:
@@ -264,7 +264,7 @@ def test_a_negative_gpu_metrics_interval_is_refused_with_the_option_named():
 
 def test_the_local_backend_explains_itself_in_plain_words(tmp_path):
     """The panel header shows these notes: no option names or class names."""
-    from jupyter_rapids_kf.backends.local import LocalBackend
+    from jupyter_rapids_kf.backends.local.clusters import LocalBackend
 
     backend = LocalBackend(tmp_path, standby=False)
     for gpus in ([], ["GPU-0", "GPU-1"]):

@@ -13,7 +13,7 @@ import copy
 import json
 from typing import Any
 
-from ...models import ClusterSpec
+from ...models.cluster import ClusterSpec
 from .mesh import cluster_pods_opt_out
 
 GPU_RESOURCE = "nvidia.com/gpu"
