@@ -167,6 +167,23 @@ def writable_copy(source: Path) -> Path:
     return target
 
 
+def quit_sidecar(url: str, timeout: float = 5.0) -> None:
+    """Asks a service mesh's sidecar in this pod to exit (Istio: POST /quitquitquit on the pod's
+    loopback), so that a pod whose sidecar was injected as a plain container can end. Nothing
+    listening (no sidecar, or a native one already gone) is fine."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST"),
+                                    timeout=timeout) as answer:
+            print(f"rapids-kf: asked the sidecar to quit ({url}): {answer.status}", flush=True)
+    except urllib.error.HTTPError as err:
+        print(f"rapids-kf: the sidecar did not quit ({url}): HTTP {err.code}", flush=True)
+    except (OSError, ValueError) as err:  # refused, timed out, unreachable: no sidecar to stop
+        print(f"rapids-kf: no sidecar to quit at {url} ({err})", flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m jupyter_rapids_kf.batch.runner")
     parser.add_argument("file", type=Path)
@@ -176,7 +193,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--local-workers", type=int, help="start a LocalCluster of this many workers first")
     parser.add_argument("--gpu", action="store_true", help="a LocalCUDACluster (one worker per GPU)")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
+    parser.add_argument("--quit-sidecar", metavar="URL", help="POST here when done (a mesh's sidecar)")
     args = parser.parse_args(argv)
+    try:
+        return run_file(args)
+    finally:
+        if args.quit_sidecar:
+            quit_sidecar(args.quit_sidecar)
+
+
+def run_file(args: argparse.Namespace) -> int:
     parameters = json.loads(args.parameters)
 
     source = writable_copy(args.file)

@@ -27,6 +27,21 @@ class KubernetesSettings(HasTraits):
         help="""Tolerations of GPU worker pods (not the scheduler), so they may run on nodes
         tainted for GPU work. The default tolerates the usual nvidia.com/gpu taint.""",
     ).tag(config=True)
+    mesh_sidecars = Bool(
+        False,
+        help="""False: every pod this extension makes (scheduler, workers, a job's runner, a
+        pipeline step's cluster) says sidecar.istio.io/inject: "false", so Istio adds no proxy to
+        it. True, for meshes that require sidecars: nothing opts out, and a job's runner and a
+        pipeline step ask the sidecar to quit (sidecar_quit_url) when they have finished, so
+        that the pod can end.""",
+    ).tag(config=True)
+    sidecar_quit_url = Unicode(
+        "http://127.0.0.1:15020/quitquitquit",
+        help="""With mesh_sidecars: what a finished job runner or pipeline step POSTs to on its
+        own pod's loopback to stop the sidecar (Istio's pilot-agent; Linkerd's is
+        http://127.0.0.1:4191/shutdown). Empty: ask nothing (native sidecars end by
+        themselves).""",
+    ).tag(config=True)
     operator_timeout = Int(
         60,
         help="""Seconds a new DaskCluster may wait for the dask-kubernetes operator before the

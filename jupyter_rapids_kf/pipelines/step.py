@@ -88,6 +88,26 @@ def main(argv: list[str] | None = None) -> int:
     cleanup.add_argument("--run-id", required=True)
     args = parser.parse_args(argv)
     try:
+        return step(args)
+    finally:
+        quit_mesh_sidecar()
+
+
+def quit_mesh_sidecar() -> None:
+    """With c.RapidsKF.mesh_sidecars, stops the sidecar a mesh injected into this step's pod."""
+    from ..batch.runner import quit_sidecar
+    from .cluster import server_config
+
+    try:
+        config = server_config()
+    except Exception:  # the step already reported its own outcome; no config, no mesh setting
+        return
+    if config.mesh_sidecars and config.sidecar_quit_url:
+        quit_sidecar(config.sidecar_quit_url)
+
+
+def step(args: argparse.Namespace) -> int:
+    try:
         if args.what == "cleanup":
             delete_cluster(cluster_name_for_run(args.run_id))
             return 0

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the control-plane binaries for the tier-3 tests from Go modules (no Docker):
 # kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok; and for the
-# real node: kubelet, kube-proxy and CoreDNS (containerd and runc are Debian's).
+# real node: kubelet, kube-proxy and CoreDNS (containerd and runc are Debian's); and kubectl,
+# with which a test runs the admin's documented commands (docs/admin.md) as written.
 # Binaries are cached outside the repository, by Kubernetes version; a second run
 # with everything present exits at once.
 set -euo pipefail
@@ -16,7 +17,7 @@ VERSION_DIR="$CACHE_ROOT/controlplane/$K8S_VERSION"
 BIN_DIR="$VERSION_DIR/bin"
 MOD_DIR="$VERSION_DIR/modules"   # generated go.mod/go.sum, never committed
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
+K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
 BINARIES=("${K8S_COMMANDS[@]}" etcd kwok coredns)
 
 if [[ "${1:-}" == "--print-bin-dir" ]]; then

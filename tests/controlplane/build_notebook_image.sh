@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The notebook image of the real node: the tier's Dask image (build_images.sh) plus this
-# checkout's jupyter-rapids-kf (a wheel built here, its built labextension included) with
-# its dependencies (JupyterLab, jupyter-server-proxy, dask-kubernetes, kr8s, ...), ipykernel,
-# nbclient and nbformat, all at this checkout's versions. It starts JupyterLab as a KubeFlow
+# checkout's jupyter-rapids-kf (a wheel built here, its built labextension included), installed
+# by docs/notebook-image/install.sh, the very script the documented Dockerfile runs (it adds
+# ipykernel, nbclient and nbformat and checks both extensions are enabled), all at this
+# checkout's versions. It starts JupyterLab as a KubeFlow
 # notebook image does: on port 8888 under $NB_PREFIX, token from $JUPYTER_TOKEN.
 #   build_notebook_image.sh <dask image archive>   prints: notebook <reference> <archive>
 # Wheels come from the package index through the host's pip and are installed offline in a
@@ -15,7 +16,7 @@ CHECKOUT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-$CHECKOUT/.venv/bin/python}"
 BASE="$1"
 RECIPE=1  # bump when the image must change though this script did not (the key hashes it)
-EXTRA=(ipykernel nbclient nbformat)
+INSTALL="$CHECKOUT/docs/notebook-image/install.sh"  # what the documented Dockerfile RUNs
 SOURCES=(jupyter_rapids_kf src style schema jupyter-config install.json pyproject.toml package.json yarn.lock)
 
 # Debian bookworm's python3, the Python of the Dask image (checked below once unpacked).
@@ -39,7 +40,7 @@ PY
 SOURCE_HASH=$(cd "$CHECKOUT" && git ls-files -co --exclude-standard -z -- "${SOURCES[@]}" \
   | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16)
 BASE_TAG=$(basename "$BASE" .oci.tar); BASE_TAG=${BASE_TAG#dask-}
-KEY=$( { printf '%s\n' "$RECIPE" "$BASE_TAG" "$SOURCE_HASH" "${EXTRA[@]}" "$PINS"; cat "$0"; } | sha256sum | cut -c1-16)
+KEY=$( { printf '%s\n' "$RECIPE" "$BASE_TAG" "$SOURCE_HASH" "$PINS"; cat "$0" "$INSTALL"; } | sha256sum | cut -c1-16)
 OUT="$(dirname "$BASE")/notebook-$KEY.oci.tar"
 report() { echo "notebook rapids-kf.test/notebook:$KEY $OUT"; }
 [[ -f "$OUT" ]] && { report; exit 0; }
@@ -67,28 +68,24 @@ ROOT="$WORK/bundle/rootfs"
 step "wheel of the checkout (labextension as built)"
 "$PYTHON" -m pip wheel --quiet --no-deps -w "$WORK/dist" "$CHECKOUT" >&2
 WHEEL=$(ls "$WORK"/dist/jupyter_rapids_kf-*.whl)
-step "wheels for $(basename "$WHEEL") ${EXTRA[*]}"
+IN_IMAGE_WHEEL="/tmp/wheels/$(basename "$WHEEL")"
+read -r -a PACKAGES <<<"$(RAPIDS_KF_PACKAGE="$WHEEL" sh "$INSTALL" --packages)"
+step "wheels for ${PACKAGES[*]##*/}"
 echo "$PINS" > "$WORK/constraints.txt"
-mkdir -p "$ROOT/tmp/wheels"
+mkdir -p "$ROOT/tmp/wheels" "$ROOT/tmp/rapids-kf"
 cp "$WHEEL" "$WORK/constraints.txt" "$ROOT/tmp/wheels/"
+cp "$INSTALL" "$ROOT/tmp/rapids-kf/install.sh"
 "$PYTHON" -m pip download --quiet --only-binary=:all: --python-version "$IMAGE_PYTHON" \
-  -c "$WORK/constraints.txt" \
-  -d "$ROOT/tmp/wheels" "$WHEEL" "${EXTRA[@]}" >&2
-step "install in /opt/dask (offline)"
+  -c "$WORK/constraints.txt" -d "$ROOT/tmp/wheels" "${PACKAGES[@]}" >&2
+step "docs/notebook-image/install.sh in /opt/dask (offline)"
 in_root() { chroot "$ROOT" env -i HOME=/root PATH=/opt/dask/bin:/usr/bin:/bin LANG=C.UTF-8 "$@"; }
-in_root /opt/dask/bin/pip install --quiet --no-index --find-links /tmp/wheels --no-compile \
-  --disable-pip-version-check -c /tmp/wheels/constraints.txt "/tmp/wheels/$(basename "$WHEEL")" "${EXTRA[@]}" >&2
 mount -t proc proc "$ROOT/proc"  # distributed reads its CPU count through psutil
-in_root /opt/dask/bin/python -c 'import jupyter_rapids_kf, jupyterlab, ipykernel, kr8s, dask_kubernetes'
-# (Read whole, not piped into grep -q: an early exit of grep fails the pipe under pipefail.)
-SERVER_EXTS=$(in_root /opt/dask/bin/jupyter server extension list 2>&1)
-grep -q "jupyter_rapids_kf.*enabled" <<<"$SERVER_EXTS" \
-  || { echo "the server extension is not enabled in the image: $SERVER_EXTS" >&2; exit 1; }
-LAB_EXTS=$(in_root /opt/dask/bin/jupyter labextension list 2>&1)
-grep -q "jupyter-rapids-kf.*enabled" <<<"$LAB_EXTS" \
-  || { echo "the labextension is not installed in the image: $LAB_EXTS" >&2; exit 1; }
+# As the Dockerfile's `RUN sh /tmp/rapids-kf/install.sh`, with pip pointed at the wheels only.
+in_root RAPIDS_KF_PACKAGE="$IN_IMAGE_WHEEL" PIP_NO_INDEX=1 PIP_FIND_LINKS=/tmp/wheels \
+  PIP_CONSTRAINT=/tmp/wheels/constraints.txt PIP_NO_COMPILE=1 PIP_QUIET=1 \
+  PIP_DISABLE_PIP_VERSION_CHECK=1 sh /tmp/rapids-kf/install.sh >&2
 umount "$ROOT/proc"
-rm -rf "$ROOT/tmp/wheels" "$ROOT/root/.cache"
+rm -rf "$ROOT/tmp/wheels" "$ROOT/tmp/rapids-kf" "$ROOT/root/.cache"
 mkdir -p "$ROOT/home/jovyan" "$ROOT/etc/jupyter"  # the admin's jupyter_server_config.json goes there
 step "pack"
 umoci repack --image "$WORK/layout:$KEY" "$WORK/bundle"

@@ -225,6 +225,7 @@ class KubernetesBackend:
             tolerations=self.config.worker_tolerations,
             owner=owner,
             gpu_workers=GPUWorkerSettings.from_config(self.config),
+            mesh_sidecars=self.config.mesh_sidecars,
         )
         if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
             found = await image_nodes.find(self.nodes, image)

@@ -31,6 +31,7 @@ from ...models.job import Job
 from ..base import JobListener
 from .cache import Watched
 from .client import DASK_GROUP, PODS, Kube, Resource
+from .mesh import opt_out
 from .spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,9 @@ ERROR_ANNOTATION = "rapids-kf.jupyter.org/error"
 MOUNT = "/var/rapids-kf/job"
 JOB_SELECTOR = f"{MANAGED_LABEL}={MANAGED_VALUE},{JOB_LABEL}"
 RUNNER_SELECTOR = "dask.org/component=job-runner"
+# The runner's container, named in every log request: a mesh may add a sidecar to the pod, and
+# pods/log of a pod with two containers needs the name (400 without it: no log, no executed copy).
+RUNNER_CONTAINER = "job"
 START_WAIT = 5.0
 LOG_LIMIT_BYTES = 32 * 2**20
 # The runner (batch/runner.py, standard library only at import) travels in the same ConfigMap, so
@@ -60,10 +64,11 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
     cluster = drop_none(build_daskcluster(
         spec, image=image, scheduler_cpu=config.scheduler_cpu, scheduler_memory=config.scheduler_memory,
         tolerations=config.worker_tolerations, gpu_workers=GPUWorkerSettings.from_config(config),
+        mesh_sidecars=config.mesh_sidecars,
     ))
     labels = {MANAGED_LABEL: MANAGED_VALUE, JOB_LABEL: job.name}
     runner = {
-        "name": "job",
+        "name": RUNNER_CONTAINER,
         "image": image,
         "args": ["python", f"{MOUNT}/{RUNNER_KEY}", f"{MOUNT}/{file_name}", "--print-notebook",
                  "--parameters", json.dumps(job.parameters)],
@@ -74,6 +79,11 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
         },
         "volumeMounts": [{"name": "job-file", "mountPath": MOUNT, "readOnly": True}],
     }
+    runner_pod: dict[str, Any] = {}
+    if not config.mesh_sidecars:
+        opt_out(runner_pod.setdefault("metadata", {}))
+    elif config.sidecar_quit_url:  # a sidecar injected as a plain container would outlive the runner
+        runner["args"] += ["--quit-sidecar", config.sidecar_quit_url]
     return {
         "apiVersion": f"{DASK_GROUP}/v1",
         "kind": "DaskJob",
@@ -83,7 +93,7 @@ def daskjob_body(job: Job, spec: ClusterSpec, image: str, file_name: str, config
             "annotations": {FILE_ANNOTATION: job.file, PARAMETERS_ANNOTATION: json.dumps(job.parameters)},
         },
         "spec": {
-            "job": {"spec": {
+            "job": {**runner_pod, "spec": {
                 "restartPolicy": "Never",
                 "containers": [runner],
                 "volumes": [{"name": "job-file", "configMap": {"name": f"{job.name}-file"}}],
@@ -275,7 +285,8 @@ class KubernetesJobs:
         await self._object(name)
         try:
             text = await self.kube.request("GET", PODS, f"{name}-runner", verb="get", sub="log",
-                                           params={"limitBytes": LOG_LIMIT_BYTES}, text=True)
+                                           params={"limitBytes": LOG_LIMIT_BYTES, "container": RUNNER_CONTAINER},
+                                           text=True)
         except (NotFound, Invalid):  # no runner pod yet, or its container has not started (400)
             return []
         return text.splitlines()

@@ -15,6 +15,7 @@ from typing import Any
 
 from ...models.gpu_workers import GPUWorkerSettings, takes_dask_cuda_flags
 from ...models.cluster import ClusterSpec
+from .mesh import cluster_pods_opt_out
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -67,9 +68,11 @@ def build_daskcluster(
     labels: dict[str, str] | None = None,
     owner: Any = None,
     gpu_workers: GPUWorkerSettings | None = None,
+    mesh_sidecars: bool = False,
 ) -> dict[str, Any]:
-    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster.
-    `gpu_workers`: the GPU worker settings (c.RapidsKF, models/gpu_workers.py), defaults if None."""
+    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster;
+    `gpu_workers`: the GPU worker settings (c.RapidsKF, models/gpu_workers.py), defaults if None;
+    `mesh_sidecars` (c.RapidsKF.mesh_sidecars): leave the pods to the mesh (see mesh.py)."""
     from dask_kubernetes.operator import make_cluster_spec
 
     body = make_cluster_spec(
@@ -115,6 +118,8 @@ def build_daskcluster(
     env = [e for e in scheduler.get("env") or [] if e.get("name") != ROUTES_ENV]
     env.append({"name": ROUTES_ENV, "value": json.dumps(scheduler_routes())})
     scheduler["env"] = env
+    if not mesh_sidecars:
+        cluster_pods_opt_out(body)
     return body
 
 
