@@ -181,8 +181,8 @@ def test_a_worker_counts_as_ready_only_once_the_scheduler_lists_it(server, contr
     assert resp.status_code == 202, resp.text
     try:
         started = server.wait_for_cluster(
-            "join", lambda c: "2 workers started, waiting for them to join the scheduler" in c["reasons"],
-            180, "its 2 workers started, waiting to join")
+            "join", lambda c: "2 workers started, waiting for them to join the scheduler" in c["reasons"]
+            and c["scheduler"]["ready"], 180, "its scheduler ready and its 2 workers started, waiting to join")
         assert started["workers"] == {"desired": 2, "ready": 0, "pending": 2}, started
         assert started["phase"] == "Scaling" and started["scheduler"]["ready"] is True
         assert _worker_pods_ready(control_plane, "join") == 2  # the pods are Ready all the same
