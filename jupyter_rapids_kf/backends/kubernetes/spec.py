@@ -14,6 +14,7 @@ import json
 from typing import Any
 
 from ...models import ClusterSpec
+from . import fast_start
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -65,8 +66,10 @@ def build_daskcluster(
     tolerations: list[dict[str, Any]] | None = None,
     labels: dict[str, str] | None = None,
     owner: Any = None,
+    start: tuple[str, ...] = fast_start.DEFAULT,
 ) -> dict[str, Any]:
-    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster."""
+    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster;
+    `start`: the fast_start.py settings to apply ("service", "preload", "probe")."""
     from dask_kubernetes.operator import make_cluster_spec
 
     body = make_cluster_spec(
@@ -107,6 +110,14 @@ def build_daskcluster(
     env = [e for e in scheduler.get("env") or [] if e.get("name") != ROUTES_ENV]
     env.append({"name": ROUTES_ENV, "value": json.dumps(scheduler_routes())})
     scheduler["env"] = env
+    if "service" in start:
+        fast_start.service(body)
+    if "preload" in start:
+        fast_start.preload(worker)
+    if "probe" in start:
+        fast_start.probe(scheduler)
+    if "fork" in start and spec.gpus_per_worker == 0:
+        fast_start.fork(worker)
     return body
 
 
