@@ -31,7 +31,7 @@ from . import node_objects as objs
 from .cluster import SERVICE_IP as API_SERVICE_IP
 from .cluster import ControlPlane, _insecure_get
 from .node_teardown import CGROUP_ROOT, cgroup_hierarchies, leftovers_of, netns, teardown
-from .node_images import NOTEBOOK_SCRIPT, build_on_dask_image
+from .node_images import LAYER_SCRIPT, NOTEBOOK_SCRIPT, build_on_dask_image
 from .node_pods import PodRun, run_pod
 from .pki import write_kubeconfig
 from .procs import Process
@@ -88,6 +88,16 @@ class RealNode:
             self.images[name] = (ref, archive)
             self._import_images()
         return self.images["notebook"][0]
+
+    def layer_image(self, name: str, *pins: str, no_deps: bool = False) -> str:
+        """The Dask image plus ``pins`` installed in its venv (build_layer_image.sh), built
+        and imported on first use; its reference."""
+        if name not in self.images:
+            args = [name, str(self.images["dask"][1]), *(["--no-deps"] if no_deps else []), *pins]
+            built, ref, archive = build_on_dask_image(LAYER_SCRIPT, *args)
+            self.images[built] = (ref, archive)
+            self._import_images()
+        return self.images[name][0]
 
     # --- lifecycle -------------------------------------------------------------------
     def start(self) -> RealNode:

@@ -10,12 +10,13 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 NOTEBOOK_SCRIPT = HERE / "build_notebook_image.sh"
+LAYER_SCRIPT = HERE / "build_layer_image.sh"
 
 
-def build_on_dask_image(script: Path, dask_archive: Path) -> tuple[str, str, Path]:
-    """Runs a build script that takes the Dask image's archive; (name, reference, archive).
-    The script returns at once when its cached archive is there."""
-    out = subprocess.run(["bash", str(script), str(dask_archive)], capture_output=True, text=True,
+def build_on_dask_image(script: Path, *args: str | Path) -> tuple[str, str, Path]:
+    """Runs a build script given the Dask image's archive (and what else it takes); (name,
+    reference, archive). The script returns at once when its cached archive is there."""
+    out = subprocess.run(["bash", str(script), *map(str, args)], capture_output=True, text=True,
                          env=dict(os.environ, PYTHON=sys.executable))
     if out.returncode != 0:
         raise RuntimeError(f"{script.name} failed ({out.returncode}):\n{out.stderr[-3000:]}")

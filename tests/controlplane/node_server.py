@@ -37,25 +37,36 @@ def start_server(real_node: RealNode, control_plane, namespace: str, work_dir: P
     }).start()
 
 
-def server_fixture(namespace: str):
+def server_fixture(namespace: str, **options: Any):
     """A test module's ``server`` fixture (module scope): ``start_server`` for ``namespace``
-    with Dask rights granted, stopped after the module. Use: ``server = server_fixture(NS)``."""
+    (with ``options`` of c.RapidsKF) with Dask rights granted, stopped after the module.
+    Use: ``server = server_fixture(NS)``."""
 
     @pytest.fixture(scope="module")
     def server(real_node, control_plane, dask_rights_switch, tmp_path_factory):
         dask_rights_switch.grant()
-        srv = start_server(real_node, control_plane, namespace, tmp_path_factory.mktemp("jupyter"))
+        srv = start_server(real_node, control_plane, namespace, tmp_path_factory.mktemp("jupyter"),
+                           **options)
         yield srv
         srv.stop()
 
     return server
 
 
-def wait_cluster_pods_gone(control_plane, namespace: str, timeout: float = 90) -> None:
-    """After deletes: the next test needs the node's 2 CPUs back, so wait for the pods to go."""
+def wait_cluster_pods_gone(control_plane, namespace: str, timeout: float = 90,
+                           selector: str = "dask.org/cluster-name") -> None:
+    """After deletes: the garbage collector removes a cluster's pods in steps (DaskCluster ->
+    Deployments -> ReplicaSets -> Pods, then each pod's grace period), so wait for them to
+    go; fail, naming what is left, if they are still there after ``timeout`` (the next test
+    also needs the node's 2 CPUs back)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and control_plane.api.get(
-            f"/api/v1/namespaces/{namespace}/pods", labelSelector="dask.org/cluster-name")["items"]:
+    path = f"/api/v1/namespaces/{namespace}/pods"
+    while pods := control_plane.api.get(path, labelSelector=selector)["items"]:
+        if time.monotonic() > deadline:
+            left = [(p["metadata"]["name"], p["status"].get("phase"),
+                     bool(p["metadata"].get("deletionTimestamp"))) for p in pods]
+            raise AssertionError(f"pods of {selector} in {namespace} still there after "
+                                 f"{timeout:.0f}s (name, phase, deleting): {left}")
         time.sleep(1)
 
 

@@ -3,16 +3,13 @@ computes on its cluster's workers and its executed copy comes back next to the n
 .py job's log likewise; a failing one is Failed with its error; the job's cluster is gone
 afterwards; cancel removes the DaskJob and every pod. The images have no jupyter-rapids-kf:
 the runner travels in the job's ConfigMap (.py jobs run in the tier's Dask image, notebook
-jobs in that image plus nbclient and ipykernel, build_job_image.sh). The pipeline step runs
+jobs in that image plus nbclient and ipykernel, build_layer_image.sh). The pipeline step runs
 as a pod in test_pipeline_real.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
+from importlib.metadata import version
 
 import nbformat
 import pytest
@@ -33,18 +30,12 @@ COUNT = (
 )
 
 
-HERE = Path(__file__).resolve().parent
-
 
 @pytest.fixture(scope="module")
 def notebook_image(real_node) -> str:
-    """The Dask image plus nbclient and ipykernel, imported into the node's containerd."""
-    built = subprocess.run(["bash", str(HERE / "build_job_image.sh"), str(real_node.images["dask"][1])],
-                           check=True, capture_output=True, text=True, env=dict(os.environ, PYTHON=sys.executable))
-    _, ref, archive = built.stdout.split()
-    subprocess.run(["ctr", "--address", str(real_node.sock), "-n", "k8s.io", "images", "import", "--base-name",
-                    ref.rsplit(":", 1)[0], archive], check=True, capture_output=True)
-    return ref
+    """The Dask image plus nbclient, nbformat and ipykernel (pinned to this checkout's), which
+    a job's runner needs to execute a notebook; imported into the node's containerd."""
+    return real_node.layer_image("jobs", *(f"{p}=={version(p)}" for p in ("nbclient", "nbformat", "ipykernel")))
 
 
 @pytest.fixture(scope="module")

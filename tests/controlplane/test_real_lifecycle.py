@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from .conftest import SERVICE_ACCOUNT
-from .node_server import NodeJupyterServer
+from .node_server import NodeJupyterServer, wait_cluster_pods_gone
 
 pytestmark = pytest.mark.controlplane
 
@@ -93,6 +93,7 @@ def test_a_real_start_is_timed_counted_down_and_the_idle_cluster_deleted_by_the_
         raise AssertionError("the operator did not delete the idle cluster")
     gone_after = time.time() - seconds(counting["idle_since"])
     assert gone_after >= IDLE - 1, gone_after
-    pods = control_plane.api.get(f"/api/v1/namespaces/{NAMESPACE}/pods",
-                                 labelSelector="dask.org/cluster-name=idle")["items"]
-    assert all(p["metadata"].get("deletionTimestamp") for p in pods)
+    # The card is gone once the DaskCluster is; its pods follow through the garbage
+    # collector (Deployments, ReplicaSets, Pods, grace period): wait for them, never assert
+    # it the moment the card went 404.
+    wait_cluster_pods_gone(control_plane, NAMESPACE, 120, "dask.org/cluster-name=idle")

@@ -141,8 +141,12 @@ def test_scale_down_retires_the_worker_the_scheduler_chose(cluster, server, cont
         f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments",
         labelSelector=f"dask.org/cluster-name={CLUSTER},dask.org/component=worker")["items"]
     assert [d["metadata"]["name"] for d in deployments] == [remaining["name"]]
-    log = (real_node.logs / "operator-real-node.log").read_text()
-    assert "Retired workers" in log and "falling back to LIFO" not in log
+    # The operator's own lines about this cluster (kopf names the object: its worker group
+    # `<cluster>-default` in this namespace), not another test's in the session-wide log.
+    log = [line for line in (real_node.logs / "operator-real-node.log").read_text().splitlines()
+           if f"[{NAMESPACE}/{CLUSTER}-" in line]
+    assert any("Retired workers" in line for line in log), log[-20:]
+    assert not any("falling back to LIFO" in line for line in log), log[-20:]
 
 
 def test_delete_stops_every_container_and_nothing_left_the_machine(cluster, server, control_plane,

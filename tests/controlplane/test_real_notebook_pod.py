@@ -2,7 +2,7 @@
 JupyterLab with this checkout's extension (the notebook image) as `default-editor`, under
 NB_PREFIX, with the product's default backend (`auto`). Everything goes through that pod,
 as a user's browser and kernels would: create a cluster through its REST API, run the
-`client` snippet in one of its kernels, open the dashboard through its proxy under
+`client` and `kubecluster` snippets in one of its kernels, open the dashboard through its proxy under
 NB_PREFIX (and the link a kernel prints). The operator is the unpatched one.
 
 The tests run in order on one cluster.
@@ -127,6 +127,29 @@ def test_the_client_snippet_computes_in_a_kernel_of_the_notebook(notebook, contr
     assert result["link_env"] == f"{notebook.prefix}/rapids-kf/dashboards/{{host}}:{{port}}/status"
     assert result["dashboard"].startswith(f"{notebook.prefix}/rapids-kf/dashboards/")
     seen["dashboard"] = result["dashboard"]
+
+
+def test_the_kubecluster_snippet_attaches_to_the_cluster_in_a_kernel(notebook, control_plane):
+    # KubeCluster.from_name in the notebook pod's kernel: dask-kubernetes finds the DaskCluster
+    # with the pod's service account (in-cluster config) and connects to its scheduler Service.
+    resp = notebook.get(f"clusters/{CLUSTER}/snippet", kind="kubecluster")
+    assert resp.status_code == 200, resp.text
+    code = resp.json()["code"]
+    assert "KubeCluster.from_name(" in code
+    out = notebook.run(code + """
+client.wait_for_workers(2, timeout=60)
+import json
+print(json.dumps({"cluster": cluster.name, "workers": len(client.scheduler_info()["workers"]),
+                  "answer": client.submit(sum, range(11)).result()}))
+client.close()
+cluster.close()
+""")
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result == {"cluster": CLUSTER, "workers": 2, "answer": 55}, out
+    # shutdown_on_close=False: closing the kernel's handle leaves the cluster running.
+    card = notebook.get(f"clusters/{CLUSTER}")
+    assert card.status_code == 200 and card.json()["phase"] == "Running", card.text
+    assert len(_pods(control_plane, f"dask.org/cluster-name={CLUSTER}")) == 3
 
 
 def test_the_dashboard_renders_and_streams_through_the_proxy_under_nb_prefix(notebook):

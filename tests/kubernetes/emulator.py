@@ -84,6 +84,9 @@ class Emulator:
         self.logs: dict[str, str] = {}
         self.previous_logs: dict[str, str] = {}  # pod -> log of its crashed container (previous=true)
         self.received: list[tuple[str, dict]] = []  # (plural, body) of every create/patch result
+        # Seconds the answer of a DELETE of an object with finalizers waits after the object
+        # was marked and then removed (0: finalizers stay until a test removes the object).
+        self.finalize_at_once = 0.0
         self.validation: list[str] = []  # schema errors of anything received
         self.server: httpserver.HTTPServer | None = None
         self.port = 0
@@ -313,7 +316,15 @@ class Handler(web.RequestHandler):
         if obj["metadata"].get("finalizers"):
             obj = copy.deepcopy(obj)
             obj["metadata"].setdefault("deletionTimestamp", now())
-            return self.reply(200, emu.put(plural, obj, group=key[0]))
+            marked = emu.put(plural, obj, group=key[0])
+            if emu.finalize_at_once:
+                # An operator that drops its finalizer at once: the watch says DELETED
+                # before the client has read the DELETE's answer (the object, marked).
+                answer = copy.deepcopy(marked)
+                emu.remove(plural, name, ns)
+                await asyncio.sleep(emu.finalize_at_once)
+                return self.reply(200, answer)
+            return self.reply(200, marked)
         return self.reply(200, emu.remove(plural, name, ns))
 
     def valid(self, plural: str, body: dict) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -114,6 +115,25 @@ async def test_adapt_creates_patches_and_removes_the_autoscaler(api, k8s):
     assert code == 202 and cluster["adapt"] is None and k8s.get("daskautoscalers", "gpu-etl") is None
 
 
+async def test_a_delete_answered_after_the_watch_said_deleted_leaves_no_card(api, k8s):
+    # The operator removed its finalizer before our server read the DELETE's answer (the
+    # object marked for deletion): recording that answer must not bring the cluster back.
+    await create_running(api, k8s)
+    dc = k8s.get("daskclusters", "gpu-etl")
+    dc["metadata"]["finalizers"] = ["kopf.zalando.org/KopfFinalizerMarker"]
+    k8s.put("daskclusters", dc)
+    k8s.finalize_at_once = 0.3
+    code, cluster = await api.call("DELETE", "clusters/gpu-etl")
+    assert code == 202 and cluster["phase"] == "Deleting", cluster
+    await api.wait_gone("gpu-etl", timeout=5)
+    await asyncio.sleep(1)  # nothing later re-adds it (before: a card left until a re-list)
+    code, body = await api.call("GET", "clusters/gpu-etl")
+    assert code == 404, body
+    assert [c["name"] for c in (await api.get("clusters"))["clusters"]] == []
+    # The same name made again is listed as usual.
+    await create_running(api, k8s)
+
+
 async def test_delete_uses_background_propagation_and_shows_deleting(api, k8s):
     await create_running(api, k8s)
     dc = k8s.get("daskclusters", "gpu-etl")
@@ -170,6 +190,18 @@ async def test_environment_shows_defaults_gpus_and_checks(api, k8s):
     checks = {c["name"]: c for c in env["checks"]}
     for name in ("kubernetes", "crd", "permissions", "operator", "cache", "gpus", "image"):
         assert checks[name]["ok"], checks[name]
+
+
+async def test_the_operator_check_cannot_tell_before_any_cluster_exists(api, k8s):
+    # No cluster yet: nothing shows whether an operator runs, so the check is not a pass.
+    env = await api.get("environment")
+    check = next(c for c in env["checks"] if c["name"] == "operator")
+    assert check["status"] == "unknown" and check["ok"] is False, check
+    assert check["message"].startswith("no cluster yet to tell whether the dask-kubernetes operator acts")
+    await create_running(api, k8s)
+    env = await api.get("environment")
+    check = next(c for c in env["checks"] if c["name"] == "operator")
+    assert check["status"] == "ok", check
 
 
 async def test_permission_and_operator_checks_name_their_fix(api, k8s):

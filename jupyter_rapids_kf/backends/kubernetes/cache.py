@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 290  # server-side timeout of one watch request; it is then resumed
 BACKOFF_MAX = 10.0
+GONE_KEPT = 256  # names of deleted objects remembered (see Watched._gone)
 HANDLED = "kopf.zalando.org/last-handled-configuration"  # what the operator (kopf) last finished
 
 # (resource, event type, old object or None, new object or None)
@@ -81,6 +82,10 @@ class Watched:
         self.lists = 0  # how many times the full list was read (410 Gone, start)
         self._listener = listener
         self._task: asyncio.Task | None = None
+        # name -> resourceVersion at which the watch (or a list) saw it go: a write's answer
+        # read after that (the DELETE's own, marked for deletion) is older and must not
+        # bring it back. Only the most recent are kept.
+        self._gone: dict[str, int] = {}
 
     @staticmethod
     def key(obj: dict[str, Any]) -> str:
@@ -108,6 +113,9 @@ class Watched:
         old = self.objects.get(key)
         if old is not None and _newer_or_same(old, obj):
             return
+        gone = self._gone.get(key)
+        if old is None and gone is not None and (_version(obj) or 0) <= gone:
+            return  # already deleted since this answer was made
         self._apply("MODIFIED" if old else "ADDED", slim(obj))
 
     # --- the loop --------------------------------------------------------------------------
@@ -149,9 +157,10 @@ class Watched:
         for obj in data.get("items") or []:
             if self.keep(obj):
                 fresh[self.key(obj)] = slim(obj)
+        listed = _version(data) or 0
         for key in list(self.objects):
             if key not in fresh:
-                self._apply("DELETED", self.objects[key])
+                self._apply("DELETED", self.objects[key], at=listed)
         for obj in fresh.values():
             old = self.objects.get(self.key(obj))
             if old is None or not _newer_or_same(old, obj):
@@ -185,7 +194,7 @@ class Watched:
                     if kind == "DELETED" or not self.keep(obj):
                         old = self.objects.get(self.key(obj))
                         if old is not None:
-                            self._apply("DELETED", old)
+                            self._apply("DELETED", old, at=_version(obj))
                     else:
                         old = self.objects.get(self.key(obj))
                         if old is None or not _newer_or_same(old, obj):  # a write we recorded may be newer
@@ -193,14 +202,18 @@ class Watched:
                 if version:
                     self.resource_version = version
 
-    def _apply(self, kind: str, obj: dict[str, Any]) -> None:
+    def _apply(self, kind: str, obj: dict[str, Any], at: int | None = None) -> None:
         key = self.key(obj)
         old = self.objects.get(key)
         if kind == "DELETED":
             self.objects.pop(key, None)
             new = None
+            self._gone[key] = max(at or 0, _version(obj) or 0)
+            while len(self._gone) > GONE_KEPT:
+                del self._gone[next(iter(self._gone))]
         else:
             self.objects[key] = obj
+            self._gone.pop(key, None)
             new = obj
         try:
             self._listener(self.resource, kind, old, new)
@@ -211,6 +224,14 @@ class Watched:
 def refused(err: BaseException) -> bool:
     """An answer that waiting will not change: credentials, permission, or no such resource."""
     return kube_status(err) in (401, 403, 404)
+
+
+def _version(obj: dict[str, Any]) -> int | None:
+    """An object's (or a list's) resourceVersion as a number, None when it is opaque."""
+    try:
+        return int((obj.get("metadata") or {}).get("resourceVersion"))
+    except (TypeError, ValueError):
+        return None
 
 
 def _newer_or_same(old: dict[str, Any], new: dict[str, Any]) -> bool:

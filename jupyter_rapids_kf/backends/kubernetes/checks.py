@@ -97,8 +97,9 @@ def operator_check(backend: "KubernetesBackend") -> Check:
     acted = [dc for dc in backend.watched_clusters() if (dc.get("status") or {}).get("phase")]
     if acted:
         return Check("operator", True, f"the dask-kubernetes operator has acted on {len(acted)} cluster(s) here")
-    return Check("operator", True, "no cluster yet to tell whether the dask-kubernetes operator acts; "
-                                   f"a cluster it ignores for {int(backend.timeouts.operator)} s is reported")
+    # Nothing to tell from yet: the operator may be missing, so this is not a pass.
+    return Check.unknown("operator", "no cluster yet to tell whether the dask-kubernetes operator acts; "
+                                     f"a cluster it ignores for {int(backend.timeouts.operator)} s is reported")
 
 
 async def crd_check(backend: "KubernetesBackend") -> tuple[Check, Check]:
