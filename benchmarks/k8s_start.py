@@ -110,9 +110,10 @@ def summarise_scale(scales: list[dict]) -> dict:
                                for s in SCALE_STEPS if any(t.get(s) is not None for t in runs)}}
     ours = [t["computed"] for t in scales if t["side"] == "ours"]
     kube = [t["computed"] for t in scales if t["side"] == "kubecluster"]
-    ratio, reads = headline(kube, ours)
+    result = compare(kube, ours)  # the rule of spread.py
     out["ratio_kubecluster_over_ours"] = round(statistics.median(kube) / statistics.median(ours), 3)
-    out["headline"] = {"ratio": None if ratio is None else round(ratio, 3), "reads": reads}
+    out["headline"] = {"ratio": round(result["ratio"], 3) if result["headline"] else None,
+                       "low": result["low"], "high": result["high"], "reads": result["reads"]}
     return out
 
 
@@ -130,8 +131,7 @@ def report_scale(scales: list[dict], summary: dict, to: int) -> list[str]:
     for side, label in (("ours", "ours"), ("kubecluster", "KubeCluster")):
         s = summary[side]["computed"]
         lines.append(f"  {label:12s} {s['min']:.2f} / {s['median']:.2f} / {s['max']:.2f} s")
-    lines.append(f"  ratio of medians KubeCluster / ours: {summary['ratio_kubecluster_over_ours']:.2f}")
-    lines.append(f"  headline: {summary['headline']['reads']}")
+    lines.append(f"  KubeCluster / ours (spread.py rule): {summary['headline']['reads']}")
     lines.append("  every run (side, run, position, computed s): " + "; ".join(
         f"{t['side']} {t['run']} {t['position']} {t['computed']:.2f}" for t in scales))
     return lines
@@ -186,7 +186,10 @@ def main() -> int:
         kept = json.loads(args.from_json.read_text())
         trials = kept["metrics"]["trials"]
         machine = kept["machine"]
+        scales = kept["metrics"].get("scale_trials") or []
+        to = (kept.get("settings") or {}).get("scale_to", 4)
         print(report(trials, summarise(trials), {
+            "_scale_lines": report_scale(scales, summarise_scale(scales), to) if scales else [],
             "load average before / after": f"{machine['load_average_before']} / {machine['load_average_after']}",
             "re-evaluated from": args.from_json.as_posix()}))
         return 0
