@@ -167,11 +167,13 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per side")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--cpu", default="500m", help="CPU of the scheduler and of each worker")
-    parser.add_argument("--memory", default="1Gi", help="memory of the scheduler and of each worker")
+    parser.add_argument("--cpu", default="500m", help="CPU of each worker")
+    parser.add_argument("--memory", default="1Gi", help="memory of each worker")
+    parser.add_argument("--scheduler-cpu", default="1", help="CPU of the scheduler, both sides (our default: 1)")
+    parser.add_argument("--scheduler-memory", default="1Gi", help="memory of the scheduler, both sides")
     parser.add_argument("--scale-runs", type=int, default=None, help="scale-up runs per side (default: --runs)")
     parser.add_argument("--scale-to", type=int, default=4)
-    parser.add_argument("--scale-cpu", default="250m", help="CPU of each worker in the scale-up (4 fit the node)")
+    parser.add_argument("--scale-cpu", default="200m", help="CPU of each worker in the scale-up (4 fit the node beside the scheduler)")
     parser.add_argument("--scale-memory", default="512Mi")
     parser.add_argument("--plain-check", action="store_true",
                         help="first, try a plain KubeCluster(...) (its default scheduler command) once")
@@ -204,6 +206,7 @@ def main() -> int:
         grant_our_manifests(cp)
         settings = {"namespace": NAMESPACE, "nb_prefix": NB_PREFIX, "image": node.dask_image,
                     "workers": args.workers, "cpu": args.cpu, "memory": args.memory,
+                    "scheduler_cpu": args.scheduler_cpu, "scheduler_memory": args.scheduler_memory,
                     "runs": args.runs, "warmup": args.warmup, "plain_check": args.plain_check,
                     "scale_runs": args.runs if args.scale_runs is None else args.scale_runs,
                     "scale_to": args.scale_to, "scale_cpu": args.scale_cpu, "scale_memory": args.scale_memory}

@@ -60,7 +60,8 @@ class OurServer:
             "RapidsKF": {"backend": "kubernetes", "namespace": settings["namespace"],
                          "default_image": settings["image"], "use_notebook_image": False,
                          "default_worker_command": "dask worker", "default_gpus_per_worker": 0,
-                         "scheduler_cpu": settings["cpu"], "scheduler_memory": settings["memory"],
+                         "scheduler_cpu": settings.get("scheduler_cpu", settings["cpu"]),
+                         "scheduler_memory": settings.get("scheduler_memory", settings["memory"]),
                          "gpu_metrics_interval": 0},
         }
         with open("/tmp/jupyter_server_config.json", "w") as f:
@@ -186,6 +187,9 @@ def cluster_spec(settings: dict, name: str) -> dict:
     scheduler = spec["spec"]["scheduler"]["spec"]["containers"][0]
     if scheduler["args"][:1] == ["dask-scheduler"]:
         scheduler["args"] = ["dask", "scheduler"] + scheduler["args"][1:]
+    cpu = settings.get("scheduler_cpu", settings["cpu"])
+    memory = settings.get("scheduler_memory", settings["memory"])
+    scheduler["resources"] = {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}
     return spec
 
 

@@ -137,6 +137,8 @@ def test_the_fast_start_settings_are_in_the_body_and_kept_by_the_crd(gpus):
         [text] = ast.literal_eval(env[fast_start.PRELOAD_ENV])  # as dask's config reads the env
         assert text == fast_start.WAIT_FOR_SCHEDULER and " " in text  # a space: run as source
     assert ("tcpSocket" in scheduler["readinessProbe"]) == ("probe" in fast_start.DEFAULT)
+    # fork (the nanny forks its worker instead of a fresh interpreter): CPU workers only.
+    assert (env.get(fast_start.METHOD_ENV) == "fork") == ("fork" in fast_start.DEFAULT and gpus == 0)
 
 
 def test_a_users_own_worker_preload_is_kept():

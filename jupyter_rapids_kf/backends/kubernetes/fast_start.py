@@ -84,4 +84,4 @@ def probe(scheduler_container: dict[str, Any]) -> None:
 
 IDEAS = {"service": service, "preload": preload, "probe": probe, "fork": fork}
 # What every new DaskCluster gets (measured: docs/results/k8s_start_ideas_2026-12-07.txt).
-DEFAULT: tuple[str, ...] = ()
+DEFAULT: tuple[str, ...] = ("service", "preload", "fork")
