@@ -67,7 +67,7 @@ def trial(cp, image: str, name: str, start: tuple[str, ...], args) -> dict:
     from distributed.core import rpc
 
     from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none
-    from jupyter_rapids_kf.models import ClusterSpec
+    from jupyter_rapids_kf.models.cluster import ClusterSpec
 
     spec = ClusterSpec(name=name, workers=args.workers, gpus_per_worker=0, image=image,
                        worker_command="dask worker", cpu=args.cpu, memory=args.memory, idle_timeout=0, env={})

@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none  # noqa: E402
-from jupyter_rapids_kf.models import ClusterSpec  # noqa: E402
+from jupyter_rapids_kf.models.cluster import ClusterSpec  # noqa: E402
 from tests.kubernetes.emulator import Emulator  # noqa: E402
 from tests.kubernetes.fake_operator import reconcile  # noqa: E402
 

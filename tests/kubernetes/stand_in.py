@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from jupyter_rapids_kf.backends.kubernetes.backend import KubernetesBackend
+from jupyter_rapids_kf.backends.kubernetes.clusters import KubernetesBackend
 from jupyter_rapids_kf.backends.kubernetes.status import _pod_ready, worker_name
 
 
