@@ -96,6 +96,47 @@ def summarise(trials: list[dict]) -> dict:
     return out
 
 
+SCALE_STEPS = ("card_ready_seen", "client_has_all", "all_registered", "computed")
+
+
+def summarise_scale(scales: list[dict]) -> dict:
+    out: dict = {}
+    for side in ("ours", "kubecluster"):
+        runs = [t for t in scales if t["side"] == side]
+        if not runs:
+            return {}
+        out[side] = {"runs": len(runs), "computed": spread([t["computed"] for t in runs]),
+                     "steps": {s: round(statistics.median([t[s] for t in runs if t.get(s) is not None]), 3)
+                               for s in SCALE_STEPS if any(t.get(s) is not None for t in runs)}}
+    ours = [t["computed"] for t in scales if t["side"] == "ours"]
+    kube = [t["computed"] for t in scales if t["side"] == "kubecluster"]
+    result = compare(kube, ours)  # the rule of spread.py
+    out["ratio_kubecluster_over_ours"] = round(statistics.median(kube) / statistics.median(ours), 3)
+    out["headline"] = {"ratio": round(result["ratio"], 3) if result["headline"] else None,
+                       "low": result["low"], "high": result["high"], "reads": result["reads"]}
+    return out
+
+
+def report_scale(scales: list[dict], summary: dict, to: int) -> list[str]:
+    if not summary:
+        return ["", "scale-up: no run of both sides finished"]
+    lines = ["", f"scale-up 1 -> {to}: seconds after the PATCH / cluster.scale({to}), medians",
+             f"{'step':28s}{'ours':>10s}{'KubeCluster':>14s}"]
+    for step in SCALE_STEPS:
+        a, b = summary["ours"]["steps"].get(step), summary["kubecluster"]["steps"].get(step)
+        if a is None and b is None:
+            continue
+        lines.append(f"{step:28s}{'' if a is None else f'{a:10.2f}':>10s}{'' if b is None else f'{b:14.2f}':>14s}")
+    lines.append(f"  scale -> {to} registered and a task computed (min / median / max)")
+    for side, label in (("ours", "ours"), ("kubecluster", "KubeCluster")):
+        s = summary[side]["computed"]
+        lines.append(f"  {label:12s} {s['min']:.2f} / {s['median']:.2f} / {s['max']:.2f} s")
+    lines.append(f"  KubeCluster / ours (spread.py rule): {summary['headline']['reads']}")
+    lines.append("  every run (side, run, position, computed s): " + "; ".join(
+        f"{t['side']} {t['run']} {t['position']} {t['computed']:.2f}" for t in scales))
+    return lines
+
+
 def report(trials: list[dict], summary: dict, extra: dict) -> str:
     lines = [f"k8s_start: {summary['ours']['runs']} runs per side (+ warm-up), alternating order; seconds "
              "after the request (API times are whole seconds: up to 1 s early)"]
@@ -115,6 +156,7 @@ def report(trials: list[dict], summary: dict, extra: dict) -> str:
     for t in trials:
         lines.append(f"  {t['side']:12s} run {t['run']} pos {t['position']} "
                      f"{'warm-up ' if t['warmup'] else ''}{t['computed']:.2f}")
+    lines += extra.pop("_scale_lines", [])
     for key, value in extra.items():
         lines.append(f"{key}: {value}")
     return "\n".join(lines)
@@ -125,8 +167,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5, help="timed runs per side")
     parser.add_argument("--warmup", type=int, default=1, help="untimed runs per side first")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--cpu", default="500m", help="CPU of the scheduler and of each worker")
-    parser.add_argument("--memory", default="1Gi", help="memory of the scheduler and of each worker")
+    parser.add_argument("--cpu", default="500m", help="CPU of each worker")
+    parser.add_argument("--memory", default="1Gi", help="memory of each worker")
+    parser.add_argument("--scheduler-cpu", default="1", help="CPU of the scheduler, both sides (our default: 1)")
+    parser.add_argument("--scheduler-memory", default="1Gi", help="memory of the scheduler, both sides")
+    parser.add_argument("--scale-runs", type=int, default=None, help="scale-up runs per side (default: --runs)")
+    parser.add_argument("--scale-to", type=int, default=4)
+    parser.add_argument("--scale-cpu", default="200m", help="CPU of each worker in the scale-up (4 fit the node beside the scheduler)")
+    parser.add_argument("--scale-memory", default="512Mi")
     parser.add_argument("--plain-check", action="store_true",
                         help="first, try a plain KubeCluster(...) (its default scheduler command) once")
     parser.add_argument("--json", type=Path, help="write the raw result here")
@@ -140,7 +188,10 @@ def main() -> int:
         kept = json.loads(args.from_json.read_text())
         trials = kept["metrics"]["trials"]
         machine = kept["machine"]
+        scales = kept["metrics"].get("scale_trials") or []
+        to = (kept.get("settings") or {}).get("scale_to", 4)
         print(report(trials, summarise(trials), {
+            "_scale_lines": report_scale(scales, summarise_scale(scales), to) if scales else [],
             "load average before / after": f"{machine['load_average_before']} / {machine['load_average_after']}",
             "re-evaluated from": args.from_json.as_posix()}))
         return 0
@@ -155,18 +206,22 @@ def main() -> int:
         grant_our_manifests(cp)
         settings = {"namespace": NAMESPACE, "nb_prefix": NB_PREFIX, "image": node.dask_image,
                     "workers": args.workers, "cpu": args.cpu, "memory": args.memory,
-                    "runs": args.runs, "warmup": args.warmup, "plain_check": args.plain_check}
+                    "scheduler_cpu": args.scheduler_cpu, "scheduler_memory": args.scheduler_memory,
+                    "runs": args.runs, "warmup": args.warmup, "plain_check": args.plain_check,
+                    "scale_runs": args.runs if args.scale_runs is None else args.scale_runs,
+                    "scale_to": args.scale_to, "scale_cpu": args.scale_cpu, "scale_memory": args.scale_memory}
         image = node.notebook_image
         began = time.monotonic()
         run = node.run_pod(NAMESPACE, "bench", ["python", "-c", TRIALS.read_text(), json.dumps(settings)],
                            image=image, env={"NB_PREFIX": NB_PREFIX},
-                           timeout=600 + 240 * 2 * (args.runs + args.warmup))
+                           timeout=600 + 240 * 2 * (args.runs + args.warmup + settings["scale_runs"]))
         pod_s = time.monotonic() - began
         if run.phase != "Succeeded":
             print(run.log, file=sys.stderr)
         trials = [json.loads(line[6:]) for line in run.log.splitlines() if line.startswith("TRIAL ")]
         plain = [json.loads(line[6:]) for line in run.log.splitlines() if line.startswith("PLAIN ")]
         failed = [json.loads(line[7:]) for line in run.log.splitlines() if line.startswith("FAILED ")]
+        scales = [json.loads(line[6:]) for line in run.log.splitlines() if line.startswith("SCALE ")]
         if not trials:
             raise SystemExit(f"no trial finished (the trials pod ended {run.phase}): {failed}")
     finally:
@@ -174,7 +229,8 @@ def main() -> int:
         cp.stop()
     left = leftovers(node)
     summary = summarise(trials)
-    extra = {"trials pod (notebook image)": image, "trials pod ran": f"{pod_s:.0f} s",
+    scale_summary = summarise_scale(scales)
+    extra = {"_scale_lines": report_scale(scales, scale_summary, args.scale_to),"trials pod (notebook image)": image, "trials pod ran": f"{pod_s:.0f} s",
              "load average before / after": f"{facts.load_before} / {facts.finish()['load_average_after']}",
              "node leftovers after stop": left or "none"}
     if plain:
@@ -187,7 +243,8 @@ def main() -> int:
         args.text.write_text(text + "\n")
     facts.write(args.json, "k8s_start", settings=dict(vars(args) | settings, json=str(args.json),
                                                         text=str(args.text), work_dir=str(work)),
-                metrics={"summary": summary, "trials": trials, "failed": failed, "plain": plain,
+                metrics={"summary": summary, "trials": trials, "scale_summary": scale_summary,
+                         "scale_trials": scales, "failed": failed, "plain": plain,
                          "leftovers": left})
     return 0
 

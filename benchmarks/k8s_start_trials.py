@@ -11,6 +11,10 @@ alternates the two ways to a computing cluster:
 - KubeCluster: dask_kubernetes.operator.KubeCluster(...) with the same image, worker count
   and resources, a Client on it waits for one worker, then computes.
 
+Then scale-up, alternating too: from 1 registered worker to `scale_to` (4), ours by PATCH
+until the card counts 4 ready (registered), KubeCluster by `cluster.scale(4)` until its client
+has 4 workers; both then compute. Lines `SCALE {json}`.
+
 Each trial prints one line `TRIAL {json}`: seconds from the request to each step, from the
 pods' conditions and container start times (the API's times have 1 s resolution) and from
 the scheduler's own log (when the worker registered). Only the namespace's own API, Services
@@ -56,7 +60,8 @@ class OurServer:
             "RapidsKF": {"backend": "kubernetes", "namespace": settings["namespace"],
                          "default_image": settings["image"], "use_notebook_image": False,
                          "default_worker_command": "dask worker", "default_gpus_per_worker": 0,
-                         "scheduler_cpu": settings["cpu"], "scheduler_memory": settings["memory"],
+                         "scheduler_cpu": settings.get("scheduler_cpu", settings["cpu"]),
+                         "scheduler_memory": settings.get("scheduler_memory", settings["memory"]),
                          "gpu_metrics_interval": 0},
         }
         with open("/tmp/jupyter_server_config.json", "w") as f:
@@ -182,6 +187,9 @@ def cluster_spec(settings: dict, name: str) -> dict:
     scheduler = spec["spec"]["scheduler"]["spec"]["containers"][0]
     if scheduler["args"][:1] == ["dask-scheduler"]:
         scheduler["args"] = ["dask", "scheduler"] + scheduler["args"][1:]
+    cpu = settings.get("scheduler_cpu", settings["cpu"])
+    memory = settings.get("scheduler_memory", settings["memory"])
+    scheduler["resources"] = {"requests": {"cpu": cpu, "memory": memory}, "limits": {"cpu": cpu, "memory": memory}}
     return spec
 
 
@@ -203,6 +211,75 @@ def trial_kubecluster(settings: dict, name: str) -> dict:
               "kubecluster_returned": round(returned - t0, 3),
               "first_worker_ready_seen": round(ready - t0, 3), "computed": round(computed - t0, 3),
               **steps(ns, name, client, t0)}
+    client.close()
+    cluster.close()
+    wait_pods_gone(ns, name)
+    return result
+
+
+def registrations(client, t0: float) -> list[float]:
+    return sorted(round(at - t0, 3) for at, msg in client.get_events("all")
+                  if isinstance(msg, dict) and msg.get("action") == "add-worker")
+
+
+def scale_ours(server: OurServer, settings: dict, name: str) -> dict:
+    """From 1 worker Running (card 1/1), PATCH workers 4 until the card says 4 ready (which
+    counts only workers the scheduler lists), and the scheduler has them."""
+    from distributed import Client
+
+    ns, n = settings["namespace"], settings["scale_to"]
+    body = {"name": name, "workers": 1, "image": settings["image"], "gpus_per_worker": 0,
+            "worker_command": "dask worker", "cpu": settings["scale_cpu"], "memory": settings["scale_memory"],
+            "idle_timeout": 0}
+    code, card = server.call("POST", "rapids-kf/clusters", body)
+    if code != 202:
+        raise RuntimeError(f"create answered {code}: {card}")
+    deadline = time.time() + 300
+    while not (card.get("phase") == "Running" and card["workers"]["ready"] == 1):
+        if card.get("phase") == "Failed" or time.time() > deadline:
+            raise RuntimeError(f"not Running with 1 worker: {card}")
+        time.sleep(0.2)
+        card = server.call("GET", f"rapids-kf/clusters/{name}")[1]
+    client = Client(card["scheduler"]["address"], timeout=120)
+    client.wait_for_workers(1, timeout=60)
+    t0 = time.time()
+    code, card = server.call("PATCH", f"rapids-kf/clusters/{name}", {"workers": n})
+    if code != 202:
+        raise RuntimeError(f"scale answered {code}: {card}")
+    while card.get("workers", {}).get("ready", 0) < n:
+        time.sleep(0.1)
+        card = server.call("GET", f"rapids-kf/clusters/{name}")[1]
+        if card.get("phase") == "Failed" or time.time() - t0 > 300:
+            raise RuntimeError(f"not {n} ready: {card}")
+    seen = time.time()
+    client.wait_for_workers(n, timeout=60)
+    assert client.submit(lambda: 6 * 7).result() == 42
+    result = {"side": "ours", "name": name, "card_ready_seen": round(seen - t0, 3),
+              "all_registered": registrations(client, t0)[-1], "computed": round(time.time() - t0, 3)}
+    client.close()
+    server.call("DELETE", f"rapids-kf/clusters/{name}")
+    wait_pods_gone(ns, name)
+    return result
+
+
+def scale_kubecluster(settings: dict, name: str) -> dict:
+    """KubeCluster(n_workers=1) up with its worker, then cluster.scale(4) until the client has 4."""
+    from dask_kubernetes.operator import KubeCluster
+    from distributed import Client
+
+    ns, n = settings["namespace"], settings["scale_to"]
+    small = dict(settings, cpu=settings["scale_cpu"], memory=settings["scale_memory"], workers=1)
+    cluster = KubeCluster(custom_cluster_spec=cluster_spec(small, name), namespace=ns,
+                          shutdown_on_close=True, quiet=True)
+    client = Client(cluster)
+    client.wait_for_workers(1, timeout=300)
+    t0 = time.time()
+    cluster.scale(n)
+    client.wait_for_workers(n, timeout=300)
+    seen = time.time()
+    assert client.submit(lambda: 6 * 7).result() == 42
+    result = {"side": "kubecluster", "name": name, "card_ready_seen": None, "client_has_all": round(seen - t0, 3),
+              "all_registered": registrations(client, t0)[-1], "computed": round(time.time() - t0, 3)}
     client.close()
     cluster.close()
     wait_pods_gone(ns, name)
@@ -269,6 +346,22 @@ def main() -> None:
                 result.update(run=i, warmup=i < settings["warmup"], position=order.index(side))
                 print("TRIAL " + json.dumps(result), flush=True)
                 log(side, i, result["computed"])
+        scales = {"ours": lambda name: scale_ours(server, settings, name),
+                  "kubecluster": lambda name: scale_kubecluster(settings, name)}
+        for i in range(settings.get("scale_runs", 0)):
+            order = ["ours", "kubecluster"] if i % 2 == 0 else ["kubecluster", "ours"]
+            for side in order:
+                name = f"{'sours' if side == 'ours' else 'skube'}-{i}"
+                try:
+                    result = scales[side](name)
+                except Exception as err:
+                    print("FAILED " + json.dumps({"side": side, "run": i, "scale": True,
+                                                  "error": f"{type(err).__name__}: {err}"}), flush=True)
+                    clean_up(settings["namespace"], name)
+                    continue
+                result.update(run=i, position=order.index(side))
+                print("SCALE " + json.dumps(result), flush=True)
+                log("scale", side, i, result["computed"])
     finally:
         server.stop()
 

@@ -63,11 +63,26 @@ class KubernetesSettings(HasTraits):
         (version skew with the notebook); clusters with an idle timeout are asked since when
         they are idle, for the card's countdown. 0 turns all three off.""",
     ).tag(config=True)
+    worker_list_interval = Float(
+        10.0,
+        help="""Seconds between reads of a steady Kubernetes cluster's worker list from its Dask
+        scheduler (port 8786, one small message): a worker counts as ready only once the
+        scheduler lists it. While worker pods run that have not joined the scheduler yet, the
+        list is read every 0.25 s and at every change of the cluster's pods, whatever this
+        says. Not turned off by gpu_metrics_interval = 0.""",
+    ).tag(config=True)
     list_from_cache = Bool(
         True,
         help="""Serve cluster lists from the watch-fed cache. False lists every kind from the
         Kubernetes API on each request (for benchmarks and debugging only).""",
     ).tag(config=True)
+
+    @validate("worker_list_interval")
+    def _check_worker_list_interval(self, proposal):
+        if proposal["value"] <= 0:
+            raise ValueError("worker_list_interval must be a positive number of seconds: without "
+                             "the scheduler's worker list no worker can count as ready")
+        return proposal["value"]
 
     @validate("gpu_metrics_interval")
     def _check_interval(self, proposal):

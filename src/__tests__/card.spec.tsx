@@ -66,6 +66,26 @@ describe('ClusterCard', () => {
     expect(reasons.textContent).toContain('Insufficient nvidia.com/gpu');
   });
 
+  it('counts started workers as ready only once they joined the scheduler', () => {
+    renderCard(
+      cluster('late', {
+        phase: 'Scaling',
+        backend: 'kubernetes',
+        scheduler: { ready: true, address: 'tcp://late-scheduler.ns:8786' },
+        workers: { desired: 2, ready: 0, pending: 2 },
+        reasons: ['2 workers started, waiting for them to join the scheduler']
+      })
+    );
+    expect(screen.getByText('0 of 2 workers ready')).toBeTruthy();
+    expect(
+      screen.getByText('Scaling').closest('[title]')?.getAttribute('title')
+    ).toBe('0 of 2 workers have joined the scheduler.');
+    const reasons = screen.getByRole('list', { name: 'Why late is not ready' });
+    expect(reasons.textContent).toBe(
+      '2 workers started, waiting for them to join the scheduler'
+    );
+  });
+
   it('shows GPU memory and utilisation when the server measures them', () => {
     renderCard(
       cluster('g', {

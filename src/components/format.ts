@@ -68,12 +68,16 @@ export function phaseHelp(cluster: ICluster, trans: TranslationBundle): string {
     case 'Creating':
       return trans.__('The cluster was asked for; its scheduler is starting.');
     case 'Pending':
-      return trans.__('The scheduler or workers are not ready yet.');
+      return trans.__(
+        'The scheduler is not ready yet; workers count once they have joined it.'
+      );
     case 'Running':
-      return trans.__('The scheduler and all workers are ready.');
+      return trans.__(
+        'Every worker has joined the scheduler: a client computes now.'
+      );
     case 'Scaling':
       return trans.__(
-        '%1 of %2 workers are ready.',
+        '%1 of %2 workers have joined the scheduler.',
         cluster.workers.ready,
         cluster.workers.desired
       );

@@ -157,6 +157,16 @@ def no_dask_rights(dask_rights_switch: DaskRights) -> None:
     dask_rights_switch.revoke()
 
 
+@pytest.fixture(autouse=True)
+def kwok_schedulers_stand_in(monkeypatch) -> None:
+    """kwok's pods run no process, so a server in this test process (the kwok API tests) gets
+    its schedulers' worker lists from tests/kubernetes/stand_in.py: every Ready worker pod has
+    joined. Servers of real-node tests run in processes of their own and ask real schedulers."""
+    from ..kubernetes.stand_in import registers_ready_pods
+
+    registers_ready_pods(monkeypatch)
+
+
 @pytest.fixture
 def rapids_kf_options() -> dict[str, Any]:
     """Override in a module for more c.RapidsKF options (timeouts, ...)."""

@@ -112,7 +112,7 @@ async def test_scale_beyond_the_gpus_and_back(api, control_plane, api_namespace)
     assert cluster["reasons"][0].startswith(
         "2 worker pods cannot be scheduled: 0/4 nodes are available: 4 Insufficient nvidia.com/gpu"
     ), cluster["reasons"]
-    assert cluster["reasons"][1:] == ["2 of 8 workers not ready yet"], cluster["reasons"]
+    assert cluster["reasons"][1:] == ["2 of 8 workers not started yet"], cluster["reasons"]
 
     code, cluster = await api.call("PATCH", "clusters/wide", {"workers": 2})
     assert code == 202, cluster

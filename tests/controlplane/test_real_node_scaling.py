@@ -131,9 +131,27 @@ def test_an_idle_cluster_is_removed_by_the_operator(make_cluster, server, real_n
 LATE_WORKER = 'sh -c sleep${IFS}15;exec${IFS}dask${IFS}worker${IFS}"$@" worker'
 
 
-def test_a_scale_down_before_the_workers_registered_is_finished(make_cluster, server, control_plane,
-                                                               real_node):
-    make_cluster("late", 2, worker_command=LATE_WORKER)
+def _worker_pods_ready(cp, name: str) -> int:
+    pods = cp.api.get(f"/api/v1/namespaces/{NAMESPACE}/pods",
+                      labelSelector=f"dask.org/cluster-name={name},dask.org/component=worker")["items"]
+    return sum(1 for p in pods if any(c["type"] == "Ready" and c["status"] == "True"
+                                      for c in p["status"].get("conditions") or []))
+
+
+def test_a_scale_down_before_the_workers_registered_is_finished(server, control_plane, real_node):
+    resp = server.post("clusters", {"name": "late", "workers": 2, "worker_command": LATE_WORKER, **SMALL})
+    assert resp.status_code == 202, resp.text
+    try:
+        # The user scales down while the card says the workers have started but not joined.
+        server.wait_for_cluster("late", lambda c: "2 workers started, waiting for them to join the scheduler"
+                                in c["reasons"], 180, "its 2 workers started, not joined")
+        _scale_down_before_registration(server, control_plane, real_node)
+    finally:
+        server.delete("clusters/late")
+        wait_cluster_pods_gone(control_plane, NAMESPACE)
+
+
+def _scale_down_before_registration(server, control_plane, real_node):
     with _client(control_plane, "late") as client:
         assert len(client.scheduler_info()["workers"]) < 2  # the race: not both registered yet
         assert server.patch("clusters/late", {"workers": 1}).status_code == 202
@@ -153,3 +171,46 @@ def test_a_scale_down_before_the_workers_registered_is_finished(make_cluster, se
         assert _worker_deployments(control_plane, "late") == [kept["name"]]
     server_log = (real_node.logs / f"jupyter-{NAMESPACE}.log").read_text()
     assert "finished the scale-down of late to 1 that the operator left" in server_log
+
+
+# `dask worker` 20 s after its container started (as LATE_WORKER).
+LATER_WORKER = 'sh -c sleep${IFS}20;exec${IFS}dask${IFS}worker${IFS}"$@" worker'
+
+
+def test_a_worker_counts_as_ready_only_once_the_scheduler_lists_it(server, control_plane):
+    """The card (and list, `workers`, timeline) says 0 ready while the worker pods run but
+    their `dask worker` has not joined, says why in words, never more ready than the real
+    scheduler lists, and Running 2/2 means a client computes at once."""
+    resp = server.post("clusters", {"name": "join", "workers": 2, "worker_command": LATER_WORKER, **SMALL})
+    assert resp.status_code == 202, resp.text
+    try:
+        started = server.wait_for_cluster(
+            "join", lambda c: "2 workers started, waiting for them to join the scheduler" in c["reasons"]
+            and c["scheduler"]["ready"], 180, "its scheduler ready and its 2 workers started, waiting to join")
+        assert started["workers"] == {"desired": 2, "ready": 0, "pending": 2}, started
+        assert started["phase"] == "Scaling" and started["scheduler"]["ready"] is True
+        assert _worker_pods_ready(control_plane, "join") == 2  # the pods are Ready all the same
+        [listed] = [c for c in server.get("clusters").json()["clusters"] if c["name"] == "join"]
+        assert listed["workers"]["ready"] == 0
+        with _client(control_plane, "join") as client:
+            assert len(client.scheduler_info()["workers"]) == 0
+            seen = []
+            deadline = time.monotonic() + 120
+            while True:
+                card = server.get("clusters/join").json()
+                registered = len(client.scheduler_info()["workers"])  # asked after the card
+                seen.append((card["workers"]["ready"], registered))
+                assert card["workers"]["ready"] <= registered, seen
+                if card["phase"] == "Running":
+                    break
+                assert time.monotonic() < deadline, f"not Running after 120 s: {card}"
+                time.sleep(0.2)
+            assert card["workers"] == {"desired": 2, "ready": 2, "pending": 0} and card["reasons"] == []
+            assert client.submit(lambda: 6 * 7).result(timeout=30) == 42
+            assert {r for r, _ in seen} >= {0, 2}, seen
+        timeline = server.get("clusters/join/timeline").json()
+        registered = [s for s in timeline["steps"] if s["step"] == "registered"]
+        assert [s["state"] for s in registered] == ["done", "done"], registered
+    finally:
+        server.delete("clusters/join")
+        wait_cluster_pods_gone(control_plane, NAMESPACE)

@@ -10,6 +10,7 @@ from typing import Any, Callable
 import pytest
 
 from .emulator import Emulator
+from .stand_in import registers_ready_pods
 
 NOTEBOOK_IMAGE = "kubeflownotebookswg/jupyter-rapids:v26.10"
 
@@ -31,6 +32,13 @@ def k8s(tmp_path, monkeypatch) -> Emulator:
     for plural, body in emu.received:
         if plural == "daskclusters" and "spec" in body:
             assert "nvidia.com/gpu" not in json.dumps(body["spec"].get("scheduler", {})), body
+
+
+@pytest.fixture(autouse=True)
+def schedulers_stand_in(monkeypatch) -> None:
+    """The emulator's pods run no scheduler: stand_in.py answers for them (every Ready worker
+    pod has joined); tests of registration replace the answer."""
+    registers_ready_pods(monkeypatch)
 
 
 @pytest.fixture

@@ -245,7 +245,9 @@ async def test_image_falls_back_to_the_configured_one_outside_a_notebook_pod(api
 async def test_extra_worker_groups_are_listed_apart_from_the_default_group(api, k8s, events):
     await create_running(api, k8s, workers=2, gpus_per_worker=1)
     fake_operator.extra_worker_group(k8s, "gpu-etl", "highmem", replicas=3, ready=2, gpus=2)
-    cluster = await api.wait_for("gpu-etl", lambda c: c["worker_groups"], what="the new group")
+    # Its workers count as ready once the scheduler lists them (stand_in.py: right after their pods).
+    cluster = await api.wait_for("gpu-etl", lambda c: c["worker_groups"] and c["worker_groups"][0]["ready"] == 2,
+                                 what="the new group with its 2 registered workers")
     assert cluster["worker_groups"] == [{"name": "highmem", "desired": 3, "ready": 2, "gpus_per_worker": 2}]
     # `workers` (and the slider) stay the default group's; GPUs in use count every group.
     assert cluster["workers"] == {"desired": 2, "ready": 2, "pending": 0} and cluster["phase"] == "Running"
@@ -259,3 +261,44 @@ async def test_extra_worker_groups_are_listed_apart_from_the_default_group(api, 
     gone = await stream.wait(lambda kind, c: kind == "cluster" and c["worker_groups"] == [] and c["gpus"]["in_use"] == 2,
                              what="the group gone")
     assert gone["workers"]["ready"] == 2
+
+
+async def test_workers_count_as_ready_only_once_the_scheduler_lists_them(api, k8s, events, monkeypatch):
+    """Pods Ready is not enough: the card, the list, `workers` and the events say 0 ready and
+    why until the scheduler lists the workers, then Running."""
+    from . import stand_in
+
+    joined = {"late": False}  # the stand-in scheduler lists nobody until the test says so
+    stand_in.listing(monkeypatch, lambda backend, name: stand_in.ready_worker_names(backend, name)
+                     if joined.get(name) else frozenset())
+    stream = events()
+    code, _ = await api.call("POST", "clusters", {"name": "late", "workers": 2})
+    assert code == 202
+    fake_operator.reconcile(k8s, "late")  # scheduler and both worker pods Ready
+    waiting = await api.wait_for("late", lambda c: "2 workers started, waiting for them to join the scheduler"
+                                 in c["reasons"], what="the started workers said")
+    assert waiting["phase"] == "Scaling" and waiting["workers"] == {"desired": 2, "ready": 0, "pending": 2}
+    assert waiting["scheduler"]["ready"] is True
+    [listed] = (await api.get("clusters"))["clusters"]
+    assert listed["workers"]["ready"] == 0 and listed["phase"] == "Scaling"
+
+    joined["late"] = True
+    running = await api.wait_for("late", lambda c: c["phase"] == "Running", what="Running once both joined")
+    assert running["workers"] == {"desired": 2, "ready": 2, "pending": 0} and running["reasons"] == []
+    seen = [c["workers"]["ready"] for kind, c in stream.events if kind == "cluster" and c["name"] == "late"]
+    assert 0 in seen and seen[-1] == 2
+
+
+async def test_a_scheduler_the_server_cannot_reach_counts_no_worker_and_says_so(api, k8s, monkeypatch):
+    from . import stand_in
+
+    def unreachable(backend, name):
+        raise OSError("Timed out trying to connect to tcp://far-scheduler.kubeflow-user:8786 after 2 s")
+
+    stand_in.listing(monkeypatch, unreachable)
+    await api.call("POST", "clusters", {"name": "far", "workers": 1})
+    fake_operator.reconcile(k8s, "far")
+    cluster = await api.wait_for("far", lambda c: any("cannot reach the scheduler" in r for r in c["reasons"]),
+                                 what="the unreachable scheduler said")
+    assert cluster["phase"] == "Scaling" and cluster["workers"]["ready"] == 0
+    assert any("Timed out trying to connect" in r for r in cluster["reasons"])

@@ -116,3 +116,34 @@ def test_autoscaler_body_is_valid_and_owned_by_its_cluster():
     assert crd.errors("daskautoscalers", body) == []
     assert body["metadata"]["ownerReferences"][0]["uid"] == "1234"
     assert body["spec"] == {"cluster": "gpu-etl", "minimum": 1, "maximum": 8}
+
+
+@pytest.mark.parametrize("gpus", [0, 1])
+def test_the_fast_start_settings_are_in_the_body_and_kept_by_the_crd(gpus):
+    """What fast_start.py adds by default survives the operator's CRD schema (a pruned field
+    would silently do nothing), on GPU clusters as on CPU ones."""
+    from jupyter_rapids_kf.backends.kubernetes import fast_start
+
+    body = make(gpus_per_worker=gpus)
+    assert crd.errors("daskclusters", body) == [] and crd.pruned("daskclusters", body) == []
+    scheduler, worker = containers(body)
+    service = body["spec"]["scheduler"]["service"]
+    env = {e["name"]: e.get("value") for e in worker.get("env") or []}
+    assert ("publishNotReadyAddresses" in service) == ("service" in fast_start.DEFAULT)
+    assert (fast_start.PRELOAD_ENV in env) == ("preload" in fast_start.DEFAULT)
+    if "preload" in fast_start.DEFAULT:
+        import ast
+
+        [text] = ast.literal_eval(env[fast_start.PRELOAD_ENV])  # as dask's config reads the env
+        assert text == fast_start.WAIT_FOR_SCHEDULER and " " in text  # a space: run as source
+    assert ("tcpSocket" in scheduler["readinessProbe"]) == ("probe" in fast_start.DEFAULT)
+    # fork (the nanny forks its worker instead of a fresh interpreter): CPU workers only.
+    assert (env.get(fast_start.METHOD_ENV) == "fork") == ("fork" in fast_start.DEFAULT and gpus == 0)
+
+
+def test_a_users_own_worker_preload_is_kept():
+    from jupyter_rapids_kf.backends.kubernetes import fast_start
+
+    body = make(env={fast_start.PRELOAD_ENV: "['mypkg.setup']"})
+    _, worker = containers(body)
+    assert [e["value"] for e in worker["env"] if e["name"] == fast_start.PRELOAD_ENV] == ["['mypkg.setup']"]

@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none
 from jupyter_rapids_kf.backends.kubernetes.status import Objects, Timeouts, cluster_status, event_cluster
+from jupyter_rapids_kf.backends.kubernetes.worker_lists import WorkerList
 from jupyter_rapids_kf.models.cluster import ClusterSpec
 
 NS = "kubeflow-user"
@@ -43,16 +44,51 @@ def pod(component, i=0, ready=True, waiting=None, unschedulable=None, name="etl"
     return {"metadata": {"name": f"{name}-{component}-{i}", "labels": labels}, "status": status}
 
 
+def listed(*pods) -> WorkerList:
+    """The scheduler's list with the workers of these pods (Dask names: the pods' names here)."""
+    return WorkerList(frozenset(p["metadata"]["name"] for p in pods))
+
+
 def status(objs: Objects, now: float = T0 + 5):
     return cluster_status(objs, NS, Timeouts(operator=60, deletion=60), now=now)
 
 
-def test_running_needs_ready_scheduler_and_every_worker():
-    objs = Objects(daskcluster(), group(), pods=[pod("scheduler"), pod("worker", 0), pod("worker", 1)])
+def test_running_needs_ready_scheduler_and_every_worker_registered():
+    workers = [pod("worker", 0), pod("worker", 1)]
+    objs = Objects(daskcluster(), group(), pods=[pod("scheduler"), *workers], worker_list=listed(*workers))
     c = status(objs)
     assert (c.phase, c.workers.desired, c.workers.ready, c.scheduler.ready, c.reasons) == ("Running", 2, 2, True, [])
     assert c.gpus.in_use == 2 and c.managed is True
     assert c.scheduler.address == f"tcp://etl-scheduler.{NS}:8786"
+
+
+def test_ready_pods_the_scheduler_does_not_list_are_started_not_ready():
+    workers = [pod("worker", 0), pod("worker", 1)]
+    objs = Objects(daskcluster(), group(), pods=[pod("scheduler"), *workers], worker_list=listed())
+    c = status(objs)
+    assert (c.phase, c.workers.ready, c.workers.pending) == ("Scaling", 0, 2)
+    assert c.reasons == ["2 workers started, waiting for them to join the scheduler"]
+    assert c.gpus.in_use == 2  # their pods hold the GPUs all the same
+    objs.worker_list = listed(workers[0])
+    c = status(objs)
+    assert (c.phase, c.workers.ready) == ("Scaling", 1)
+    assert c.reasons == ["1 worker started, waiting for it to join the scheduler"]
+
+
+def test_before_the_list_is_read_and_when_the_scheduler_cannot_be_reached_no_worker_is_ready():
+    workers = [pod("worker", 0), pod("worker", 1)]
+    c = status(Objects(daskcluster(), group(), pods=[pod("scheduler"), *workers]))
+    assert (c.phase, c.workers.ready) == ("Scaling", 0)
+    assert c.reasons[0] == "asking the scheduler which workers have joined it"
+    unreachable = WorkerList(None, "Timed out trying to connect to tcp://etl-scheduler.kubeflow-user:8786 after 2 s")
+    c = status(Objects(daskcluster(), group(), pods=[pod("scheduler"), *workers], worker_list=unreachable))
+    assert (c.phase, c.workers.ready) == ("Scaling", 0)
+    assert c.reasons[0].startswith(f"the server cannot reach the scheduler at tcp://etl-scheduler.{NS}:8786")
+    assert "Timed out trying to connect" in c.reasons[0] and "no worker counts as ready" in c.reasons[0]
+    # While the scheduler pod itself starts, the workers wait for it: said once, no list asked.
+    c = status(Objects(daskcluster(), group(), pods=[pod("scheduler", ready=False), *workers]))
+    assert c.phase == "Pending"
+    assert c.reasons == ["the scheduler pod is starting", "2 workers started, waiting for them to join the scheduler"]
 
 
 def test_operator_running_phase_is_not_trusted_without_pods():
@@ -64,10 +100,12 @@ def test_operator_running_phase_is_not_trusted_without_pods():
 
 def test_scaling_when_workers_are_missing_and_desired_comes_from_the_worker_group():
     # The DaskCluster still says 2 (KubeCluster.scale patched only the worker group to 4).
-    objs = Objects(daskcluster(workers=2), group(replicas=4), pods=[pod("scheduler"), pod("worker", 0), pod("worker", 1)])
+    workers = [pod("worker", 0), pod("worker", 1)]
+    objs = Objects(daskcluster(workers=2), group(replicas=4), pods=[pod("scheduler"), *workers],
+                   worker_list=listed(*workers))
     c = status(objs)
     assert (c.phase, c.workers.desired, c.workers.pending) == ("Scaling", 4, 2)
-    assert "2 of 4 workers not ready yet" in c.reasons
+    assert "2 of 4 workers not started yet" in c.reasons
 
 
 def test_unschedulable_gpu_message_is_quoted_once_for_all_pods():
@@ -163,7 +201,8 @@ def test_extra_worker_groups_are_counted_apart_and_their_gpus_added():
         p["metadata"]["labels"]["dask.org/workergroup-name"] = "etl-highmem"
     extra[1]["status"]["conditions"][0]["status"] = "False"
     pods = [pod("scheduler"), pod("worker", 0), pod("worker", 1), *extra]
-    cluster = status(Objects(daskcluster(), group(), None, pods, other_groups=[highmem]))
+    cluster = status(Objects(daskcluster(), group(), None, pods, other_groups=[highmem],
+                             worker_list=listed(*pods[1:3], extra[0])))
     assert cluster.phase == "Running" and cluster.workers.ready == 2 and cluster.workers.desired == 2
     assert [(g.name, g.desired, g.ready, g.gpus_per_worker) for g in cluster.worker_groups] == [("highmem", 2, 1, 2)]
     assert cluster.gpus.in_use == 2 * 1 + 1 * 2
@@ -177,7 +216,7 @@ def test_problems_of_other_worker_groups_are_reasons_but_do_not_fail_the_cluster
         p["metadata"]["name"] = f"etl-highmem-worker-{i}"
         p["metadata"]["labels"]["dask.org/workergroup-name"] = "etl-highmem"
     pods = [pod("scheduler"), pod("worker", 0), pod("worker", 1), *extra]
-    cluster = status(Objects(daskcluster(), group(), None, pods, other_groups=[highmem]))
+    cluster = status(Objects(daskcluster(), group(), None, pods, other_groups=[highmem], worker_list=listed(*pods[1:3])))
     assert cluster.phase == "Running" and cluster.workers.ready == 2
     assert cluster.reasons == [
         "worker pod etl-highmem-worker-2 (group highmem): ImagePullBackOff: details",

@@ -6,13 +6,17 @@ Used only with `c.RapidsKF.list_from_cache = False` (benchmarks/list_latency.py 
 from __future__ import annotations
 
 import asyncio
+from typing import Callable
 
 from ...models.cluster import Cluster
 from .client import DASKAUTOSCALERS, DASKCLUSTERS, DASKWORKERGROUPS, PODS, Kube
 from .status import CLUSTER_LABEL, Objects, Timeouts, cluster_status
 
 
-async def list_from_api(kube: Kube, timeouts: Timeouts) -> list[Cluster]:
+async def list_from_api(kube: Kube, timeouts: Timeouts,
+                        worker_list: Callable[[str], object] = lambda name: None) -> list[Cluster]:
+    """`worker_list(name)`: the backend's last read of that cluster's scheduler (who counts as
+    ready is never read from pods)."""
     lists = await asyncio.gather(
         kube.request("GET", DASKCLUSTERS, verb="list"),
         kube.request("GET", DASKWORKERGROUPS, verb="list"),
@@ -31,7 +35,7 @@ async def list_from_api(kube: Kube, timeouts: Timeouts) -> list[Cluster]:
     return [
         cluster_status(
             Objects(dc, groups.get(f"{name}-default"), scalers.get(name), by_cluster.get(name, []),
-                    other_groups=other_groups.get(name, [])),
+                    other_groups=other_groups.get(name, []), worker_list=worker_list(name)),
             kube.namespace, timeouts,
         )
         for name, dc in clusters.items()

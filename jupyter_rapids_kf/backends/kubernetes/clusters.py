@@ -44,6 +44,7 @@ from .readings.versions import SchedulerVersions
 from .scale_down import ScaleDownRepair
 from .spec import build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .worker_lists import WorkerLists
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,9 @@ class KubernetesBackend:
         self.gpu_readings = GpuReadings(config.gpu_metrics_interval, self._gpu_targets, self._recompute)
         self.versions = SchedulerVersions(config.gpu_metrics_interval, self._running_schedulers, self._recompute)
         self.idle = IdleReadings(config.gpu_metrics_interval, self._idle_targets, self._recompute)
+        # Who counts as ready: read whatever gpu_metrics_interval says (see worker_lists.py).
+        self.worker_lists = WorkerLists(config.worker_list_interval, self._worker_list_targets,
+                                        self._recompute, ask=self._ask_workers)
         self.crash_logs = CrashLogs(self.kube, self._recompute)
         self.scale_down = ScaleDownRepair(self._delete_worker)
 
@@ -106,6 +110,7 @@ class KubernetesBackend:
         self.gpu_readings.start()
         self.versions.start()
         self.idle.start()
+        self.worker_lists.start()
         if self.config.configure_proxy_allowlist:
             self.allowlist_state = proxy_allowlist.install(self._serverapp, self.allowlist)
         else:
@@ -117,6 +122,7 @@ class KubernetesBackend:
         await self.gpu_readings.stop()
         await self.versions.stop()
         await self.idle.stop()
+        await self.worker_lists.stop()
         await self.crash_logs.stop()
         await self.scale_down.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
@@ -197,7 +203,7 @@ class KubernetesBackend:
 
     async def list(self) -> list[Cluster]:
         if not self.config.list_from_cache:
-            return await list_from_api(self.kube, self.timeouts)
+            return await list_from_api(self.kube, self.timeouts, self.worker_lists.get)
         if not self.synced:
             raise self.not_ready()
         return list(self._clusters.values())
@@ -359,6 +365,7 @@ class KubernetesBackend:
                     if new is None:
                         self.crash_logs.forget(pod["metadata"]["name"])
             for cluster in names:
+                self.worker_lists.due(cluster)
                 self._recompute(cluster)
         elif resource is EVENTS:
             cluster = event_cluster(obj, set(self.watched[DASKCLUSTERS].objects))
@@ -383,6 +390,7 @@ class KubernetesBackend:
             events=events,
             delete_requested=name in self._delete_requested,
             crash_lines=self._crash_lines(pods) if reasons else {},
+            worker_list=self.worker_lists.get(name),
         )
 
     def _crash_lines(self, pods: list[dict]) -> dict:
@@ -423,6 +431,21 @@ class KubernetesBackend:
     def _idle_targets(self) -> dict[str, str]:
         return {name: self.scheduler_address(c) for name, c in self._clusters.items()
                 if _running(c) and c.idle_timeout}
+
+    def _worker_list_targets(self) -> dict[str, tuple[str, bool]]:
+        """Clusters whose scheduler container runs: address, and whether to read it often."""
+        return {name: (self.scheduler_address(c), bool(getattr(c, "settling", False)))
+                for name, c in self._clusters.items()
+                if getattr(c, "scheduler_running", False) and c.phase != "Deleting"}
+
+    async def _ask_workers(self, name: str, address: str) -> frozenset[str]:
+        """The names of the workers the cluster's scheduler lists (tests of clusters whose
+        pods run no process, kwok's and the emulator's, stand in for it here)."""
+        return await self.worker_lists.ask_scheduler(address)
+
+    async def registration_times(self, cluster: Cluster) -> dict[str, float] | None:
+        """Worker name -> when the scheduler registered it (its own log); None if not known."""
+        return await kube_timeline.registrations(self.scheduler_address(cluster))
 
     def scheduler_address(self, cluster: Cluster) -> str:
         """Where the server reaches a cluster's scheduler over Dask's comm (as the snippet does)."""

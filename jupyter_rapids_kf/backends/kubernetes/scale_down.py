@@ -22,14 +22,13 @@ import time
 from typing import Awaitable, Callable
 
 from .cache import HANDLED, handled_replicas
-from .status import COMPONENT_LABEL, GROUP_LABEL, Objects
+from .status import COMPONENT_LABEL, GROUP_LABEL, WORKER_NAME_ENV, Objects, worker_name  # noqa: F401
 
 log = logging.getLogger(__name__)
 
 GRACE_SECONDS = 20.0  # a normal retirement ends in seconds; the operator's retry backoff is 60 s
 ASK_TIMEOUT = 60.0  # retiring moves the workers' data, which takes a while
 CONNECT_TIMEOUT = 5.0
-WORKER_NAME_ENV = "DASK_WORKER_NAME"  # the operator names each worker after its Deployment
 
 DeleteDeployment = Callable[[str], Awaitable[None]]
 
@@ -38,14 +37,6 @@ def operator_handled(group: dict | None) -> int | None:
     """The replica count the operator last finished handling, if known."""
     annotations = ((group or {}).get("metadata") or {}).get("annotations") or {}
     return handled_replicas(annotations.get(HANDLED))
-
-
-def worker_name(pod: dict) -> str | None:
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        for env in container.get("env") or []:
-            if env.get("name") == WORKER_NAME_ENV and env.get("value"):
-                return env["value"]
-    return None
 
 
 def live_workers(objs: Objects) -> list[str]:

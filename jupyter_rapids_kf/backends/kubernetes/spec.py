@@ -15,6 +15,7 @@ from typing import Any
 
 from ...models.gpu_workers import GPUWorkerSettings, takes_dask_cuda_flags
 from ...models.cluster import ClusterSpec
+from . import fast_start
 from .mesh import cluster_pods_opt_out
 
 GPU_RESOURCE = "nvidia.com/gpu"
@@ -69,10 +70,12 @@ def build_daskcluster(
     owner: Any = None,
     gpu_workers: GPUWorkerSettings | None = None,
     mesh_sidecars: bool = False,
+    start: tuple[str, ...] = fast_start.DEFAULT,
 ) -> dict[str, Any]:
     """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster;
     `gpu_workers`: the GPU worker settings (c.RapidsKF, models/gpu_workers.py), defaults if None;
-    `mesh_sidecars` (c.RapidsKF.mesh_sidecars): leave the pods to the mesh (see mesh.py)."""
+    `mesh_sidecars` (c.RapidsKF.mesh_sidecars): leave the pods to the mesh (see mesh.py);
+    `start`: the fast_start.py settings to apply ("service", "preload", "probe", "fork")."""
     from dask_kubernetes.operator import make_cluster_spec
 
     body = make_cluster_spec(
@@ -118,6 +121,14 @@ def build_daskcluster(
     env = [e for e in scheduler.get("env") or [] if e.get("name") != ROUTES_ENV]
     env.append({"name": ROUTES_ENV, "value": json.dumps(scheduler_routes())})
     scheduler["env"] = env
+    if "service" in start:
+        fast_start.service(body)
+    if "preload" in start:
+        fast_start.preload(worker)
+    if "probe" in start:
+        fast_start.probe(scheduler)
+    if "fork" in start and spec.gpus_per_worker == 0:
+        fast_start.fork(worker)
     if not mesh_sidecars:
         cluster_pods_opt_out(body)
     return body

@@ -1,8 +1,11 @@
-"""A Cluster from the objects behind it: phase from pods, reasons in plain words.
+"""A Cluster from the objects behind it: phase from pods and the scheduler's worker list,
+reasons in plain words.
 
 The operator's `status.phase` says Running as soon as the scheduler Service exists, so it is
 only used to tell whether the operator acted at all. Everything a user sees comes from pods,
-the worker group, the autoscaler and Warning events.
+the worker group, the autoscaler, Warning events and the scheduler's own list of registered
+workers (worker_lists.py): a worker is ready once the scheduler lists it, never because its
+pod is Ready.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ...models.cluster import (
 from .crash_logs import Crash, crashes
 from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
 from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
+from .worker_lists import WorkerList
 
 CLUSTER_LABEL = "dask.org/cluster-name"
 COMPONENT_LABEL = "dask.org/component"
@@ -63,6 +67,9 @@ class KubeCluster(Cluster):
 
     _json: dict[str, Any] | None = None
     _text: str | None = None
+    # Worker pods running that the scheduler has not listed yet: its list is read often then.
+    settling: bool = False
+    scheduler_running: bool = False  # its container runs (it may listen before its probe passes)
 
     def to_json(self) -> dict[str, Any]:
         if self._json is None:
@@ -87,6 +94,7 @@ class Objects:
     delete_requested: bool = False
     other_groups: list[dict[str, Any]] = field(default_factory=list)  # add_worker_group's
     crash_lines: dict[Crash, str] = field(default_factory=dict)  # last log line of crashed runs
+    worker_list: WorkerList | None = None  # the scheduler's registered workers; None: not read
 
 
 @dataclass
@@ -102,6 +110,33 @@ def _pod_ready(pod: dict[str, Any]) -> bool:
     if status.get("phase") != "Running":
         return False
     return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+WORKER_NAME_ENV = "DASK_WORKER_NAME"  # the operator names each worker after its Deployment
+
+
+def worker_name(pod: dict[str, Any]) -> str | None:
+    for container in (pod.get("spec") or {}).get("containers") or []:
+        for env in container.get("env") or []:
+            if env.get("name") == WORKER_NAME_ENV and env.get("value"):
+                return env["value"]
+    return None
+
+
+def _joined(pod: dict[str, Any], names: frozenset[str]) -> bool:
+    """The scheduler lists this pod's worker (by its Dask name, else the pod name's prefix)."""
+    if pod.get("metadata", {}).get("deletionTimestamp") or not names:
+        return False
+    name = worker_name(pod)
+    if name is not None:
+        return name in names
+    pod_name = pod["metadata"].get("name", "")
+    return any(n and (pod_name == n or pod_name.startswith(n + "-")) for n in names)
+
+
+def _pod_running(pod: dict[str, Any]) -> bool:
+    return not pod.get("metadata", {}).get("deletionTimestamp") and \
+        (pod.get("status") or {}).get("phase") == "Running"
 
 
 def _container_problems(pod: dict[str, Any]) -> list[tuple[str, str]]:
@@ -194,6 +229,9 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     default_group = f"{name}-default"
     schedulers, workers, other_workers = [], [], []
     ready_by_group: dict[str, int] = {}
+    listing = objs.worker_list
+    listed = listing.names if listing is not None and listing.names is not None else frozenset()
+    waiting = 0  # worker pods running that the scheduler does not list
     for pod in objs.pods:
         labels = pod.get("metadata", {}).get("labels") or {}
         if labels.get(COMPONENT_LABEL) == "scheduler":
@@ -204,11 +242,19 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
                 workers.append(pod)
             else:
                 other_workers.append(pod)
-                if _pod_ready(pod):
+                if _joined(pod, listed):
                     ready_by_group[group] = ready_by_group.get(group, 0) + 1
+                elif _pod_ready(pod):
+                    waiting += 1
     other_groups = [_worker_group(g, name, ready_by_group) for g in objs.other_groups]
-    scheduler_ready = any(_pod_ready(p) for p in schedulers)
-    ready = sum(1 for p in workers if _pod_ready(p))
+    scheduler_running = any(_pod_running(p) for p in schedulers)
+    answered = listing is not None and listing.names is not None
+    # Ready: its probe passed, or it answered the server (the comm port listens) already.
+    scheduler_ready = any(_pod_ready(p) for p in schedulers) or (scheduler_running and answered)
+    ready = sum(1 for p in workers if _joined(p, listed))
+    started = sum(1 for p in workers if _pod_ready(p) and not _joined(p, listed))
+    waiting += started
+    holding = sum(1 for p in workers if _pod_ready(p))  # pods that hold their GPUs
 
     reasons: list[str] = []
     failed = False
@@ -244,8 +290,8 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     reasons.extend(_other_group_problems(other_workers, name, objs.crash_lines, fixes["worker"]))
 
     deleting = bool(meta.get("deletionTimestamp")) or objs.delete_requested
-    started = bool(schedulers) or bool(workers)
-    operator_acted = bool((dc.get("status") or {}).get("phase")) or objs.worker_group is not None or started
+    exists = bool(schedulers) or bool(workers)
+    operator_acted = bool((dc.get("status") or {}).get("phase")) or objs.worker_group is not None or exists
 
     if deleting:
         since = parse_iso(meta.get("deletionTimestamp"))
@@ -271,7 +317,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
             reasons.append("waiting for the dask-kubernetes operator to create the scheduler and workers")
 
     phase = derive_phase(
-        deleting=deleting, failed=failed, started=started,
+        deleting=deleting, failed=failed, started=exists,
         scheduler_ready=scheduler_ready, desired=desired, ready=ready,
     )
     if phase in ("Creating", "Pending", "Scaling") and operator_acted and not deleting:
@@ -279,9 +325,19 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
             reasons.append("waiting for the scheduler pod to be created")
         elif not scheduler_ready and not unschedulable:
             reasons.append("the scheduler pod is starting")
-        if ready < desired:
-            reasons.append(f"{desired - ready} of {_plural(desired, 'worker')} not ready yet")
-        elif len(workers) > desired:
+        if scheduler_ready and desired > ready:
+            if listing is None:
+                reasons.append("asking the scheduler which workers have joined it")
+            elif listing.error is not None:
+                reasons.append(f"the server cannot reach the scheduler at {_address(name, namespace)} to "
+                               f"see which workers have joined it ({listing.error}); no worker counts as "
+                               "ready until it can")
+        if started and ready < desired:
+            reasons.append(f"{_plural(started, 'worker')} started, waiting for "
+                           f"{'it' if started == 1 else 'them'} to join the scheduler")
+        if desired - ready - started > 0:
+            reasons.append(f"{desired - ready - started} of {_plural(desired, 'worker')} not started yet")
+        elif ready >= desired and len(workers) > desired:
             reasons.append(f"{_plural(len(workers) - desired, 'worker')} retiring")
         reasons.extend(_event_reasons(objs.events, parse_iso(created) or 0))
 
@@ -289,7 +345,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     if objs.autoscaler is not None:
         a_spec = objs.autoscaler.get("spec") or {}
         adapt = Adapt(minimum=_int(a_spec.get("minimum")), maximum=_int(a_spec.get("maximum")))
-    return KubeCluster(
+    cluster = KubeCluster(
         name=name,
         namespace=namespace,
         backend="kubernetes",
@@ -299,7 +355,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         worker_command=_worker_command(worker),
         gpus_per_worker=gpus_per_worker,
         workers=Workers(desired=desired, ready=ready, pending=max(0, desired - ready)),
-        scheduler=Scheduler(ready=scheduler_ready, address=f"tcp://{name}-scheduler.{namespace}:8786"),
+        scheduler=Scheduler(ready=scheduler_ready, address=_address(name, namespace)),
         dashboard_url=dashboard_path(name),
         adapt=adapt,
         idle_timeout=_int(spec.get("idleTimeout")),
@@ -307,11 +363,18 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         managed=(meta.get("labels") or {}).get(MANAGED_LABEL) == MANAGED_VALUE,
         cpu=limits.get("cpu") or requests.get("cpu"),
         memory=limits.get("memory") or requests.get("memory"),
-        gpus=GPUUsage(in_use=ready * gpus_per_worker + sum(g.ready * g.gpus_per_worker for g in other_groups)),
+        gpus=GPUUsage(in_use=holding * gpus_per_worker + sum(g.ready * g.gpus_per_worker for g in other_groups)),
         worker_groups=other_groups,
         ends_with=_ends_with(meta),
         lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
     )
+    cluster.scheduler_running = scheduler_running and not deleting
+    cluster.settling = cluster.scheduler_running and (waiting > 0 or not answered)
+    return cluster
+
+
+def _address(name: str, namespace: str) -> str:
+    return f"tcp://{name}-scheduler.{namespace}:8786"
 
 
 # Owners whose deletion means "the notebook is gone" (KubeFlow's Notebook, its StatefulSet).

@@ -159,8 +159,6 @@ def build(dc: dict[str, Any], pods: list[dict[str, Any]], events: list[dict[str,
                 scheduler_done = True
             else:
                 workers_done += 1
-        elif last.state == "unknown" and steps[-2].state == "done":
-            workers_done += 1  # started; registration not known: counted, not timed
     if scheduler_done and workers_done >= desired and finals:
         timeline.ready = max(finals)
     return timeline
@@ -190,8 +188,8 @@ async def registrations(address: str | None, timeout: float = 5.0) -> dict[str, 
 
 async def for_cluster(backend: BackendView, cluster: Any) -> Timeline:
     """The timeline of one cluster of a KubernetesBackend: pods from its cache, every event of
-    the namespace listed once (the cache keeps only warnings), the scheduler asked only where
-    the backend may dial schedulers (gpu_metrics_interval > 0)."""
+    the namespace listed once (the cache keeps only warnings), the scheduler asked once its
+    pod is Ready (a worker is ready only once it registered, as on the card)."""
     name = cluster.name
     names = set(backend.watched[DASKCLUSTERS].objects)
     try:
@@ -200,8 +198,8 @@ async def for_cluster(backend: BackendView, cluster: Any) -> Timeline:
         events = list(backend.watched[EVENTS].objects.values())
     events = [e for e in events if event_cluster(e, names) == name]
     registered = None
-    if backend.config.gpu_metrics_interval and cluster.scheduler.ready:
-        registered = await registrations(backend.scheduler_address(cluster))
+    if cluster.scheduler.ready:
+        registered = await backend.registration_times(cluster)
     pods = backend.cluster_pods(name)
     dc = backend.watched[DASKCLUSTERS].objects.get(name) or {"metadata": {"name": name}}
     return build(dc, pods, events, registered, cluster.workers.desired, cluster.image)

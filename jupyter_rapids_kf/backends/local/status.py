@@ -37,7 +37,11 @@ def cluster_view(runner: Runner, backend: str) -> Cluster:
         reasons.append("starting the scheduler process")
     elif phase in ("Pending", "Scaling") and state:
         if ready < desired:
-            reasons.append(f"{desired - ready} of {desired} workers still starting")
+            # The runner starts every worker process at once; `ready` counts only those its
+            # scheduler lists as running (local_runner.py), as on Kubernetes.
+            n = desired - ready
+            reasons.append(f"{n} worker{'' if n == 1 else 's'} started, waiting for "
+                           f"{'it' if n == 1 else 'them'} to join the scheduler")
         elif ready > desired:
             reasons.append(f"{ready - desired} workers retiring")
     adapt = state.get("adapt", spec.get("adapt"))
