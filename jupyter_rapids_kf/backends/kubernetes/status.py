@@ -25,6 +25,7 @@ from ...models import (
 )
 from .crash_logs import Crash, crashes
 from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
+from .notebook_stop import stopped_with_notebook
 from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
 
 CLUSTER_LABEL = "dask.org/cluster-name"
@@ -285,6 +286,9 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
             reasons.append(f"{_plural(len(workers) - desired, 'worker')} retiring")
         reasons.extend(_event_reasons(objs.events, parse_iso(created) or 0))
 
+    stop = None if deleting else stopped_with_notebook(dc, desired, objs.autoscaler is not None, now)
+    if stop is not None:
+        reasons.insert(0, stop[1])
     adapt = None
     if objs.autoscaler is not None:
         a_spec = objs.autoscaler.get("spec") or {}
@@ -311,6 +315,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         worker_groups=other_groups,
         ends_with=_ends_with(meta),
         lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
+        stopped_with_notebook=stop[0] if stop else None,
     )
 
 
