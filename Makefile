@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test setup build test-python test-js test-controlplane test-browser screenshots clean
+.PHONY: lab test need-root setup build test-python test-js test-controlplane test-browser screenshots clean
 
 ## Start JupyterLab with the extension (local backend unless Kubernetes is found).
 # Containers often run as root, where Jupyter refuses to start without --allow-root.
@@ -17,7 +17,7 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.port=$(PORT) --ServerApp.ip=127.0.0.1 --no-browser $(ALLOW_ROOT)
 
 ## Run every test tier that CI runs.
-test: setup test-python test-js test-controlplane test-browser
+test: setup need-root test-python test-js test-controlplane test-browser
 
 setup: $(VENV)/.installed
 
@@ -42,12 +42,24 @@ test-js: setup
 	$(BIN)/jlpm prettier:check
 	$(BIN)/jlpm test
 
+# make test and make test-controlplane stop here, before anything runs, when not root.
+need-root:
+	@if [ "$$(id -u)" != 0 ]; then \
+		echo "The control-plane tier (make test-controlplane, part of make test) needs root; you are $$(id -un)." >&2; \
+		echo "Its real node runs a kubelet, containerd and runc, makes network namespaces, a bridge and cgroups," >&2; \
+		echo "adds host iptables rules (removed after), sets sysctls (restored), and installs Debian's" >&2; \
+		echo "$(NODE_PACKAGES) when missing." >&2; \
+		echo "Run 'sudo make test' (or make test in a root container or VM), or without root the other tiers:" >&2; \
+		echo "  make test-python test-js test-browser   (test-browser needs Debian's chromium already installed)" >&2; \
+		exit 1; fi
+
 # Tier 3: kube-apiserver, controller-manager, scheduler, etcd and kwok built from Go modules
 # (cached in ~/.cache/jupyter-rapids-kf; a cold build takes about 20 minutes on 2 cores).
-# The real node (kubelet, kube-proxy, CoreDNS built too) needs Debian's container runtime,
-# CNI plugins and image tools; they are installed when missing, as Chromium is below.
+# The real node (kubelet, kube-proxy, CoreDNS built too) needs root and Debian's container
+# runtime, CNI plugins and image tools; they are installed when missing, as Chromium is below.
+# Not root: the target stops at once with what to do instead.
 NODE_PACKAGES := containerd runc containernetworking-plugins debootstrap umoci iptables conntrack
-test-controlplane: setup
+test-controlplane: setup need-root
 	@for tool in containerd runc /usr/lib/cni/bridge debootstrap umoci iptables conntrack; do \
 		command -v $$tool >/dev/null || test -x $$tool || missing=1; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian's $(NODE_PACKAGES)"; \

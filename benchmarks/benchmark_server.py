@@ -19,12 +19,15 @@ from tests.ports import free_port  # noqa: E402
 
 
 class JupyterServer:
-    """Started with `extensions` enabled and `args` on its command line; ready once /api/status answers."""
+    """Started with `extensions` enabled and `args` on its command line; ready once /api/status answers.
+
+    `token=""`: no token option of ours, for a caller whose `args` set the login (KubeFlow's)."""
 
     def __init__(self, workdir: Path, *, extensions: Iterable[str], args: Iterable[str] = (),
-                 env: dict[str, str] | None = None, start_timeout: float = 60, request_timeout: float = 300):
+                 env: dict[str, str] | None = None, start_timeout: float = 60, request_timeout: float = 300,
+                 token: str | None = None):
         self.port = free_port()
-        self.token = secrets.token_hex(16)
+        self.token = secrets.token_hex(16) if token is None else token
         self.request_timeout = request_timeout
         self.log = workdir / "server.log"
         config = workdir / "config"
@@ -35,7 +38,8 @@ class JupyterServer:
             [
                 sys.executable, "-m", "jupyter_server", "--no-browser", "--allow-root",
                 f"--ServerApp.port={self.port}", "--ServerApp.ip=127.0.0.1",
-                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={workdir}", *args,
+                *([f"--IdentityProvider.token={self.token}"] if self.token else []),
+                f"--ServerApp.root_dir={workdir}", *args,
             ],
             env=dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"), JUPYTER_CONFIG_DIR=str(config),
                      **(env or {})),

@@ -19,8 +19,10 @@ on these engines, all reading the same Parquet files:
 Each engine (pandas too) loads a size once (Dask: read and persisted on the workers), runs
 the ETL once to warm up, then `--repeat` times; min, median and max are reported, with the
 load time apart, and the bytes each Dask engine's workers spilled. The results of all engines
-are checked to be the same. A headline ratio is printed only where the spread of the runs is
-smaller than the difference (spread.py). Writes JSON with the machine facts (run_facts.py).
+are checked to be the same. A ratio is printed only where the rule of spread.py lets it
+through (its bootstrap interval excludes 1; "n.h." in the table otherwise), every ratio with
+its interval below the table. Writes JSON with the machine facts (run_facts.py).
+`--from-json FILE...` re-evaluates kept raw files with the rule (nothing is measured).
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ sys.path.insert(0, str(EXAMPLES))
 import etl  # noqa: E402
 from benchmark_server import JupyterServer  # noqa: E402
 from run_facts import RunFacts  # noqa: E402
-from spread import headline, spread  # noqa: E402
+from spread import compare, spread, times  # noqa: E402
 
 TARGET_VS_CPU = 10.0  # dask-cuDF at least this much faster than Dask on all CPU cores
 TARGET_VS_CUDF = 3.0  # and at most this much slower than cuDF in one process
@@ -206,17 +208,20 @@ def best(results: list[dict], rows: int) -> dict[str, dict]:
 
 
 def table(results: list[dict], sizes: list[int]) -> str:
+    """Medians per engine; a ratio cell only where the rule of spread.py lets it through
+    (n.h.: no headline, its interval includes 1 or a side has fewer than 3 runs)."""
     engines = ["pandas", "dask-cpu", "cudf", "dask-cudf"]
     lines = [f"{'rows':>8} " + "".join(f"{e:>12}" for e in engines)
              + f"{'cpu/gpu':>10}{'cudf/gpu':>10}{'pandas/gpu':>12}"]
     for rows in sizes:
         by = best(results, rows)
         cells = "".join(f"{by[e]['etl_s']:>11.3f}s" if e in by else f"{'-':>12}" for e in engines)
-        gpu = by.get("dask-cudf", {}).get("etl_s")
 
         def ratio(engine: str) -> str:
-            other = by.get(engine, {}).get("etl_s")
-            return f"{other / gpu:.1f}x" if other and gpu else "-"
+            if engine not in by or "dask-cudf" not in by:
+                return "-"
+            verdict = compare(by[engine]["times_s"], by["dask-cudf"]["times_s"])
+            return times(verdict["ratio"]) if verdict["headline"] else "n.h."
 
         lines.append(f"{human(rows):>8} {cells}{ratio('dask-cpu'):>10}{ratio('cudf'):>10}{ratio('pandas'):>12}")
     return "\n".join(lines)
@@ -240,7 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engines", default="pandas,dask-cpu,cudf,dask-cudf")
     parser.add_argument("--rows-per-file", default="25M", help="every size must be a multiple of this")
     parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--from-json", nargs="+", metavar="FILE",
+                        help="measure nothing: print the table and the rule's verdict for kept raw files")
     args = parser.parse_args(argv)
+    if args.from_json:
+        return from_json(args.from_json)
 
     # A `timeout` or Ctrl-C still stops the server, which stops the clusters it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -359,10 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if not report["errors"] else 1
 
 
-def verdict(report: dict, sizes: list[int]) -> None:
+def verdict(report: dict, sizes: list[int], check_results: bool = True) -> None:
     results = report["results"]
     # Every engine computed the same answer at each size.
-    for rows in sizes:
+    for rows in sizes if check_results else ():
         same = [r for r in results if r["rows"] == rows]
         for r in same[1:]:
             if not etl.same_result(same[0]["result"], r["result"], rel=1e-6):
@@ -376,23 +385,54 @@ def verdict(report: dict, sizes: list[int]) -> None:
         report["best_cpu_layout"] = runs["dask-cpu"].get("layout")
         lines.append(f"best Dask-CPU layout at {human(largest)}: {runs['dask-cpu'].get('layout')} "
                      f"(median {by['dask-cpu']:.3f} s; every layout is in the JSON)")
+    # Every ratio of the table, through the rule of spread.py (bootstrap interval excludes 1).
+    report["ratios"] = []
+    for rows in sizes:
+        at = best(results, rows)
+        for other in ("dask-cpu", "cudf", "pandas"):
+            if other in at and "dask-cudf" in at:
+                result = compare(at[other]["times_s"], at["dask-cudf"]["times_s"])
+                report["ratios"].append({"rows": rows, "ratio_of": f"{other} / dask-cudf"} | result)
+                lines.append(f"{human(rows)} {other} / dask-cudf: {result['reads']}")
     if "dask-cudf" in by and "dask-cpu" in by:
-        speedup, reading = headline(runs["dask-cpu"]["times_s"], runs["dask-cudf"]["times_s"])
-        report["speedup_vs_dask_cpu"] = speedup
-        report["headline"] = reading
-        if speedup is None:
-            lines.append(f"dask-cuDF vs the best Dask-CPU layout at {human(largest)}: {reading}")
+        result = compare(runs["dask-cpu"]["times_s"], runs["dask-cudf"]["times_s"])
+        report["speedup_vs_dask_cpu"] = result["ratio"] if result["headline"] else None
+        report["headline"] = result["reads"]
+        if result["headline"]:
+            lines.append(f"target: dask-cuDF >= {TARGET_VS_CPU:g}x the best Dask-CPU layout at {human(largest)}: "
+                         f"{times(result['ratio'])}, interval from {times(result['low'])}: "
+                         f"{'MET' if result['low'] >= TARGET_VS_CPU else 'NOT MET'}"
+                         f"{'' if result['low'] >= TARGET_VS_CPU or result['ratio'] < TARGET_VS_CPU else ' (the median ratio is above it, the interval is not)'}")
         else:
             lines.append(f"target: dask-cuDF >= {TARGET_VS_CPU:g}x the best Dask-CPU layout at {human(largest)}: "
-                         f"{reading} {'MET' if speedup >= TARGET_VS_CPU else 'NOT MET'}")
+                         f"not shown, no headline")
     if "dask-cudf" in by and "cudf" in by:
-        overhead = by["dask-cudf"] / by["cudf"]
-        report["overhead_vs_cudf"] = overhead
+        result = compare(runs["dask-cudf"]["times_s"], runs["cudf"]["times_s"])
+        report["overhead_vs_cudf"] = result["ratio"]
+        report["overhead_vs_cudf_reads"] = result["reads"]
+        high = result["high"]
         lines.append(f"target: dask-cuDF within {TARGET_VS_CUDF:g}x of cuDF in one process at {human(largest)}: "
-                     f"{overhead:.2f}x {'MET' if overhead <= TARGET_VS_CUDF else 'NOT MET'}")
+                     f"{result['reads']}: "
+                     f"{'MET' if high is not None and high <= TARGET_VS_CUDF else 'NOT MET'} (interval's upper end)")
     if report["errors"]:
         lines.append(f"errors: {len(report['errors'])} (see JSON)")
     report["verdict"] = lines
+
+
+def from_json(paths: list[str]) -> int:
+    """Measure nothing: print the table and the rule's verdict for kept raw files."""
+    for path in paths:
+        report = json.loads(Path(path).read_text())
+        report["errors"] = []
+        verdict(report, report["sizes"], check_results=False)
+        machine = report.get("machine_facts") or report.get("machine") or {}
+        print(f"== {path} (repeat {report.get('repeat')}; {report['machine'].get('gpus')}; "
+              f"load average {machine.get('load_average_before')} before, {machine.get('load_average_after')} after)")
+        print(report["table"])
+        for line in report["verdict"]:
+            print(line)
+        print()
+    return 0
 
 
 def total_memory() -> int:

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from run_facts import RunFacts  # noqa: E402
-from spread import headline, spread  # noqa: E402
+from spread import compare, spread  # noqa: E402
 
 NAMESPACE = "real-bench"
 NB_PREFIX = f"/notebook/{NAMESPACE}/bench"
@@ -89,9 +89,10 @@ def summarise(trials: list[dict]) -> dict:
                                for s in STEPS if any(t.get(s) is not None for t in runs)}}
     ours = [t["computed"] for t in trials if t["side"] == "ours" and not t["warmup"]]
     kube = [t["computed"] for t in trials if t["side"] == "kubecluster" and not t["warmup"]]
-    ratio, reads = headline(kube, ours)
+    result = compare(kube, ours)  # the rule of spread.py: a ratio only where its interval excludes 1
     out["ratio_kubecluster_over_ours"] = round(statistics.median(kube) / statistics.median(ours), 3)
-    out["headline"] = {"ratio": None if ratio is None else round(ratio, 3), "reads": reads}
+    out["headline"] = {"ratio": round(result["ratio"], 3) if result["headline"] else None,
+                       "low": result["low"], "high": result["high"], "reads": result["reads"]}
     return out
 
 
@@ -109,8 +110,7 @@ def report(trials: list[dict], summary: dict, extra: dict) -> str:
     for side, label in (("ours", "ours"), ("kubecluster", "KubeCluster")):
         s = summary[side]["computed"]
         lines.append(f"  {label:12s} {s['min']:.2f} / {s['median']:.2f} / {s['max']:.2f} s")
-    lines.append(f"  ratio of medians KubeCluster / ours: {summary['ratio_kubecluster_over_ours']:.2f}")
-    lines.append(f"  headline: {summary['headline']['reads']}")
+    lines.append(f"  KubeCluster / ours (spread.py rule): {summary['headline']['reads']}")
     lines += ["", "every run (side, run, position in its pair, computed s)"]
     for t in trials:
         lines.append(f"  {t['side']:12s} run {t['run']} pos {t['position']} "
@@ -132,7 +132,18 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="write the raw result here")
     parser.add_argument("--text", type=Path, help="write the printed report here")
     parser.add_argument("--work-dir", type=Path, help="the tier's state and logs (default: a temp dir)")
+    parser.add_argument("--from-json", type=Path, metavar="FILE",
+                        help="measure nothing (no root needed): print the report of a kept raw file "
+                             "with the rule of spread.py")
     args = parser.parse_args()
+    if args.from_json:
+        kept = json.loads(args.from_json.read_text())
+        trials = kept["metrics"]["trials"]
+        machine = kept["machine"]
+        print(report(trials, summarise(trials), {
+            "load average before / after": f"{machine['load_average_before']} / {machine['load_average_after']}",
+            "re-evaluated from": args.from_json.as_posix()}))
+        return 0
 
     facts = RunFacts()
     work = args.work_dir or Path(tempfile.mkdtemp(prefix="k8s-start-"))

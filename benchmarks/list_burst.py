@@ -9,7 +9,9 @@ keep theirs). The
 `/api/status` p95 during the bursts is printed against its p95 on the same server, idle, just
 before: the list must barely touch the event loop (goal: within 3x of idle). As a floor, the
 same bursts are sent to `/api/status` itself, Jupyter's cheapest route: what any 200 requests
-at once cost this server, whatever they ask.
+at once cost this server, whatever they ask. Every ratio goes through the rule of spread.py
+(a headline only where its bootstrap interval, over the probes or the bursts, excludes 1);
+`--from-json FILE...` re-evaluates kept files.
 
     python benchmarks/list_burst.py [--clusters 3] [--subscribers 50] [--burst 200] [--bursts 20]
                                     [--idle-samples 200] [--json PATH]
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import statistics
 import sys
 import tempfile
@@ -34,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmark_server import JupyterServer  # noqa: E402
 from run_facts import RunFacts  # noqa: E402
+from spread import compare  # noqa: E402
 
 TIMEOUT = 60.0
 BURST_PATHS = ("/rapids-kf/clusters", "/api/status")
@@ -144,13 +148,14 @@ async def measure(jupyter: JupyterServer, args: argparse.Namespace) -> dict[str,
             stream.cancel()
         await asyncio.gather(*streams, return_exceptions=True)
     idle_ms = ms(idle)
+    idle_ms["samples_ms"] = [round(1000 * x, 3) for x in idle]
     result: dict[str, Any] = {"status_idle": idle_ms}
     for path, run in runs.items():
         key = "list_burst" if "clusters" in path else "status_burst"
         probes = ms(run["probes"])
         result[key] = {
             "burst_of": path,
-            "status_probes": probes,
+            "status_probes": probes | {"samples_ms": [round(1000 * x, 3) for x in run["probes"]]},
             "status_p95_over_idle": round(probes["p95_ms"] / idle_ms["p95_ms"], 2),
             "answers": ms(run["answers"]),
             "burst_wall_s": run["walls"],
@@ -180,7 +185,13 @@ def main() -> None:
     parser.add_argument("--bursts", type=int, default=20)
     parser.add_argument("--idle-samples", type=int, default=200)
     parser.add_argument("--json", type=Path, help="also write the figures and machine facts here")
+    parser.add_argument("--from-json", type=Path, nargs="+", metavar="FILE",
+                        help="measure nothing: print the rule's verdict on kept raw files")
     args = parser.parse_args()
+    if args.from_json:
+        for path in args.from_json:
+            from_json(path)
+        return
 
     facts = RunFacts()
     with tempfile.TemporaryDirectory() as scratch:
@@ -196,18 +207,60 @@ def main() -> None:
             for name in locals().get("names", []):
                 jupyter.request("DELETE", f"/rapids-kf/clusters/{name}")
             jupyter.stop()
+    figures["headlines"] = verdicts(figures)
     result = facts.write(args.json, "list_burst", settings=vars(args), metrics=figures)
+    report(figures, args.burst)
+    print(f"load average before/after: {result['machine']['load_average_before']} / "
+          f"{result['machine']['load_average_after']}")
+
+
+def verdicts(figures: dict) -> dict:
+    """The ratios the docs quote, through the rule of spread.py (bootstrap over probes or bursts)."""
+    out = {}
+    idle = figures["status_idle"].get("samples_ms")
+    lists, floor = figures["list_burst"], figures["status_burst"]
+    for key, run in (("list_burst_over_idle_p95", lists), ("status_burst_over_idle_p95", floor)):
+        if idle and run["status_probes"].get("samples_ms"):
+            out[key] = compare(run["status_probes"]["samples_ms"], idle, q=0.95, unit="ms", what="probes")
+    if lists["status_probes"].get("samples_ms") and floor["status_probes"].get("samples_ms"):
+        out["list_over_floor_probe_p95"] = compare(lists["status_probes"]["samples_ms"],
+                                                   floor["status_probes"]["samples_ms"], q=0.95, unit="ms",
+                                                   what="probes")
+    out["list_over_floor_burst_wall"] = compare(lists["burst_wall_s"], floor["burst_wall_s"], unit="s",
+                                                what="bursts")
+    return out
+
+
+def report(figures: dict, burst: int) -> None:
     idle = figures["status_idle"]
     print(f"/api/status idle: p50 {idle['p50_ms']} ms, p95 {idle['p95_ms']} ms (n={idle['n']})")
     for key in ("list_burst", "status_burst"):
         run = figures[key]
         probes, answers = run["status_probes"], run["answers"]
-        print(f"bursts of {args.burst} x GET {run['burst_of']}: /api/status p50 {probes['p50_ms']} ms, "
-              f"p95 {probes['p95_ms']} ms (n={probes['n']}) = {run['status_p95_over_idle']}x idle; "
+        print(f"bursts of {burst} x GET {run['burst_of']}: /api/status p50 {probes['p50_ms']} ms, "
+              f"p95 {probes['p95_ms']} ms (n={probes['n']}); "
               f"the burst's answers p50 {answers['p50_ms']} ms, p95 {answers['p95_ms']} ms; "
               f"bursts took {run['burst_wall_s']} s")
-    print(f"load average before/after: {result['machine']['load_average_before']} / "
-          f"{result['machine']['load_average_after']}")
+    labels = {
+        "list_burst_over_idle_p95": "/api/status p95, list bursts / idle",
+        "status_burst_over_idle_p95": "/api/status p95, /api/status bursts (floor) / idle",
+        "list_over_floor_probe_p95": "/api/status p95, list bursts / floor bursts",
+        "list_over_floor_burst_wall": "burst answered, median, list / floor",
+    }
+    headlines = figures.get("headlines") or {}
+    for key, label in labels.items():
+        reads = headlines[key]["reads"] if key in headlines else "no headline: the samples were not kept"
+        print(f"{label}: {reads}")
+
+
+def from_json(path: Path) -> None:
+    data = json.loads(path.read_text())
+    figures = data.get("metrics") or {k: data[k] for k in ("status_idle", "list_burst", "status_burst")}
+    machine = data.get("machine", {})
+    print(f"== {path.as_posix()} (load average {machine.get('load_average_before')} before, "
+          f"{machine.get('load_average_after')} after)")
+    figures["headlines"] = verdicts(figures)
+    report(figures, data["settings"]["burst"])
 
 
 if __name__ == "__main__":

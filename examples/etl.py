@@ -10,7 +10,8 @@ same `transform` and `aggregate` run on pandas, cuDF and Dask frames of either.
 
 What makes the distributed GPU path fast (each choice is explained where it is made):
   * partitions are built on the workers (read_parquet), never sent from the client;
-  * few large partitions on GPUs (about one per few GiB), many small ones on CPUs;
+  * few large partitions on GPUs, sized to the GPU's memory (a 30th of it, at most 12 GiB),
+    many small ones on CPUs;
   * the inputs are persisted once, so each query starts from GPU memory;
   * the small tables are single partitions, so joins broadcast them: no shuffle at all;
   * where a shuffle is unavoidable, the task-based shuffle is used on GPUs;
@@ -43,6 +44,14 @@ MIN_AMOUNT = 10.0
 ROWS_PER_FILE = 25_000_000  # about 600 MB per file, one file per generation task
 ROW_GROUP_ROWS = 1_000_000  # 24 MB: lets Dask on CPUs split files into small partitions
 GPU_PARTITION_BYTES = 12 * 2**30  # a GPU wants few, large partitions: one per GPU up to this
+# ... and small enough for the GPU it runs on. A partition's query holds several times its
+# size at once (the filtered copy, two joined copies, gather maps, the new columns): up to
+# ~6x here (cuDF at 800M rows, 19 GB, ran out of 80 GB but fit 141 GB). Persisted data may
+# fill the GPU up to the worker's spill threshold (dask-cuda's device memory limit, 80%);
+# above it, partitions move to host memory. So a partition's query must fit the rest:
+# partition bytes <= (1 - 0.8) x GPU memory / 6, a 30th of the GPU (2.7 GB on an 80 GB H100).
+GPU_SPILL_FRACTION = 0.8
+GPU_WORKING_SET = 6
 CPU_PARTITION_BYTES = (32 * 2**20, 256 * 2**20)  # CPUs want many small ones: two per core or more
 ORDER_COLUMNS = ["customer", "product", "amount", "quantity", "day"]
 BYTES_PER_ROW = 24  # int32 customer, product, quantity, day + float64 amount
@@ -294,7 +303,7 @@ def load(root: str | Path, backend: str, rows: int | str | None = None, client=N
             # a few large partitions (one per GPU up to 12 GiB): a GPU needs ~1 GiB per task
             # to be busy, and every extra task costs scheduling and a reduction input.
             orders = dd.read_parquet(files, columns=ORDER_COLUMNS, blocksize=None)
-            target = partitions or gpu_partitions(rows, workers)
+            target = partitions or gpu_partitions(rows, workers, worker_gpu_memory(client))
         else:
             orders = dd.read_parquet(files, columns=ORDER_COLUMNS, blocksize=cpu_blocksize(rows, workers))
             # At least two partitions per thread, so that every core has work while another
@@ -333,10 +342,32 @@ def spread(client, frame):
     return dd.from_delayed(futures, meta=frame._meta, divisions=frame.divisions, verify_meta=False)
 
 
-def gpu_partitions(rows: int, workers: int) -> int:
-    """A multiple of the GPU count, each partition at most GPU_PARTITION_BYTES."""
-    per_worker = math.ceil(rows * BYTES_PER_ROW / workers / GPU_PARTITION_BYTES)
+def gpu_partition_bytes(gpu_memory: int | None) -> int:
+    """The largest partition whose query fits next to the persisted data (see GPU_WORKING_SET)."""
+    if not gpu_memory:
+        return GPU_PARTITION_BYTES
+    return int(min(GPU_PARTITION_BYTES, (1 - GPU_SPILL_FRACTION) * gpu_memory / GPU_WORKING_SET))
+
+
+def gpu_partitions(rows: int, workers: int, gpu_memory: int | None = None) -> int:
+    """A multiple of the GPU count, each partition at most gpu_partition_bytes(gpu_memory)."""
+    per_worker = math.ceil(rows * BYTES_PER_ROW / workers / gpu_partition_bytes(gpu_memory))
     return workers * max(1, per_worker)
+
+
+def _device_memory() -> int | None:
+    try:
+        import cupy
+
+        return int(cupy.cuda.runtime.memGetInfo()[1])  # the worker's own GPU
+    except Exception:  # a CPU worker
+        return None
+
+
+def worker_gpu_memory(client) -> int | None:
+    """The smallest GPU memory of the cluster's workers (None where they have no GPU)."""
+    sizes = [m for m in client.run(_device_memory).values() if m]
+    return min(sizes) if sizes else None
 
 
 def cpu_blocksize(rows: int, workers: int) -> int:

@@ -16,9 +16,8 @@ from jupyter_core.application import JupyterApp
 from traitlets import Bool
 
 from . import __version__
-from .backends import choose_backend
+from .clusters.build import DOCTOR, cluster_service
 from .config import RapidsKF
-from .service import ClusterService
 
 
 class DoctorApp(JupyterApp):
@@ -32,10 +31,7 @@ class DoctorApp(JupyterApp):
     aliases = {"backend": "RapidsKF.backend", "namespace": "RapidsKF.namespace"}
 
     def start(self) -> None:
-        config = RapidsKF(parent=self)
-        config.gpu_metrics_interval = 0  # a one-off check has no use for GPU readings
-        config.local_standby = False  # nor for a standby process and its cluster in advance
-        report = asyncio.run(environment(config))
+        report = asyncio.run(environment(RapidsKF(parent=self)))
         failed = [c for c in report["checks"] if c["status"] == "failed"]
         unknown = [c for c in report["checks"] if c["status"] == "unknown"]
         if self.json_output:
@@ -60,7 +56,7 @@ class DoctorApp(JupyterApp):
 
 async def environment(config: RapidsKF) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
-        service = ClusterService(config, lambda: choose_backend(config, Path(scratch)))
+        service = cluster_service(config, Path(scratch), use=DOCTOR)
         try:
             return await service.environment()
         finally:

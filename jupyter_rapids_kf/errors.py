@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 # The Error code of a status that tornado or jupyter_server answer before our code runs
-# (authentication, XSRF, unknown methods). Shared by handlers.py and proxy.py.
+# (authentication, XSRF, unknown methods). Shared by web/handlers.py and web/dashboard_proxy.py.
 STATUS_CODES = {
     400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found", 405: "invalid",
     409: "exists", 503: "unavailable",
@@ -20,6 +20,12 @@ def error_json(status: int, message: str) -> dict[str, Any]:
     """The Error object for a bare HTTP status."""
     code = STATUS_CODES.get(status, "invalid" if status < 500 else "internal")
     return {"error": {"code": code, "message": message}}
+
+
+def describe(err: BaseException) -> str:
+    """An exception in words that are never empty: asyncio's TimeoutError, for one, says nothing."""
+    text = str(err).strip()
+    return f"{type(err).__name__}: {text}" if text else f"{type(err).__name__} (no message)"
 
 
 class RapidsKFError(Exception):

@@ -196,8 +196,8 @@ export function getImageNodes(
   settings?: ServerConnection.ISettings
 ): Promise<IImageNodes> {
   return request<IImageNodes>(
-    'image-nodes',
-    { method: 'POST', body: JSON.stringify({ image }) },
+    `image-nodes?image=${encodeURIComponent(image)}`,
+    {},
     settings
   );
 }

@@ -78,7 +78,7 @@ export interface IStoppedWithNotebook {
   adapt: IAdapt | null;
 }
 
-/** On which GPU nodes an image already is (POST image-nodes). */
+/** On which GPU nodes an image already is (GET image-nodes?image=...). */
 export interface IImageNodes {
   image: string;
   /** False where nodes may not be read (or on the local backend). */

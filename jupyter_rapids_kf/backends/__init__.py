@@ -6,10 +6,19 @@ from pathlib import Path
 from typing import Any
 
 from ..config import RapidsKF
+from ..models.gpu_workers import GPUWorkerSettings
 from .base import Backend, BackendFacts, Check, PodLogs
 from .local import LocalBackend
 
-__all__ = ["Backend", "BackendFacts", "Check", "LocalBackend", "PodLogs", "choose_backend"]
+__all__ = ["Backend", "BackendFacts", "Check", "LocalBackend", "PodLogs", "choose_backend", "kubernetes_backend"]
+
+
+def kubernetes_backend(config: RapidsKF, serverapp: Any = None) -> Backend:
+    """The Kubernetes backend without asking the API first (the pipeline step, where nothing
+    else could run its cluster)."""
+    from .kubernetes import KubernetesBackend
+
+    return KubernetesBackend(config, serverapp=serverapp)
 
 
 async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = None) -> tuple[Backend, str]:
@@ -25,6 +34,7 @@ async def choose_backend(config: RapidsKF, state_dir: Path, serverapp: Any = Non
             stop_on_exit=config.stop_local_clusters_on_exit,
             standby=config.local_standby,
             warm_workers=config.default_workers if config.local_standby and config.local_warm_cluster else 0,
+            gpu_workers=GPUWorkerSettings.from_config(config),
         )
         return backend, reason
 

@@ -1,4 +1,5 @@
-"""The one interface every backend implements (local processes, Kubernetes via the operator).
+"""The interfaces every backend implements (local processes, Kubernetes via the operator): one
+for clusters, one for batch jobs (local subprocesses, the operator's DaskJob).
 
 The service never knows which backend it talks to; a backend never knows about HTTP.
 """
@@ -6,10 +7,12 @@ The service never knows which backend it talks to; a backend never knows about H
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Literal, Protocol, runtime_checkable
 
-from ..models import Adapt, Cluster, ClusterSpec
-from ..timeline import Timeline
+from ..models.cluster import Adapt, Cluster, ClusterSpec
+from ..models.job import Job
+from ..models.timeline import Timeline
 
 ChangeKind = Literal["cluster", "deleted"]
 # Called with ("cluster", cluster) when a cluster appears or changes, ("deleted", cluster) when gone.
@@ -86,6 +89,23 @@ class BackendFacts:
     can_tie: bool = False
 
 
+@dataclass
+class ImageNodes:
+    """On which GPU nodes an image is present (backends/kubernetes/image_nodes.py)."""
+
+    image: str
+    known: bool  # False when nodes may not be read
+    nodes: list[str] = field(default_factory=list)  # GPU nodes that hold the image
+    hostnames: list[str] = field(default_factory=list)  # their kubernetes.io/hostname labels
+    gpu_nodes: int = 0
+    sizes: dict[str, int] = field(default_factory=dict)  # node -> bytes
+    message: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"image": self.image, "known": self.known, "nodes": self.nodes,
+                "gpu_nodes": self.gpu_nodes, "message": self.message}
+
+
 @runtime_checkable
 class Backend(Protocol):
     name: str  # "local" or "kubernetes"
@@ -123,12 +143,55 @@ class Backend(Protocol):
     async def logs(self, name: str, component: str, tail: int) -> list[PodLogs]: ...
 
     async def timeline(self, name: str) -> "Timeline":
-        """The cluster's start-up steps (timeline.py); raises NotFound for an unknown cluster."""
+        """The cluster's start-up steps (models/timeline.py); raises NotFound for an unknown cluster."""
 
     async def dashboard_target(self, name: str) -> str:
         """Base URL ("http://host:port") of the cluster's Dask dashboard, for the proxy only."""
+
+    async def image_nodes(self, image: str | None) -> ImageNodes:
+        """On which GPU nodes `image` (None: the default of new clusters) is present; `known`
+        False where the backend has no nodes to tell of."""
+
+    def jobs_backend(self, root: Path) -> "JobsBackend":
+        """The jobs backend that runs batch jobs where this backend runs clusters; `root` is the
+        Jupyter server's root, where the users' files are."""
 
     def dashboard_owner(self, host: str, port: int) -> str | None:
         """The cluster whose dashboard a Client sees at host:port (its own address), else None.
 
         Synchronous and from memory: the generic-proxy guard asks it for every /proxy request."""
+
+
+# Called with the job when it appears or changes, and with (name, None) when it is gone.
+JobListener = Callable[[str, "Job | None"], None]
+
+
+class JobsBackend(Protocol):
+    """Made by a cluster backend (`Backend.jobs_backend`), which knows where its jobs run."""
+
+    name: str
+    namespace: str
+
+    async def start(self, listener: JobListener) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def list(self) -> list[Job]: ...
+
+    async def get(self, name: str) -> Job:
+        """Raises NotFound."""
+
+    async def create(self, job: Job, spec: ClusterSpec, source: Path, image: str | None) -> Job:
+        """Starts the job (its cluster has `spec`'s shape) and returns at once."""
+
+    async def delete(self, name: str) -> Job:
+        """Cancels a running job and removes it with everything it made (pods, cluster)."""
+
+    async def logs(self, name: str, tail: int) -> list[str]: ...
+
+    async def executed(self, name: str) -> tuple[str | None, str | None]:
+        """(executed notebook text, error) of a finished job, from where the runner left them;
+        (None, error) when the runner wrote its copy itself."""
+
+    async def mark_saved(self, name: str, output: str | None, error: str | None) -> None:
+        """Remember that the executed copy was saved, so it is saved only once."""

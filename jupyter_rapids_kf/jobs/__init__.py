@@ -1,5 +1,5 @@
-"""Batch runs: a notebook or .py file run as a job against its own Dask cluster.
+"""Batch jobs: a notebook or .py file run against its own Dask cluster (`rapids-kf/jobs`).
 
-`run` is what executes inside the job (a DaskJob's runner pod, or a local subprocess);
-`service`, `handlers` and the `local` / `kubernetes` backends serve `rapids-kf/jobs`.
+`routes` and `service` here; what a run is (its request, the file, the runner) is in batch/,
+where jobs run (local subprocesses, the operator's DaskJob) in each backend's `jobs.py`.
 """

@@ -6,39 +6,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ..backends.base import Backend
+from ..backends.base import JobsBackend
+from ..batch.files import user_file
+from ..batch.request import check_tail, job_name_for, parse_job_request
+from ..clusters.service import ClusterService
 from ..errors import Exists, RapidsKFError
-from ..models import check_name
-from ..service import ClusterService
-from .base import JobsBackend
-from .models import FINISHED, Job, check_tail, job_name_for, output_path, parse_job_request, user_file
+from ..models.cluster import check_name
+from ..models.job import FINISHED, Job, output_path
 
 log = logging.getLogger(__name__)
 
-JobsBackendFactory = Callable[[Backend], JobsBackend]
-
-
-def default_jobs_backend(state_dir: Path, root: Path) -> JobsBackendFactory:
-    def make(clusters: Backend) -> JobsBackend:
-        if clusters.name == "kubernetes":
-            from .kubernetes import KubernetesJobs
-
-            return KubernetesJobs(clusters.kube, clusters.config,  # type: ignore[attr-defined]
-                                  tie=clusters.notebook_tie)  # type: ignore[attr-defined]
-        from .local import LocalJobs
-
-        return LocalJobs(state_dir, root)
-
-    return make
-
 
 class JobService:
-    def __init__(self, clusters: ClusterService, root: Path, make_backend: JobsBackendFactory):
+    def __init__(self, clusters: ClusterService, root: Path):
         self.clusters = clusters
         self.root = root
-        self._make_backend = make_backend
         self._backend: JobsBackend | None = None
         self._lock = asyncio.Lock()
         self._saving: set[str] = set()
@@ -48,7 +32,7 @@ class JobService:
         if self._backend is None:
             async with self._lock:
                 if self._backend is None:
-                    backend = self._make_backend(await self.clusters.backend())
+                    backend = await self.clusters.jobs_backend(self.root)
                     await backend.start(self._on_change)
                     self._backend = backend
         return self._backend
@@ -81,10 +65,7 @@ class JobService:
         if any(j.name == name for j in await backend.list()):
             raise Exists(f"a job named {name!r} already exists", field="name")
         spec, facts = await self.clusters.resolve({**request.cluster, "name": name})
-        if any(c.name == name for c in await (await self.clusters.backend()).list()):
-            raise Exists(f"a cluster named {name!r} already exists; the job's cluster takes its name",
-                         field="name")
-        await self.clusters.check_room()  # the job brings a cluster: the same guardrail
+        await self.clusters.reserve(name, "the job's cluster takes its name")  # the job brings a cluster
         image = spec.image or facts.default_image
         job = Job(name=name, namespace=backend.namespace, backend=backend.name, file=request.path,
                   workers=spec.workers, gpus_per_worker=spec.gpus_per_worker, image=image,

@@ -14,10 +14,11 @@ import re
 import time
 from typing import Any, Callable, TypeVar
 
+from ..clusters.build import PIPELINE_STEP, cluster_service
+from ..clusters.service import ClusterService
 from ..config import RapidsKF
 from ..errors import Failed, NotFound, RapidsKFError, Unavailable
-from ..models import Cluster
-from ..service import ClusterService
+from ..models.cluster import Cluster
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -48,20 +49,7 @@ def cluster_name_for_run(run_id: str) -> str:
 
 
 def _service(config: RapidsKF | None) -> ClusterService:
-    from ..backends.kubernetes import KubernetesBackend
-
-    config = config or server_config()
-    config.backend = "kubernetes"
-    config.gpu_metrics_interval = 0  # nobody watches readings in a pipeline step
-    config.configure_proxy_allowlist = False  # no Jupyter server to configure
-    # The step's cluster ends with the step (finally) or the pipeline's exit handler, not with
-    # a notebook: a pipeline pod has none to be tied to.
-    config.tie_to_notebook = False
-
-    async def choose():
-        return KubernetesBackend(config), "pipeline step"
-
-    return ClusterService(config, choose)
+    return cluster_service(config or server_config(), None, use=PIPELINE_STEP)
 
 
 async def _wait_running(service: ClusterService, name: str, timeout: float) -> Cluster:

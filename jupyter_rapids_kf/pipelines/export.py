@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..batch.files import stripped_notebook
 from ..errors import Invalid
 from .component import STEP_COMPONENT, compile_pipeline, notebook_pipeline
 from .step import pack_notebook
@@ -30,16 +31,6 @@ class Exported:
 
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "component": self.component, "image": self.image, "bytes": self.bytes}
-
-
-def stripped_notebook(source: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(source, as_version=4)
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs, cell.execution_count = [], None
-    return nbformat.writes(nb)
 
 
 def pipeline_name(stem: str) -> str:

@@ -7,9 +7,21 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..jobs.models import parse_job_request, user_file
-from ..service import ClusterService
+from ..batch.files import user_file
+from ..batch.request import parse_job_request
+from ..clusters.service import ClusterService
 from .export import Exported, export
+
+
+class PipelineService:
+    """What the pipelines route calls; no tornado here."""
+
+    def __init__(self, clusters: ClusterService, root: Path):
+        self.clusters = clusters
+        self.root = root
+
+    async def export(self, body: Any) -> Exported:
+        return await export_pipeline(self.clusters, self.root, body)
 
 
 async def export_pipeline(clusters: ClusterService, root: Path, body: Any) -> Exported:

@@ -55,7 +55,7 @@ def run_notebook(packed: str, request: dict[str, Any], parameters: dict[str, Any
                  executed: Path | None, **kwargs: Any) -> None:
     import nbformat
 
-    from ..jobs.run import execute_notebook
+    from ..batch.runner import execute_notebook
 
     scratch = Path(tempfile.mkdtemp(prefix="rapids-kf-step-"))
     source = scratch / "notebook.ipynb"

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, assume, given, settings
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -116,6 +116,10 @@ def _run(jupyter: JupyterServer, strategy, seen: Counter) -> None:
     )
     @given(case=strategy)
     def check(case):
+        # A negative case may break the document only with an unknown query parameter that has
+        # no value ([]): nothing of it is sent, so the request on the wire is a valid one (seen
+        # on GET image-nodes, which has no other parameter to break). No such request exists.
+        assume(not any(value == [] for value in (case.query or {}).values()))
         response = case.call(base_url=base_url, headers=auth, session=session, timeout=30)
         seen[(f"{case.method} {case.operation.path}", response.status_code)] += 1
         if response.status_code >= 500:

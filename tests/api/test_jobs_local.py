@@ -101,7 +101,7 @@ async def test_a_python_file_job_and_its_log_copy(api, jp_root_dir):
 
 def job_processes(marker: str) -> list[str]:
     out = subprocess.run(["ps", "-ww", "-eo", "pid,args"], capture_output=True, text=True).stdout
-    return [line for line in out.splitlines() if marker in line and "jupyter_rapids_kf.jobs.run" in line]
+    return [line for line in out.splitlines() if marker in line and "jupyter_rapids_kf.batch.runner" in line]
 
 
 async def test_cancel_ends_the_job_and_its_processes(api, jp_root_dir):

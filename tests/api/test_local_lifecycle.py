@@ -11,8 +11,8 @@ from pathlib import Path
 
 from jupyter_core.paths import jupyter_runtime_dir
 
-from jupyter_rapids_kf.backends.local import LocalBackend
-from jupyter_rapids_kf.models import ClusterSpec
+from jupyter_rapids_kf.backends.local.clusters import LocalBackend
+from jupyter_rapids_kf.models.cluster import ClusterSpec
 
 
 async def test_adaptive_scaling_shrinks_an_idle_cluster_and_can_be_turned_off(api):

@@ -3,6 +3,7 @@ apply, durations that add up to the start the test measured, and an ETA for the 
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import datetime
 
@@ -52,9 +53,18 @@ async def test_the_timeline_of_a_local_start_adds_up_and_gives_the_next_start_an
     assert code == 404 and error["error"]["code"] == "not_found"
 
 
-async def test_image_nodes_on_the_local_backend_says_there_is_no_image(api):
-    code, answer = await api.call("POST", "image-nodes", {"image": "rapidsai/base:26.10"})
+async def test_image_nodes_on_the_local_backend_says_there_is_no_image(api, raw_get, jp_base_url):
+    code, answer = await api.call("GET", "image-nodes", image="rapidsai/base:26.10")
     assert code == 200 and answer["known"] is False and "no image" in answer["message"]
-    for body, field in (({"image": 3}, "image"), ({"image": None}, "image"), ({"image": "a", "tag": "x"}, "tag"), ({"image": " "}, "image")):
-        code, error = await api.call("POST", "image-nodes", body)
-        assert code == 400 and error["error"]["field"] == field, error
+    assert answer["image"] == "rapidsai/base:26.10"
+    code, answer = await api.call("GET", "image-nodes")  # the default image of new clusters
+    assert code == 200 and answer["known"] is False
+    for params, field in (({"image": " "}, "image"), ({"image": "a", "tag": "x"}, "tag"), ({"image": ""}, "image"),
+                          ({"image": "x" * 513}, "image")):
+        code, error = await api.call("GET", "image-nodes", **params)
+        assert code == 400 and error["error"]["field"] == field, (params, error)
+    twice = await raw_get(f"{jp_base_url}rapids-kf/image-nodes?image=a&image=b")
+    assert twice.code == 400 and json.loads(twice.body)["error"]["field"] == "image", twice.body
+    api.check_openapi = False  # not in the document: the route has no POST
+    code, error = await api.call("POST", "image-nodes", {"image": "a"})  # a read is a GET
+    assert code == 405 and error["error"]["code"] == "invalid", error

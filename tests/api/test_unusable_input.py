@@ -2,7 +2,7 @@
 
 Before, these were accepted (202) and the cluster failed later with an OverflowError, or the
 server answered 500 with a RecursionError. No admin limit is set here on idle_timeout, so only
-the absolute bounds of bounds.py stand between such a request and a broken cluster.
+the absolute bounds of models/limits.py stand between such a request and a broken cluster.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import pytest
 from distributed import Client
 from jupyter_core.paths import jupyter_runtime_dir
 
-from jupyter_rapids_kf.backends.local import LocalBackend
+from jupyter_rapids_kf.backends.local.clusters import LocalBackend
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ def fake_node(name: str, gpus: int = 0) -> dict:
     labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
               "kubernetes.io/arch": "amd64", "type": "kwok"}
     if gpus:
+        # GPU servers carry host memory for their GPUs (a GPU worker's pod asks 1.25x its
+        # GPU's memory by default, for dask-cuda's spilling: models/gpu_workers.py).
+        resources["memory"] = "512Gi"
         resources["nvidia.com/gpu"] = str(gpus)
         labels["nvidia.com/gpu.present"] = "true"
     return {

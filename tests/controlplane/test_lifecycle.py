@@ -185,7 +185,7 @@ async def test_workers_prefer_the_gpu_node_that_already_holds_the_image(
         assert check["status"] == "ok"
         assert check["message"] == (f"{NOTEBOOK_IMAGE} is already on 1 of 3 GPU node(s): {holder}; "
                                     "new workers prefer them")
-        code, where = await api.call("POST", "image-nodes", {"image": "rapidsai/base:elsewhere"})
+        code, where = await api.call("GET", "image-nodes", image="rapidsai/base:elsewhere")
         assert code == 200, where
         assert where["known"] is True and where["nodes"] == [] and where["gpu_nodes"] == 3
 

@@ -6,7 +6,7 @@ import importlib.util
 
 import pytest
 
-from jupyter_rapids_kf.backends.local_gpu import detect_gpus
+from jupyter_rapids_kf.backends.local.gpus import detect_gpus
 
 
 def missing_gpu_stack() -> str | None:

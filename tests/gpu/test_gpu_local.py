@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_rapids_kf.backends.kubernetes.gpu_readings import GpuReadings
-from jupyter_rapids_kf.backends.local_gpu import detect_gpus
+from jupyter_rapids_kf.backends.kubernetes.readings.gpu import GpuReadings
+from jupyter_rapids_kf.backends.local.gpus import detect_gpus
 
 from ..examples_run import outputs_text, run_notebook, run_python
 

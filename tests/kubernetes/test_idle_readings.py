@@ -8,7 +8,7 @@ import time
 
 from distributed import Client, Scheduler, Worker
 
-from jupyter_rapids_kf.backends.kubernetes.idle_readings import IdleReadings
+from jupyter_rapids_kf.backends.kubernetes.readings.idle import IdleReadings
 
 UNREACHABLE = "tcp://127.0.0.1:9"  # discard port on loopback: nothing listens
 

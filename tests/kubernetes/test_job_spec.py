@@ -11,10 +11,11 @@ import pytest
 
 from jupyter_rapids_kf.config import RapidsKF
 from jupyter_rapids_kf.errors import Invalid
-from jupyter_rapids_kf.jobs.files import payload
-from jupyter_rapids_kf.jobs.kubernetes import daskjob_body, file_configmap, job_from
-from jupyter_rapids_kf.jobs.models import MAX_FILE_BYTES, Job
-from jupyter_rapids_kf.models import ClusterSpec
+from jupyter_rapids_kf.batch.files import payload
+from jupyter_rapids_kf.backends.kubernetes.jobs import daskjob_body, file_configmap, job_from
+from jupyter_rapids_kf.batch.files import MAX_FILE_BYTES
+from jupyter_rapids_kf.models.job import Job
+from jupyter_rapids_kf.models.cluster import ClusterSpec
 
 from .crd import errors, pruned
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from jupyter_rapids_kf.backends.kubernetes.batch_checks import JOB_PERMISSIONS
+from jupyter_rapids_kf.backends.kubernetes.job_checks import JOB_PERMISSIONS
 from jupyter_rapids_kf.backends.kubernetes.checks import PERMISSIONS
 
 ROOT = Path(__file__).resolve().parents[2] / "manifests"

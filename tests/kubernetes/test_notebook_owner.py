@@ -8,7 +8,7 @@ from jupyter_rapids_kf.backends.kubernetes import notebook_owner
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster
 from jupyter_rapids_kf.backends.kubernetes.status import Objects, Timeouts, cluster_status
 from jupyter_rapids_kf.errors import Forbidden, NotFound
-from jupyter_rapids_kf.models import ClusterSpec
+from jupyter_rapids_kf.models.cluster import ClusterSpec
 
 NS = "kubeflow-user-example-com"
 

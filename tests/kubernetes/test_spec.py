@@ -13,7 +13,7 @@ from jupyter_rapids_kf.backends.kubernetes.spec import (
     build_daskcluster,
     drop_none,
 )
-from jupyter_rapids_kf.models import ClusterSpec
+from jupyter_rapids_kf.models.cluster import ClusterSpec
 
 from . import crd
 

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none
 from jupyter_rapids_kf.backends.kubernetes.status import Objects, Timeouts, cluster_status, event_cluster
-from jupyter_rapids_kf.models import ClusterSpec
+from jupyter_rapids_kf.models.cluster import ClusterSpec
 
 NS = "kubeflow-user"
 T0 = 1_900_000_000.0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jupyter_rapids_kf.backends.kubernetes.timeline import build
-from jupyter_rapids_kf.timeline import StartHistory
+from jupyter_rapids_kf.models.timeline import StartHistory
 
 T0 = "2026-12-04T10:00:00Z"
 

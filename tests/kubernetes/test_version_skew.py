@@ -9,7 +9,7 @@ import asyncio
 import pytest
 from distributed import Scheduler
 
-from jupyter_rapids_kf import version_skew
+from jupyter_rapids_kf.models import versions as version_skew
 from jupyter_rapids_kf.backends.kubernetes import KubernetesBackend
 
 from . import fake_operator

@@ -13,7 +13,7 @@ import pytest
 
 from jupyter_rapids_kf.backends.base import Check
 from jupyter_rapids_kf.backends.kubernetes.checks import doctor_allowlist_check, image_check
-from jupyter_rapids_kf.backends.local import LocalBackend
+from jupyter_rapids_kf.backends.local.clusters import LocalBackend
 from jupyter_rapids_kf.config import RapidsKF
 
 

@@ -94,3 +94,14 @@ def test_gpu_partitions_are_few_and_a_multiple_of_the_gpus():
     assert etl.cpu_blocksize(800_000_000, 32) == 256 * 2**20
     assert etl.cpu_blocksize(1_000_000, 32) == 32 * 2**20
     assert etl.parse_rows("1.5G") == 1_500_000_000 and etl.parse_rows("200k") == 200_000
+
+
+def test_gpu_partitions_are_sized_to_the_gpu_so_that_a_query_fits_next_to_the_persisted_data():
+    h100, h200 = 81559 * 2**20, 143771 * 2**20  # as nvidia-smi reports them
+    # 800M orders are 19.2 GB: 7 partitions on an 80 GB H100, 4 on a 141 GB H200
+    assert etl.gpu_partitions(800_000_000, 1, h100) == 7
+    assert etl.gpu_partitions(800_000_000, 1, h200) == 4
+    for gpu in (h100, h200):
+        part = etl.gpu_partition_bytes(gpu)
+        assert part * etl.GPU_WORKING_SET <= (1 - etl.GPU_SPILL_FRACTION) * gpu
+    assert etl.gpu_partitions(800_000_000, 2) == 2, "no GPU memory known: one partition per GPU up to 12 GiB"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from distributed import Scheduler, Worker
 from distributed.core import rpc
 
-from jupyter_rapids_kf.gpu_metrics import from_identity, summarize
+from jupyter_rapids_kf.models.gpu_usage import from_identity, summarize
 
 GiB = 2**30
 

@@ -1,4 +1,4 @@
-"""The job runner (`python -m jupyter_rapids_kf.jobs.run`) as a runner pod uses it: parameters
+"""The job runner (`python -m jupyter_rapids_kf.batch.runner`) as a runner pod uses it: parameters
 injected, the executed notebook carried in the log and read back intact, the cell's error named."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ import sys
 
 import nbformat
 
-from jupyter_rapids_kf.jobs.kubernetes import runner_source
-from jupyter_rapids_kf.jobs.run import decode_from_log, strip_payload
+from jupyter_rapids_kf.backends.kubernetes.jobs import runner_source
+from jupyter_rapids_kf.batch.runner import decode_from_log, strip_payload
 
 
 def test_the_executed_notebook_comes_back_through_the_log(tmp_path):

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 
-from jupyter_rapids_kf.backends.local_process import Runner
+from jupyter_rapids_kf.backends.local.processes import Runner
 
 INFO_ONLY = ["2026-12-04 distributed.scheduler INFO -   Scheduler at: tcp://127.0.0.1:40000"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_rapids_kf.errors import Invalid
-from jupyter_rapids_kf.models import (
+from jupyter_rapids_kf.models.cluster import (
     Adapt,
     check_name,
     decode_body,
@@ -72,7 +72,9 @@ def test_other_quantities_are_refused_with_the_field(field, quantity):
         ({"gpus_per_worker": 65}, "gpus_per_worker"),
         ({"idle_timeout": 10**400}, "idle_timeout"),
         ({"idle_timeout": 366 * 24 * 3600 + 1}, "idle_timeout"),
-        ({"workers": 1.0}, "workers"),
+        ({"workers": 1.5}, "workers"),  # 1.0 is an integer (JSON Schema): see the next test
+        ({"workers": 1e400}, "workers"),  # inf
+        ({"workers": 1e20}, "workers"),  # integral, but past the bound
         ({"env": {"A": "x\x00y"}}, "env"),
         ({"env": {"A": "\ud800"}}, "env"),
         ({"image": "img\x00"}, "image"),
@@ -82,6 +84,12 @@ def test_numbers_and_text_that_cannot_be_used_are_refused_with_the_field(body, f
     with pytest.raises(Invalid) as info:
         parse_cluster_request(body)
     assert info.value.field == field
+
+
+def test_integral_floats_are_integers_as_json_schema_counts_them():
+    request = parse_cluster_request({"workers": 2.0, "gpus_per_worker": 1.0, "idle_timeout": 60.0})
+    assert (request.workers, request.gpus_per_worker, request.idle_timeout) == (2, 1, 60)
+    assert all(type(v) is int for v in (request.workers, request.gpus_per_worker, request.idle_timeout))
 
 
 def test_the_largest_usable_numbers_are_accepted():

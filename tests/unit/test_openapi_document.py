@@ -12,7 +12,8 @@ from importlib.resources import files
 import pytest
 import yaml
 
-from jupyter_rapids_kf import bounds, errors, models
+from jupyter_rapids_kf.models import limits as bounds, cluster as models
+from jupyter_rapids_kf import errors
 
 DOC = yaml.safe_load(files("jupyter_rapids_kf").joinpath("openapi.yaml").read_text())
 SCHEMAS = DOC["components"]["schemas"]

@@ -10,8 +10,8 @@ import pytest
 from jupyter_rapids_kf.backends.base import BackendFacts, Check
 from jupyter_rapids_kf.config import RapidsKF
 from jupyter_rapids_kf.errors import Exists, Invalid, Limit
-from jupyter_rapids_kf.models import Cluster, Workers
-from jupyter_rapids_kf.service import SUBSCRIBER_QUEUE, ClusterService
+from jupyter_rapids_kf.models.cluster import Cluster, Workers
+from jupyter_rapids_kf.clusters.service import SUBSCRIBER_QUEUE, ClusterService
 
 
 class RecordingBackend:
@@ -70,7 +70,8 @@ def test_defaults_come_from_the_notebook_image_and_the_admin_config():
     service, backend = make_service(default_workers=3, default_cpu="2", idle_timeout=600)
     run(service.create({"name": "etl"}))
     spec = backend.created[0]
-    assert (spec.image, spec.workers, spec.cpu, spec.memory, spec.idle_timeout) == ("nb-image:1", 3, "2", "16Gi", 600)
+    # a GPU worker (the default here) gets host memory sized to an 80Gi GPU (gpu_workers.py)
+    assert (spec.image, spec.workers, spec.cpu, spec.memory, spec.idle_timeout) == ("nb-image:1", 3, "2", "100Gi", 600)
     assert (spec.gpus_per_worker, spec.worker_command) == (1, "dask-cuda-worker")
 
 
@@ -264,7 +265,7 @@ def test_a_negative_gpu_metrics_interval_is_refused_with_the_option_named():
 
 def test_the_local_backend_explains_itself_in_plain_words(tmp_path):
     """The panel header shows these notes: no option names or class names."""
-    from jupyter_rapids_kf.backends.local import LocalBackend
+    from jupyter_rapids_kf.backends.local.clusters import LocalBackend
 
     backend = LocalBackend(tmp_path, standby=False)
     for gpus in ([], ["GPU-0", "GPU-1"]):

@@ -7,8 +7,8 @@ import ast
 import pytest
 
 from jupyter_rapids_kf.errors import Invalid
-from jupyter_rapids_kf.models import Cluster, Scheduler
-from jupyter_rapids_kf.snippets import snippet
+from jupyter_rapids_kf.models.cluster import Cluster, Scheduler
+from jupyter_rapids_kf.clusters.snippets import snippet
 
 
 def cluster(backend="kubernetes", gpus=1, address="tcp://gpu-etl-scheduler.team-a:8786") -> Cluster:

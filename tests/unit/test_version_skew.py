@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_rapids_kf.version_skew import compare, describe, notebook_versions
+from jupyter_rapids_kf.models.versions import compare, describe, notebook_versions
 
 HERE = {"python": "3.12", "distributed": "2026.8.0", "dask": "2026.8.0", "msgpack": "1.1.0", "cloudpickle": "3.1.1"}
 

@@ -10,8 +10,8 @@ import asyncio
 
 from ...config import RapidsKF
 from ...errors import RapidsKFError
-from .backend import KubernetesBackend
 from .client import DASK_GROUP, Kube, credentials, detect_namespace
+from .clusters import KubernetesBackend
 
 __all__ = ["KubernetesBackend", "detect"]
 

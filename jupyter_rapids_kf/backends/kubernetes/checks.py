@@ -10,16 +10,16 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import importlib.util
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...errors import Forbidden, RapidsKFError
 from ..base import Check
-from . import batch_checks
-from .client import ACCESS_REVIEWS, DASK_GROUP, OPERATOR_FIX, PERMISSION_FIX, Resource
+from . import job_checks
+from .client import DASK_GROUP, OPERATOR_FIX, PERMISSION_FIX, Resource
+from .client.access import can_i
 from .spec import GPU_RESOURCE
+from .view import BackendView
 
-if TYPE_CHECKING:
-    from .backend import KubernetesBackend
 
 DASK_KINDS = ("daskclusters", "daskworkergroups", "daskautoscalers")
 ALL_PODS = Resource("pods", "Pod", namespaced=False)
@@ -45,25 +45,9 @@ PERMISSIONS: list[tuple[str, str, str, str]] = [
 ]
 
 
-async def can_i(backend: "KubernetesBackend", verb: str, group: str, resource: str, sub: str = "",
-                namespace: str | None = "") -> bool:
-    attributes: dict[str, Any] = {"verb": verb, "group": group, "resource": resource}
-    if sub:
-        attributes["subresource"] = sub
-    if namespace is not None:
-        attributes["namespace"] = namespace or backend.namespace
-    body = {
-        "apiVersion": "authorization.k8s.io/v1",
-        "kind": "SelfSubjectAccessReview",
-        "spec": {"resourceAttributes": attributes},
-    }
-    answer = await backend.kube.request("POST", ACCESS_REVIEWS, verb="create", body=body)
-    return bool((answer.get("status") or {}).get("allowed"))
-
-
-async def permissions_check(backend: "KubernetesBackend") -> Check:
+async def permissions_check(backend: BackendView) -> Check:
     results = await asyncio.gather(
-        *(can_i(backend, verb, group, res, sub) for verb, group, res, sub in PERMISSIONS),
+        *(can_i(backend.kube, verb, group, res, sub, backend.namespace) for verb, group, res, sub in PERMISSIONS),
         return_exceptions=True,
     )
     missing, unknown = [], None
@@ -83,8 +67,8 @@ async def permissions_check(backend: "KubernetesBackend") -> Check:
     return Check("permissions", True, f"all {len(PERMISSIONS)} permissions granted in namespace {backend.namespace}")
 
 
-def operator_check(backend: "KubernetesBackend") -> Check:
-    clusters = backend._clusters
+def operator_check(backend: BackendView) -> Check:
+    clusters = backend.known_clusters()
     silent = [c.name for c in clusters.values() if any("operator has not acted" in r for r in c.reasons)]
     stuck = [c.name for c in clusters.values() if any("finalizer" in r for r in c.reasons)]
     if silent or stuck:
@@ -102,7 +86,7 @@ def operator_check(backend: "KubernetesBackend") -> Check:
                                      f"a cluster it ignores for {int(backend.timeouts.operator)} s is reported")
 
 
-async def crd_check(backend: "KubernetesBackend") -> tuple[Check, Check]:
+async def crd_check(backend: BackendView) -> tuple[Check, Check]:
     try:
         served = await backend.kube.discovery(DASK_GROUP)
     except RapidsKFError as err:
@@ -136,7 +120,7 @@ def _pod_gpus(pod: dict[str, Any]) -> int:
     return total
 
 
-async def free_gpus(backend: "KubernetesBackend") -> tuple[int | None, list[str]]:
+async def free_gpus(backend: BackendView) -> tuple[int | None, list[str]]:
     """Free GPUs where nodes can be read: allocatable minus what scheduled pods hold."""
     try:
         nodes = await backend.nodes()
@@ -152,14 +136,14 @@ async def free_gpus(backend: "KubernetesBackend") -> tuple[int | None, list[str]
         params = {"fieldSelector": "status.phase!=Succeeded,status.phase!=Failed"}
         pods = (await backend.kube.request("GET", ALL_PODS, verb="list", params=params)).get("items") or []
     except RapidsKFError:
-        pods = [p for group in backend._pods.values() for p in group.values()]
+        pods = backend.cached_pods()
         notes.append("GPUs used in other namespaces are not visible: the free count is an upper bound")
     used = sum(_pod_gpus(p) for p in pods if (p.get("spec") or {}).get("nodeName") in gpu_nodes
                and (p.get("status") or {}).get("phase") not in ("Succeeded", "Failed"))
     return max(0, total - used), notes
 
 
-async def gpu_check(backend: "KubernetesBackend") -> Check:
+async def gpu_check(backend: BackendView) -> Check:
     free, notes = await backend.free_gpus()
     if free is None:  # nodes cannot be read: whether GPUs exist is not known, so not "ok"
         return Check.unknown("gpus", "; ".join(notes), NODE_FIX if "nodes" in " ".join(notes) else None)
@@ -189,7 +173,7 @@ def image_check(config, image: str | None, source: str) -> Check:
     return Check("image", True, message)
 
 
-async def image_nodes_check(backend: "KubernetesBackend") -> Check:
+async def image_nodes_check(backend: BackendView) -> Check:
     """Which GPU nodes already hold the default image (a first start without a pull)."""
     found = await backend.image_nodes(None)
     if not found.known:
@@ -199,7 +183,7 @@ async def image_nodes_check(backend: "KubernetesBackend") -> Check:
     return Check("image-nodes", True, found.message, fix)
 
 
-async def notebook_check(backend: "KubernetesBackend") -> Check:
+async def notebook_check(backend: BackendView) -> Check:
     """What new clusters end with: failed only where a lookup was refused (our manifests fix
     it); a server outside a KubeFlow notebook simply makes clusters that are not tied."""
     if not backend.config.tie_to_notebook:
@@ -232,7 +216,7 @@ def doctor_allowlist_check(on: bool) -> Check:
                  "the Jupyter server will let /proxy/<host>:8787 reach only this namespace's schedulers")
 
 
-async def run(backend: "KubernetesBackend") -> list[Check]:
+async def run(backend: BackendView) -> list[Check]:
     api, crd = await crd_check(backend)
     checks = [api, crd]
     if not api.ok:
@@ -246,15 +230,15 @@ async def run(backend: "KubernetesBackend") -> list[Check]:
                             if not errors else "; ".join(errors),
                             None if not errors else PERMISSION_FIX))
     else:
-        err = backend._not_ready()
+        err = backend.not_ready()
         checks.append(Check("cache", False, err.message, err.fix))
     checks.append(await gpu_check(backend))
-    checks.append(await batch_checks.jobs_check(backend))
-    checks.append(batch_checks.pipelines_check())
+    checks.append(await job_checks.jobs_check(backend))
+    checks.append(job_checks.pipelines_check())
     checks.append(image_check(backend.config, *await backend.notebook_image()))
     checks.append(await notebook_check(backend))
     checks.append(await image_nodes_check(backend))
-    if backend._serverapp is None:  # `jupyter rapids-kf doctor`: no server to look at
+    if not backend.in_server:  # `jupyter rapids-kf doctor`: no server to look at
         checks.append(doctor_allowlist_check(backend.config.configure_proxy_allowlist))
         return checks
     allowlisted = backend.allowlist_state.startswith("/proxy") or backend.allowlist_state.startswith("left")

@@ -9,10 +9,10 @@ GPU elsewhere still takes them). Where nodes may not be read, nothing is claimed
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import Forbidden, RapidsKFError
+from ..base import ImageNodes
 from .spec import GPU_RESOURCE
 
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -31,21 +31,6 @@ def normalize(image: str) -> str:
         return f"{name}@{digest}"
     last = name.rsplit("/", 1)[-1]
     return name if ":" in last else f"{name}:latest"
-
-
-@dataclass
-class ImageNodes:
-    image: str
-    known: bool  # False when nodes may not be read
-    nodes: list[str] = field(default_factory=list)  # GPU nodes that hold the image
-    hostnames: list[str] = field(default_factory=list)  # their kubernetes.io/hostname labels
-    gpu_nodes: int = 0
-    sizes: dict[str, int] = field(default_factory=dict)  # node -> bytes
-    message: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        return {"image": self.image, "known": self.known, "nodes": self.nodes,
-                "gpu_nodes": self.gpu_nodes, "message": self.message}
 
 
 def _gpu_node(node: dict[str, Any]) -> bool:

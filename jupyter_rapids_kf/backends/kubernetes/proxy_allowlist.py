@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Callable, Iterable
 
-from ...generic_proxy import admin_allowlist
+from ...web.generic_proxy import admin_allowlist
 
 log = logging.getLogger(__name__)
 

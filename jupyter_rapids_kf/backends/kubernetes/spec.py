@@ -13,7 +13,8 @@ import copy
 import json
 from typing import Any
 
-from ...models import ClusterSpec
+from ...models.gpu_workers import GPUWorkerSettings, takes_dask_cuda_flags
+from ...models.cluster import ClusterSpec
 
 GPU_RESOURCE = "nvidia.com/gpu"
 MANAGED_LABEL = "app.kubernetes.io/managed-by"
@@ -65,8 +66,10 @@ def build_daskcluster(
     tolerations: list[dict[str, Any]] | None = None,
     labels: dict[str, str] | None = None,
     owner: Any = None,
+    gpu_workers: GPUWorkerSettings | None = None,
 ) -> dict[str, Any]:
-    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster."""
+    """`owner` (notebook_owner.Owner): the object whose deletion deletes this cluster.
+    `gpu_workers`: the GPU worker settings (c.RapidsKF, models/gpu_workers.py), defaults if None."""
     from dask_kubernetes.operator import make_cluster_spec
 
     body = make_cluster_spec(
@@ -94,6 +97,11 @@ def build_daskcluster(
         limits[GPU_RESOURCE] = str(spec.gpus_per_worker)  # quantities are strings in the CRD
         worker_pod["tolerations"] = copy.deepcopy(tolerations if tolerations is not None else [GPU_TOLERATION])
     worker["resources"] = {"requests": {"cpu": spec.cpu, "memory": spec.memory}, "limits": limits}
+    args = worker.get("args") or []
+    if spec.gpus_per_worker > 0 and takes_dask_cuda_flags(args):
+        # RMM pool, spilling, host memory limit and threads as the local backend's workers.
+        settings = gpu_workers or GPUWorkerSettings()
+        worker["args"] = args + settings.worker_flags(spec.memory, spec.gpus_per_worker, given=args)
     worker["env"] = worker.get("env") or []
 
     scheduler = _container(body["spec"]["scheduler"]["spec"], "scheduler")

@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...models import (
+from ...models.cluster import (
     Adapt,
     Cluster,
     EndsWith,

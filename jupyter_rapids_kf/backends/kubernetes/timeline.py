@@ -14,10 +14,11 @@ import re
 from typing import Any
 
 from ...errors import RapidsKFError
-from ...models import parse_iso
-from ...timeline import Step, Timeline, chain
+from ...models.cluster import parse_iso
+from ...models.timeline import Step, Timeline, chain
 from .client import DASKCLUSTERS, EVENTS
 from .status import COMPONENT_LABEL, event_cluster
+from .view import BackendView
 
 PULLED = re.compile(r'Successfully pulled image "?([^"\s]+)"? in ([0-9.]+)(ms|s|m)'
                     r'(?:.*?Image size: ([0-9]+) bytes)?')
@@ -187,7 +188,7 @@ async def registrations(address: str | None, timeout: float = 5.0) -> dict[str, 
     return found
 
 
-async def for_cluster(backend: Any, cluster: Any) -> Timeline:
+async def for_cluster(backend: BackendView, cluster: Any) -> Timeline:
     """The timeline of one cluster of a KubernetesBackend: pods from its cache, every event of
     the namespace listed once (the cache keeps only warnings), the scheduler asked only where
     the backend may dial schedulers (gpu_metrics_interval > 0)."""
@@ -201,6 +202,6 @@ async def for_cluster(backend: Any, cluster: Any) -> Timeline:
     registered = None
     if backend.config.gpu_metrics_interval and cluster.scheduler.ready:
         registered = await registrations(backend.scheduler_address(cluster))
-    pods = list(backend._pods.get(name, {}).values())
+    pods = backend.cluster_pods(name)
     dc = backend.watched[DASKCLUSTERS].objects.get(name) or {"metadata": {"name": name}}
     return build(dc, pods, events, registered, cluster.workers.desired, cluster.image)

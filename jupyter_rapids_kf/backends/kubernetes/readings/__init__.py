@@ -1,0 +1,1 @@
+"""What each running scheduler is asked on a timer (GPU readings, idle time, package versions)."""

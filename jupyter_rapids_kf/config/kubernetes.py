@@ -1,0 +1,61 @@
+"""Settings of the Kubernetes backend: the namespace, scheduler pods, timeouts, readings, the cache.
+
+A batch job's runner pod gets the scheduler's CPU and memory: no option is batch-only."""
+
+from __future__ import annotations
+
+from traitlets import HasTraits, Bool, Dict, Float, Int, List, Unicode, validate
+
+
+class KubernetesSettings(HasTraits):
+    """c.RapidsKF: how the Kubernetes backend makes and watches clusters."""
+
+    namespace = Unicode(
+        "",
+        help="""Kubernetes namespace for clusters. Empty: the service account's namespace,
+        then the kubeconfig context's namespace, then 'default'.""",
+    ).tag(config=True)
+    scheduler_cpu = Unicode(
+        "1", help="CPU request and limit of a Kubernetes cluster's scheduler pod (no GPU)."
+    ).tag(config=True)
+    scheduler_memory = Unicode(
+        "4Gi", help="Memory request and limit of a Kubernetes cluster's scheduler pod."
+    ).tag(config=True)
+    worker_tolerations = List(
+        Dict(),
+        default_value=[{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}],
+        help="""Tolerations of GPU worker pods (not the scheduler), so they may run on nodes
+        tainted for GPU work. The default tolerates the usual nvidia.com/gpu taint.""",
+    ).tag(config=True)
+    operator_timeout = Int(
+        60,
+        help="""Seconds a new DaskCluster may wait for the dask-kubernetes operator before the
+        cluster's reasons say the operator is not acting.""",
+    ).tag(config=True)
+    deletion_timeout = Int(
+        60,
+        help="""Seconds a deleted DaskCluster may wait on the operator's finalizer before its
+        reasons say the deletion is stuck.""",
+    ).tag(config=True)
+    kubernetes_timeout = Float(
+        15.0, help="Seconds to wait for one Kubernetes API request (watches excepted)."
+    ).tag(config=True)
+    gpu_metrics_interval = Float(
+        5.0,
+        help="""Seconds between readings of GPU memory and utilisation of Kubernetes GPU
+        clusters, asked of each Running cluster's Dask scheduler (port 8786, as the client
+        snippet connects); each new scheduler is also asked once for its package versions
+        (version skew with the notebook); clusters with an idle timeout are asked since when
+        they are idle, for the card's countdown. 0 turns all three off.""",
+    ).tag(config=True)
+    list_from_cache = Bool(
+        True,
+        help="""Serve cluster lists from the watch-fed cache. False lists every kind from the
+        Kubernetes API on each request (for benchmarks and debugging only).""",
+    ).tag(config=True)
+
+    @validate("gpu_metrics_interval")
+    def _check_interval(self, proposal):
+        if proposal["value"] < 0:
+            raise ValueError("gpu_metrics_interval must be 0 (off) or a number of seconds")
+        return proposal["value"]
