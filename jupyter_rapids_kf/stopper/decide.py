@@ -28,7 +28,7 @@ from typing import Any
 from ..backends.kubernetes.lifetime import ENDS_WITH_ANNOTATION
 from ..backends.kubernetes.notebook_stop import KUBEFLOW_STOPPED, Record, record_of
 from ..backends.kubernetes.spec import MANAGED_LABEL, MANAGED_VALUE
-from ..models import iso_time, parse_iso
+from ..models.cluster import iso_time, parse_iso
 
 GROUP_LABEL = "dask.org/workergroup-name"
 

@@ -20,7 +20,7 @@ from jupyter_rapids_kf.backends.kubernetes.notebook_stop import (
 )
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none
 from jupyter_rapids_kf.backends.kubernetes.status import Objects, Timeouts, cluster_status
-from jupyter_rapids_kf.models import ClusterSpec
+from jupyter_rapids_kf.models.cluster import ClusterSpec
 from jupyter_rapids_kf.stopper.controller import Stopper, StopperError
 from jupyter_rapids_kf.stopper.decide import plan, tied_to
 

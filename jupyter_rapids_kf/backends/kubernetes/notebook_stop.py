@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ...models import Adapt, StoppedWithNotebook, parse_iso
+from ...models.cluster import Adapt, StoppedWithNotebook, parse_iso
 
 # On the DaskCluster: a JSON Record.
 STOPPED_ANNOTATION = "rapids-kf.jupyter.org/stopped-with-notebook"
