@@ -66,6 +66,16 @@ export interface ICluster {
   lifetime?: number;
   /** Since when the scheduler has been idle (ISO); null while busy or not known. */
   idle_since?: string | null;
+  /** Scaled to 0 workers by the admin's stopper when its notebook was stopped; null: not. */
+  stopped_with_notebook?: IStoppedWithNotebook | null;
+}
+
+/** What the stopper did when the cluster's KubeFlow notebook was stopped. */
+export interface IStoppedWithNotebook {
+  notebook: string;
+  stopped_at: string;
+  workers: number;
+  adapt: IAdapt | null;
 }
 
 /** On which GPU nodes an image already is (GET image-nodes?image=...). */

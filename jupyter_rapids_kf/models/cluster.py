@@ -112,6 +112,16 @@ class EndsWith:
 
 
 @dataclass
+class StoppedWithNotebook:
+    """What was done to the cluster when its KubeFlow notebook was stopped (the stopper)."""
+
+    notebook: str
+    stopped_at: str  # when the notebook was stopped (KubeFlow's kubeflow-resource-stopped)
+    workers: int  # workers of the default group before
+    adapt: Adapt | None = None  # adaptive scaling that was turned off
+
+
+@dataclass
 class Cluster:
     name: str
     namespace: str
@@ -136,6 +146,7 @@ class Cluster:
     ends_with: EndsWith | None = None  # None: not tied to any notebook
     lifetime: int = 0  # seconds from `created` after which Kubernetes deletes it; 0: none
     idle_since: str | None = None  # when the scheduler last became idle; None: busy or not known
+    stopped_with_notebook: StoppedWithNotebook | None = None  # None: not scaled to 0 by a stop
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -61,6 +61,13 @@ class NotebookPod:
                              "spec": {"selector": {"statefulset": self.name}, "ports": [
                                  {"name": f"http-{self.name}", "port": 80, "targetPort": 8888, "protocol": "TCP"}]}})
         self.url = f"http://{service['spec']['clusterIP']}{self.prefix}"
+        return self.login(timeout)
+
+    def login(self, timeout: float = 240) -> NotebookPod:
+        """Waits for JupyterLab to serve, then logs in as a browser does (again after the pod
+        was made anew: a new server has a new cookie secret)."""
+        if self.http is not None:
+            self.http.close()
         self.http = httpx.Client(base_url=self.url, timeout=30, trust_env=False)
         deadline = time.monotonic() + timeout
         while True:  # the pod runs before JupyterLab serves (and the Service's rule appears)

@@ -79,3 +79,24 @@ def test_optional_image_prepull_runs_only_on_gpu_nodes_and_holds_almost_nothing(
         assert "nvidia.com/gpu" not in str(container["resources"])
         assert container["resources"]["limits"]["memory"].endswith("Mi")
     assert all(c["command"] == ["true"] for c in pod["initContainers"])
+
+
+def test_stopper_role_grants_only_what_the_stopper_does():
+    docs = {d["kind"]: d for d in load(ROOT / "stopper" / "rbac.yaml")}
+    # What jupyter_rapids_kf.stopper sends (tests/kubernetes/test_stopper.py sees each request).
+    assert granted(docs["ClusterRole"]) == {
+        ("list", "kubeflow.org", "notebooks"), ("watch", "kubeflow.org", "notebooks"),
+        ("list", "kubernetes.dask.org", "daskclusters"), ("patch", "kubernetes.dask.org", "daskclusters"),
+        ("list", "kubernetes.dask.org", "daskworkergroups"), ("patch", "kubernetes.dask.org", "daskworkergroups"),
+        ("list", "kubernetes.dask.org", "daskautoscalers"), ("delete", "kubernetes.dask.org", "daskautoscalers"),
+        ("list", "apps", "deployments"), ("delete", "apps", "deployments"),
+    }
+    kustomization = yaml.safe_load((ROOT / "stopper" / "kustomization.yaml").read_text())
+    subject = docs["ClusterRoleBinding"]["subjects"][0]
+    assert (subject["name"], subject["namespace"]) == (docs["ServiceAccount"]["metadata"]["name"],
+                                                       kustomization["namespace"])
+    deployment = load(ROOT / "stopper" / "deployment.yaml")[0]
+    pod = deployment["spec"]["template"]["spec"]
+    assert pod["serviceAccountName"] == docs["ServiceAccount"]["metadata"]["name"]
+    assert pod["containers"][0]["command"] == ["python", "-m", "jupyter_rapids_kf.stopper"]
+    assert deployment["spec"]["replicas"] == 1

@@ -27,6 +27,8 @@ ALLOWED: dict[str, set[str]] = {
     "clusters": {"errors", "models", "config", "web", "backends"},
     "jobs": {"errors", "models", "config", "web", "batch", "backends", "clusters"},
     "pipelines": {"errors", "models", "config", "web", "batch", "backends", "clusters"},
+    # A program of its own (the admin's controller for stopped notebooks), beside the server.
+    "stopper": {"errors", "models", "backends.kubernetes"},
 }
 PROGRAMS = {"app", "doctor", "package", "_version"}
 # A capability reaches another one, and any capability a backend, through its door only.

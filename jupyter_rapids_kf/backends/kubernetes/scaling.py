@@ -9,6 +9,7 @@ from typing import Any, Awaitable, Callable
 from ...errors import Exists, NotFound, RapidsKFError
 from .cache import Watched
 from .client import DASKAUTOSCALERS, DASKCLUSTERS, DASKWORKERGROUPS, Kube, Resource
+from .notebook_stop import forget_stop
 from .spec import autoscaler_body
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ async def set_replicas(kube: Kube, watched: dict[Resource, Watched], name: str, 
         patched_group = True
     except NotFound:  # the operator has not made it yet: it will from the DaskCluster field
         patched_group = False
+    if workers > 0:
+        patch = {**patch, **forget_stop(dc)}
     try:
         updated = await kube.request("PATCH", DASKCLUSTERS, name, verb="patch", body=patch, patch=True)
     except RapidsKFError:
@@ -57,6 +60,12 @@ async def create_autoscaler(kube: Kube, watched: dict[Resource, Watched], name: 
         created = await kube.request("PATCH", DASKAUTOSCALERS, name, verb="patch",
                                      body={"spec": body["spec"]}, patch=True)
     watched[DASKAUTOSCALERS].put(created)
+    if forget_stop(owner):  # adaptive again: what the stopper did is history
+        try:
+            updated = await kube.request("PATCH", DASKCLUSTERS, name, verb="patch", body=forget_stop(owner), patch=True)
+            watched[DASKCLUSTERS].put(updated)
+        except RapidsKFError as err:
+            log.warning("rapids-kf: could not clear the stopper's note on %s: %s", name, err.message)
 
 
 async def patch_autoscaler(kube: Kube, watched: dict[Resource, Watched], name: str,

@@ -28,6 +28,7 @@ from ...models.cluster import (
 )
 from .crash_logs import Crash, crashes
 from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
+from .notebook_stop import stopped_with_notebook
 from .spec import GPU_RESOURCE, MANAGED_LABEL, MANAGED_VALUE
 from .worker_lists import WorkerList
 
@@ -341,6 +342,9 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
             reasons.append(f"{_plural(len(workers) - desired, 'worker')} retiring")
         reasons.extend(_event_reasons(objs.events, parse_iso(created) or 0))
 
+    stop = None if deleting else stopped_with_notebook(dc, desired, objs.autoscaler is not None, now)
+    if stop is not None:
+        reasons.insert(0, stop[1])
     adapt = None
     if objs.autoscaler is not None:
         a_spec = objs.autoscaler.get("spec") or {}
@@ -367,6 +371,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         worker_groups=other_groups,
         ends_with=_ends_with(meta),
         lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
+        stopped_with_notebook=stop[0] if stop else None,
     )
     cluster.scheduler_running = scheduler_running and not deleting
     cluster.settling = cluster.scheduler_running and (waiting > 0 or not answered)
