@@ -47,7 +47,10 @@ def test_a_cluster_of_another_distributed_is_named_on_the_card_and_in_the_snippe
         warning = " ".join(line.lstrip("# ") for line in code.splitlines() if line.startswith("#"))
         assert f"distributed {OLDER} (notebook: {here})" in warning, code
         assert "deserialization errors" in warning, code
-        # A cluster of the notebook's own versions says nothing (the same server, same node).
+        # A cluster of the notebook's own versions says nothing (the same server, same node;
+        # the node's 2 CPUs hold one such cluster at a time).
+        assert server.delete("clusters/older").status_code == 202
+        wait_cluster_pods_gone(control_plane, NAMESPACE, 120, "dask.org/cluster-name=older")
         resp = server.post("clusters", {"name": "same", "workers": 1, **SMALL})
         assert resp.status_code == 202, resp.text
         same = server.wait_for_cluster("same", lambda c: c["phase"] == "Running", 240, "Running")
