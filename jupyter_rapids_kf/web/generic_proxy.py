@@ -134,11 +134,15 @@ class RefusedProxyHandler(RequestHandler):
         )
 
 
-class _Refused(Matcher):
+class _GenericRoute(Matcher):
+    """A generic-proxy path (`target`) that `policy` decides about; subclasses say which."""
+
     def __init__(self, prefix: str, policy: Policy):
         self.prefix = prefix
         self.policy = policy
 
+
+class _Refused(_GenericRoute):
     def match(self, request: Any) -> dict[str, Any] | None:
         asked = target(request.path, self.prefix)
         if asked is None or self.policy.why_refused(*asked) is None:
@@ -147,12 +151,8 @@ class _Refused(Matcher):
         return {"path_args": [], "path_kwargs": {"host": host, "port": str(port)}}
 
 
-class _Dashboard(Matcher):
+class _Dashboard(_GenericRoute):
     """A generic-proxy request to the dashboard of one of the user's clusters."""
-
-    def __init__(self, prefix: str, policy: Policy):
-        self.prefix = prefix
-        self.policy = policy
 
     def match(self, request: Any) -> dict[str, Any] | None:
         asked = target(request.path, self.prefix)
