@@ -11,6 +11,8 @@ import yaml
 from dask_kubernetes.operator import make_cluster_spec
 from kr8s.objects import new_class
 
+from .waiting import wait_for
+
 pytestmark = pytest.mark.controlplane
 
 DaskCluster = new_class(kind="DaskCluster", version="kubernetes.dask.org/v1", namespaced=True)
@@ -20,15 +22,6 @@ DaskWorkerGroup = new_class(
 GPU_TOLERATION = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
 
 
-def wait_for(check, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 def gpu_cluster(name: str, namespace: str, workers: int = 2) -> dict:

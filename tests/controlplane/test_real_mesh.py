@@ -19,6 +19,7 @@ import pytest
 
 from .fake_mesh import INJECTED, PROXY, FakeMeshInjector
 from .node_server import start_server, wait_cluster_pods_gone
+from .waiting import wait_for
 
 pytestmark = pytest.mark.controlplane
 
@@ -79,14 +80,7 @@ def container_state(p: dict, name: str) -> dict:
 
 
 def wait(check, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(1)
-    raise AssertionError(f"not {what} after {timeout:.0f}s; last: {last!r}")
+    return wait_for(check, timeout, what, interval=1)
 
 
 def submit(srv, name: str) -> None:
