@@ -76,12 +76,13 @@ export class IdleGpuWarnings {
     const held = gpuHoursNow(hours, now).held;
     return Notification.warning(
       trans._n(
-        'GPU cluster %2 holds %1 GPU that has been under %3% busy for %4 (%5 GPU-hours held so far). Delete it or scale it to 0 to let the GPU go.',
-        'GPU cluster %2 holds %1 GPUs that have been under %3% busy for %4 (%5 GPU-hours held so far). Delete it or scale it to 0 to let the GPUs go.',
+        // Short: JupyterLab cuts a toast's text at 140 characters; the buttons say the rest.
+        'GPU cluster %2: %1 GPU under %3% busy for %4 (%5 GPU-hours held).',
+        'GPU cluster %2: %1 GPUs under %3% busy for %4 (%5 GPU-hours held).',
         hours.gpus_held,
         name,
         hours.idle_below,
-        formatDuration(seconds, trans),
+        formatDuration(seconds, trans, true),
         formatHours(held)
       ),
       {

@@ -317,7 +317,7 @@ describe('the idle-GPU warning', () => {
     warnings.check();
     expect(shown).toHaveLength(1);
     expect(shown[0].message).toBe(
-      'GPU cluster idler holds 2 GPUs that have been under 5% busy for 10 min (2.33 GPU-hours held so far). Delete it or scale it to 0 to let the GPUs go.'
+      'GPU cluster idler: 2 GPUs under 5% busy for 10 min (2.33 GPU-hours held).'
     );
     expect(shown[0].options.autoClose).toBe(false);
     const [remove, scale] = shown[0].options.actions;
