@@ -15,16 +15,9 @@ import { ClusterCard } from '../components/ClusterCard';
 import { NamespaceGpuHours } from '../components/GpuHours';
 import { gpuHoursNow, totalGpuHours } from '../gpuHours';
 import { IdleGpuWarnings, modelActions } from '../idleGpus';
-import { ClusterListModel, IClusterAPI } from '../model';
+import { ClusterListModel } from '../model';
 import { ICluster, IGpuHours } from '../tokens';
-import {
-  cluster,
-  environment,
-  fakeActions,
-  FakeStream,
-  flush,
-  sse
-} from './fakes';
+import { cluster, fakeActions, fakeAPI, FakeStream, flush, sse } from './fakes';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
 const AS_OF = '2026-11-29T15:00:00Z';
@@ -255,23 +248,6 @@ describe('the namespace total', () => {
 });
 
 describe('the idle-GPU warning', () => {
-  function fakeAPI(streams: FakeStream[]): IClusterAPI {
-    const fail = () => Promise.reject(new Error('not in this test'));
-    return {
-      getEnvironment: async () => environment(),
-      listClusters: async () => [],
-      createCluster: fail,
-      scaleCluster: fail,
-      adaptCluster: fail,
-      deleteCluster: fail,
-      openEvents: async signal => {
-        const stream = new FakeStream(signal);
-        streams.push(stream);
-        return stream.response();
-      }
-    };
-  }
-
   afterEach(() => jest.restoreAllMocks());
 
   it('warns once after 10 idle minutes, with one-click Delete and Scale to 0, and takes it back when the GPUs work', async () => {
