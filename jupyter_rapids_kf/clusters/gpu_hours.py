@@ -92,9 +92,9 @@ class GpuHoursBook:
         busy = account.busy / 3600 if account.read else None
         return GpuHours(
             as_of=iso_time(account.since) or "",
-            held=round(held, 4),
-            read=round(read, 4),
-            busy=None if busy is None else round(busy, 4),
+            held=round(held, 6),
+            read=round(read, 6),
+            busy=None if busy is None else round(busy, 6),
             busy_share=None if busy is None else round(busy / read, 3),
             gpus_held=account.gpus,
             utilization=account.utilization,

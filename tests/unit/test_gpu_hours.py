@@ -34,7 +34,7 @@ def replay(book: GpuHoursBook, until: float | None = None) -> Cluster:
 
 
 def hours(seconds: float) -> float:
-    return round(seconds / 3600, 4)
+    return round(seconds / 3600, 6)
 
 
 def test_the_recording_adds_up_to_the_gpu_seconds_held_read_and_busy():
