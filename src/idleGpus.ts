@@ -2,7 +2,8 @@
  * The idle-GPU warning: when a cluster's GPUs have been under 5% busy for 10 minutes (the
  * server's idle_below and idle_after), a JupyterLab notification offers Delete or Scale to 0
  * in one click. One warning per idle stretch; it goes away when the GPUs work again, are
- * let go, or the cluster is deleted.
+ * let go, or the cluster is deleted. While the sidebar is hidden its feed stands by, so the
+ * list is read once a tick (only while some cluster holds GPUs): no warning from stale data.
  */
 import { Notification } from '@jupyterlab/apputils';
 import { TranslationBundle } from '@jupyterlab/translation';
@@ -33,7 +34,26 @@ export class IdleGpuWarnings {
     this._now = options.now ?? Date.now;
     this._actions = options.actions ?? modelActions(options.model);
     this._model.changed.connect(this.check, this);
-    this._timer = setInterval(() => this.check(), options.tick ?? 15000);
+    this._timer = setInterval(() => void this.tick(), options.tick ?? 60000);
+  }
+
+  /** Read the list if the feed stands by, then check. */
+  async tick(): Promise<void> {
+    if (!this._fresh()) {
+      const holding = this._model.clusters.some(
+        cluster => (cluster.gpu_hours?.gpus_held ?? 0) > 0
+      );
+      if (!holding) {
+        return;
+      }
+      try {
+        await this._model.reloadClusters(); // emits changed: check runs
+        this._reloaded = this._now();
+      } catch {
+        return; // the server does not answer: nothing new to warn about
+      }
+    }
+    this.check();
   }
 
   dispose(): void {
@@ -44,6 +64,9 @@ export class IdleGpuWarnings {
   /** Warn about clusters idle long enough; take back warnings that no longer hold. */
   check(): void {
     const now = this._now();
+    if (!this._fresh()) {
+      return;
+    }
     const idle = new Set<string>();
     for (const cluster of this._model.clusters) {
       const hours = cluster.gpu_hours;
@@ -67,6 +90,16 @@ export class IdleGpuWarnings {
         this._shown.delete(key);
       }
     }
+  }
+
+  /** The clusters are as the server says now: the feed delivers, or the list was just read. */
+  private _fresh(): boolean {
+    const status = this._model.status;
+    return (
+      status === 'live' ||
+      status === 'polling' ||
+      this._now() - this._reloaded < 5000
+    );
   }
 
   private _warn(name: string, seconds: number, now: number): string {
@@ -125,6 +158,7 @@ export class IdleGpuWarnings {
   private _now: () => number;
   private _actions: IIdleActions;
   private _timer: ReturnType<typeof setInterval>;
+  private _reloaded = -Infinity;
   /** `name@idle_since` -> the notification's id. */
   private _shown = new Map<string, string>();
 }

@@ -328,6 +328,51 @@ describe('the idle-GPU warning', () => {
     warnings.dispose();
   });
 
+  it('reads the list itself while the sidebar is hidden, and never warns from stale data', async () => {
+    const listed = [
+      gpuCluster('idler', hours({ utilization: 0, idle_since: AS_OF }))
+    ];
+    const api = fakeAPI([], listed);
+    const lists = jest.spyOn(api, 'listClusters');
+    const model = new ClusterListModel({ api }); // never shown: the feed stands by
+    const shown: string[] = [];
+    jest
+      .spyOn(Notification, 'warning')
+      .mockImplementation((message: string) => {
+        shown.push(message);
+        return `id-${shown.length}`;
+      });
+    const dismissed = jest
+      .spyOn(Notification, 'dismiss')
+      .mockImplementation(() => undefined);
+    let now = T + 11 * MIN;
+    const warnings = new IdleGpuWarnings({
+      model,
+      trans,
+      now: () => now,
+      tick: 3600000
+    });
+    await model.reloadClusters(); // what the panel last saw
+    expect(model.status).toBe('stopped');
+    warnings.check();
+    expect(shown).toEqual([]); // not from a list nobody refreshes
+    await warnings.tick(); // reads the list: still idle
+    expect(shown).toHaveLength(1);
+    listed[0] = gpuCluster('idler', hours()); // working again
+    now += MIN;
+    await warnings.tick();
+    expect(dismissed).toHaveBeenCalledWith('id-1');
+    // Nothing holds GPUs any more: no list is read for the warning.
+    listed[0] = cluster('idler', { gpu_hours: hours({ gpus_held: 0 }) });
+    now += MIN;
+    await warnings.tick();
+    const reads = lists.mock.calls.length;
+    now += MIN;
+    await warnings.tick();
+    expect(lists.mock.calls.length).toBe(reads);
+    warnings.dispose();
+  });
+
   it('Scale to 0 turns adaptive scaling off first, or the cluster would scale back up', async () => {
     const calls: string[] = [];
     const model = {
