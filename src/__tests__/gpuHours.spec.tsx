@@ -244,6 +244,14 @@ describe('the namespace total', () => {
       'GPU-hours of the 1 cluster listed: 1.00 held · busy share unknown'
     );
     expect(totalGpuHours([cluster('x')], T)).toBeNull();
+    // CPU clusters only: no total line (their cards say 0).
+    const cpu = [
+      cluster('cpu', { gpu_hours: hours({ held: 0, read: 0, gpus_held: 0 }) })
+    ];
+    const { container } = render(
+      <NamespaceGpuHours clusters={cpu} trans={trans} now={T} />
+    );
+    expect(container.textContent).toBe('');
   });
 });
 

@@ -103,8 +103,9 @@ export function NamespaceGpuHours(props: {
 }): JSX.Element | null {
   const { clusters, trans, now } = props;
   const total = totalGpuHours(clusters, now);
-  if (total === null) {
-    return null;
+  const cpuOnly = clusters.every(c => c.gpus_per_worker === 0);
+  if (total === null || (cpuOnly && total.held === 0)) {
+    return null; // nothing to add up: CPU clusters hold no GPU
   }
   return (
     <div className="jp-RapidsKF-gpuHoursTotal" role="status">
