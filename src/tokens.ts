@@ -68,6 +68,32 @@ export interface ICluster {
   idle_since?: string | null;
   /** Scaled to 0 workers by the admin's stopper when its notebook was stopped; null: not. */
   stopped_with_notebook?: IStoppedWithNotebook | null;
+  /** GPU-hours held and how busy the GPUs were (absent from servers before it). */
+  gpu_hours?: IGpuHours | null;
+}
+
+/**
+ * GPU-hours counted by the server up to `as_of`; since then `gpus_held` GPUs add as many
+ * GPU-hours per hour, busy at `utilization` percent (see gpuHours.ts).
+ */
+export interface IGpuHours {
+  as_of: string;
+  held: number;
+  /** Of `held`, the GPU-hours that had a utilisation reading. */
+  read: number;
+  /** Of `read`, the GPU-hours busy; null when nothing was read. */
+  busy: number | null;
+  busy_share: number | null;
+  gpus_held: number;
+  utilization: number | null;
+  counted_since: string | null;
+  /** GPUs held and under `idle_below` % busy since; null: busy, none held or not read. */
+  idle_since: string | null;
+  idle_below: number;
+  idle_after: number;
+  price_per_gpu_hour: number | null;
+  currency: string | null;
+  cost: number | null;
 }
 
 /** What the stopper did when the cluster's KubeFlow notebook was stopped. */

@@ -83,6 +83,29 @@ class GPUUsage:
 
 
 @dataclass
+class GpuHours:
+    """GPU-hours the cluster's workers held and how busy those GPUs were (clusters/gpu_hours.py).
+
+    Counted up to `as_of`; from then on `gpus_held` GPUs add as many GPU-hours per hour, busy
+    at `utilization` percent, until the next change (which the server announces)."""
+
+    as_of: str
+    held: float = 0.0  # GPU-hours held up to as_of
+    read: float = 0.0  # of `held`, GPU-hours with a utilisation reading
+    busy: float | None = None  # of `read`, GPU-hours busy (utilisation-weighted); None: nothing read
+    busy_share: float | None = None  # busy / read, 0 to 1; None: unknown (no reading)
+    gpus_held: int = 0  # GPUs held since as_of
+    utilization: float | None = None  # percent, the reading since as_of; None: none
+    counted_since: str | None = None  # when counting began; None: no GPU held yet
+    idle_since: str | None = None  # GPUs held and read under idle_below % since; None: not idle
+    idle_below: float = 5.0  # percent
+    idle_after: int = 600  # seconds idle before the warning
+    price_per_gpu_hour: float | None = None  # the admin's price (c.RapidsKF.gpu_hour_price); None: not set
+    currency: str | None = None
+    cost: float | None = None  # held x price, up to as_of; None: no price
+
+
+@dataclass
 class VersionSkew:
     """A package the cluster's image runs in another version than this notebook."""
 
@@ -147,6 +170,12 @@ class Cluster:
     lifetime: int = 0  # seconds from `created` after which Kubernetes deletes it; 0: none
     idle_since: str | None = None  # when the scheduler last became idle; None: busy or not known
     stopped_with_notebook: StoppedWithNotebook | None = None  # None: not scaled to 0 by a stop
+    gpu_hours: GpuHours | None = None  # filled in by the ClusterService (clusters/gpu_hours.py)
+
+    # Not a field (no annotation): (epoch seconds, GPUs) for each worker holding GPUs now, from
+    # when it took them, where the backend knows (Kubernetes: the pod's Ready time), so hours
+    # held before this server first saw the cluster are counted too. () when not known.
+    gpus_held_since = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

@@ -9,6 +9,7 @@ import * as React from 'react';
 import { IPendingScale } from '../model';
 import { ICluster, IClusterActions } from '../tokens';
 import { ClusterFacts } from './ClusterFacts';
+import { GpuHoursFacts } from './GpuHours';
 import { Lifetime } from './Lifetime';
 import { StartupTimeline } from './Timeline';
 import {
@@ -105,6 +106,7 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
 
       <dl className="jp-RapidsKF-facts">
         <GPUFacts cluster={cluster} trans={trans} />
+        <GpuHoursFacts cluster={cluster} trans={trans} now={props.now} />
         <ClusterFacts cluster={cluster} trans={trans} />
         {(cluster.worker_groups ?? []).length > 0 && (
           <>
