@@ -463,6 +463,10 @@ def main(argv: list[str] | None = None) -> int:
     print(report["scaling_table"])
     for line in report["verdict"]:
         print(line)
+    for line in report["skipped"]:
+        print(f"skipped: {line}")
+    if report.get("resumed_from"):
+        print(f"resumed: {report['resumed_from']['runs']} runs kept from --json, not measured again")
     print("complete" if report["complete"] else "NOT complete: run the same command with --resume for the rest")
     return 0 if not report["errors"] else 1
 

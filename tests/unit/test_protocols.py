@@ -3,23 +3,18 @@ installed, and is refused with the fix where it is not (jupyter_rapids_kf/models
 
 from __future__ import annotations
 
-import asyncio
-import sys
-import types
-
 import pytest
 
 from jupyter_rapids_kf.backends.base import GPUInfo
-from jupyter_rapids_kf.backends.local import LocalBackend
 from jupyter_rapids_kf.backends.local.machine import machine_facts
-from jupyter_rapids_kf.backends.local.runner import make_cluster
 from jupyter_rapids_kf.clusters.rules import offered_protocols, resolve
 from jupyter_rapids_kf.clusters.snippets import client_snippet
 from jupyter_rapids_kf.config import RapidsKF
 from jupyter_rapids_kf.errors import Invalid
 from jupyter_rapids_kf.models import protocols
 from jupyter_rapids_kf.models.cluster import Cluster, ClusterRequest, Scheduler
-from jupyter_rapids_kf.models.gpu_workers import GPUWorkerSettings
+
+from .test_gpu_workers import local_kwargs
 
 H100 = [GPUInfo(name="H100", memory_total=80 * 2**30)] * 2
 
@@ -31,27 +26,9 @@ def gpu_facts(monkeypatch, installed: bool):
 
 
 def local_cluster_kwargs(monkeypatch, config: RapidsKF, protocol: str) -> dict:
-    """What the runner passes to LocalCUDACluster for a request resolved and written by the backend."""
+    """What the runner passes to LocalCUDACluster for a request the rules let through."""
     spec = resolve(config, ClusterRequest(name="gpu", workers=2, protocol=protocol), gpu_facts(monkeypatch, True))
-    backend = LocalBackend("/nonexistent", standby=False, gpu_workers=GPUWorkerSettings.from_config(config))
-    backend._gpus = H100
-    written = {}
-
-    class Process:
-        pid = 4242
-
-    monkeypatch.setattr("jupyter_rapids_kf.backends.local.clusters.write_json", lambda path, data: written.update(data))
-    monkeypatch.setattr(backend, "_forget_files", lambda name: None)
-    monkeypatch.setattr(backend._launcher, "start", lambda path: Process())
-    monkeypatch.setattr(backend, "_track", lambda coroutine: coroutine.close())
-    cluster = asyncio.run(backend.create(spec))
-    assert cluster.protocol == protocol
-    seen = {}
-    fake = types.ModuleType("dask_cuda")
-    fake.LocalCUDACluster = lambda **kwargs: seen.update(kwargs) or "cluster"
-    monkeypatch.setitem(sys.modules, "dask_cuda", fake)
-    assert make_cluster(dict(written)) == "cluster"
-    return seen
+    return local_kwargs(config, spec.memory, monkeypatch, protocol=spec.protocol)
 
 
 def test_a_local_ucx_gpu_cluster_is_a_localcudacluster_on_ucx_with_its_scheduler_on_tcp_too(monkeypatch):
