@@ -16,7 +16,7 @@ from typing import Any
 
 from spread import compare, times
 
-TARGET_EFFICIENCY = 0.8  # at 4 GPUs, with the better protocol, at the largest size (issue 26)
+TARGET_EFFICIENCY = 0.8  # at 4 GPUs, with the better protocol, at the largest size (the project's target)
 
 
 def scaling_runs(results: list[dict]) -> dict[tuple[int, str], dict[int, dict]]:
