@@ -47,7 +47,14 @@ export interface ICluster {
   worker_command: string;
   gpus_per_worker: number;
   workers: IWorkers;
-  scheduler: { ready: boolean; address: string | null };
+  /** TCP `address`; `ucx_address` too where the workers talk UCX. */
+  scheduler: {
+    ready: boolean;
+    address: string | null;
+    ucx_address?: string | null;
+  };
+  /** How the workers talk to each other (absent from older servers: tcp). */
+  protocol?: Protocol;
   dashboard_url: string;
   adapt: IAdapt | null;
   idle_timeout: number;
@@ -148,6 +155,9 @@ export interface IVersionSkew {
   notebook: string;
 }
 
+/** tcp, or ucx (GPU clusters: UCX, NVLink between the GPUs of one pod or machine). */
+export type Protocol = 'tcp' | 'ucx';
+
 export interface IClusterRequest {
   name?: string;
   workers?: number;
@@ -163,6 +173,8 @@ export interface IClusterRequest {
   tie_to_notebook?: boolean;
   /** Kubernetes: seconds after which the cluster is deleted, busy or not; 0: no limit. */
   lifetime?: number;
+  /** GPU clusters only; the server refuses ucx for CPU clusters. */
+  protocol?: Protocol;
 }
 
 export interface ICheck {
@@ -200,11 +212,12 @@ export interface IEnvironment {
   defaults: Required<
     Omit<
       IClusterRequest,
-      'profile' | 'env' | 'image' | 'tie_to_notebook' | 'lifetime'
+      'profile' | 'env' | 'image' | 'tie_to_notebook' | 'lifetime' | 'protocol'
     >
   > & {
     tie_to_notebook?: boolean;
     lifetime?: number;
+    protocol?: Protocol;
     image: string | null;
   };
   limits: {
@@ -216,6 +229,8 @@ export interface IEnvironment {
     max_idle_timeout: number;
     max_lifetime?: number;
   };
+  /** What a new GPU cluster may choose here (absent from older servers: tcp only). */
+  protocols?: Protocol[];
   profiles: IProfile[];
   checks: ICheck[];
   notes: string[];

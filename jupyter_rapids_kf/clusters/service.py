@@ -114,6 +114,7 @@ class ClusterService:
             "gpus": [{"name": g.name, "memory_total": g.memory_total} for g in facts.gpus],
             "defaults": cluster_rules.defaults(self.config, facts, suggest_name=True),
             "limits": cluster_rules.limits(self.config, facts),
+            "protocols": cluster_rules.offered_protocols(facts),
             "profiles": [
                 {"name": p["name"], "title": p.get("title", p["name"]), "request": p.get("request", {})}
                 for p in self.config.profiles

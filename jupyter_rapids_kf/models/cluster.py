@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from ..errors import Invalid
+from .protocols import check_protocol
 from .limits import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, as_integer, check_int, check_quantity
 
 # Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most. Matched
@@ -63,7 +64,8 @@ class Workers:
 @dataclass
 class Scheduler:
     ready: bool = False
-    address: str | None = None
+    address: str | None = None  # TCP: what this server, and any client, can dial
+    ucx_address: str | None = None  # UCX clusters: the scheduler's UCX listener as well
 
 
 @dataclass
@@ -170,6 +172,7 @@ class Cluster:
     lifetime: int = 0  # seconds from `created` after which Kubernetes deletes it; 0: none
     idle_since: str | None = None  # when the scheduler last became idle; None: busy or not known
     stopped_with_notebook: StoppedWithNotebook | None = None  # None: not scaled to 0 by a stop
+    protocol: str = "tcp"  # how the workers talk to each other: tcp or ucx (models/protocols.py)
     gpu_hours: GpuHours | None = None  # filled in by the ClusterService (clusters/gpu_hours.py)
 
     # Not a field (no annotation): (epoch seconds, GPUs) for each worker holding GPUs now, from
@@ -246,6 +249,7 @@ REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "env": dict,
     "tie_to_notebook": bool,
     "lifetime": int,
+    "protocol": str,
 }
 
 
@@ -265,6 +269,7 @@ class ClusterRequest:
     env: dict[str, str] | None = None
     tie_to_notebook: bool | None = None
     lifetime: int | None = None
+    protocol: str | None = None
 
     def given(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -286,6 +291,7 @@ class ClusterSpec:
     profile: str | None = None
     tie_to_notebook: bool = False
     lifetime: int = 0
+    protocol: str = "tcp"
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
@@ -356,6 +362,8 @@ def parse_cluster_request(body: Any) -> ClusterRequest:
             check_quantity(key, values[key])
     if "worker_command" in values and not values["worker_command"].strip():
         raise Invalid("worker_command must not be empty", field="worker_command")
+    if "protocol" in values:
+        check_protocol(values["protocol"])
     if "image" in values and not values["image"].strip():
         raise Invalid("image must not be empty", field="image")
     if "env" in values:

@@ -13,6 +13,7 @@ import importlib.util
 from typing import Any
 
 from ...errors import Forbidden, RapidsKFError
+from ...models import protocols
 from ..base import Check
 from . import job_checks
 from .client import DASK_GROUP, OPERATOR_FIX, PERMISSION_FIX, Resource
@@ -200,6 +201,13 @@ async def notebook_check(backend: BackendView) -> Check:
                  "they end when deleted or idle")
 
 
+def ucx_check(image: str | None) -> Check:
+    """What protocol ucx needs of the cluster image (this server cannot look inside it)."""
+    return Check("ucx", True, f"GPU clusters may ask for protocol ucx; their image ({image or 'not known'}) "
+                 f"must then hold {protocols.UCX_WHEELS} (ucxx, libucx; the RAPIDS images do). This "
+                 "server and the notebook need none of it: the scheduler also listens on TCP")
+
+
 def doctor_allowlist_check(on: bool) -> Check:
     """Without a running server, what the server will do with /proxy links to dashboards."""
     if not on:
@@ -235,7 +243,9 @@ async def run(backend: BackendView) -> list[Check]:
     checks.append(await gpu_check(backend))
     checks.append(await job_checks.jobs_check(backend))
     checks.append(job_checks.pipelines_check())
-    checks.append(image_check(backend.config, *await backend.notebook_image()))
+    image = await backend.notebook_image()
+    checks.append(image_check(backend.config, *image))
+    checks.append(ucx_check(image[0] or backend.config.default_image))
     checks.append(await notebook_check(backend))
     checks.append(await image_nodes_check(backend))
     if not backend.in_server:  # `jupyter rapids-kf doctor`: no server to look at

@@ -26,6 +26,7 @@ from ...models.cluster import (
     derive_phase,
     parse_iso,
 )
+from ...models.protocols import kubernetes_ucx_address, protocol_of_args
 from .crash_logs import Crash, crashes
 from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
 from .notebook_stop import stopped_with_notebook
@@ -224,6 +225,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     resources = worker.get("resources") or {}
     limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
     gpus_per_worker = _int(limits.get(GPU_RESOURCE))
+    protocol = protocol_of_args(list(worker.get("command") or []) + list(worker.get("args") or []))
 
     desired = _int(((objs.worker_group or {}).get("spec") or {}).get("worker", {}).get("replicas"),
                    _int(worker_spec.get("replicas")))
@@ -359,7 +361,9 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         worker_command=_worker_command(worker),
         gpus_per_worker=gpus_per_worker,
         workers=Workers(desired=desired, ready=ready, pending=max(0, desired - ready)),
-        scheduler=Scheduler(ready=scheduler_ready, address=_address(name, namespace)),
+        scheduler=Scheduler(ready=scheduler_ready, address=_address(name, namespace),
+                            ucx_address=kubernetes_ucx_address(_address(name, namespace))
+                            if protocol == "ucx" else None),
         dashboard_url=dashboard_path(name),
         adapt=adapt,
         idle_timeout=_int(spec.get("idleTimeout")),
@@ -372,6 +376,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         ends_with=_ends_with(meta),
         lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
         stopped_with_notebook=stop[0] if stop else None,
+        protocol=protocol,
     )
     cluster.scheduler_running = scheduler_running and not deleting
     group_gpus = {(g.get("metadata") or {}).get("name", ""): w.gpus_per_worker
