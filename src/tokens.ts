@@ -68,6 +68,14 @@ export interface ICluster {
   idle_since?: string | null;
   /** Scaled to 0 workers by the admin's stopper when its notebook was stopped; null: not. */
   stopped_with_notebook?: IStoppedWithNotebook | null;
+  /** What happened lately (a worker replaced or out of memory, the scheduler restarted), newest first. */
+  happened?: IHappening[];
+}
+
+/** Something that happened to a running cluster, told for a while after it recovered. */
+export interface IHappening {
+  at: string;
+  what: string;
 }
 
 /** What the stopper did when the cluster's KubeFlow notebook was stopped. */

@@ -122,6 +122,15 @@ class StoppedWithNotebook:
 
 
 @dataclass
+class Happening:
+    """Something that happened to a running cluster (a worker replaced, a scheduler
+    restarted, a worker out of memory), told on the card for a while after it recovered."""
+
+    at: str  # when (ISO, UTC)
+    what: str  # in words, naming the worker or pod
+
+
+@dataclass
 class Cluster:
     name: str
     namespace: str
@@ -147,6 +156,7 @@ class Cluster:
     lifetime: int = 0  # seconds from `created` after which Kubernetes deletes it; 0: none
     idle_since: str | None = None  # when the scheduler last became idle; None: busy or not known
     stopped_with_notebook: StoppedWithNotebook | None = None  # None: not scaled to 0 by a stop
+    happened: list[Happening] = field(default_factory=list)  # newest first; [] on the local backend
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

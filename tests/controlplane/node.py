@@ -194,6 +194,12 @@ class RealNode:
         proc = self._proc("containerd", ["containerd", "--config", str(config)], env=env)
         proc.wait_until(lambda: self._ctr("version").returncode == 0, 60, "serving")
 
+    def restart_containerd(self) -> None:
+        """Stops containerd (SIGTERM to its process group; the shims run in their own, so the
+        containers go on) and starts it again, as an upgrade or a crash of it would."""
+        self.procs["containerd"].stop()
+        self._start_containerd()  # the same key: teardown order is kept
+
     def _ctr(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         return net.sh("ctr", "--address", str(self.sock), "-n", "k8s.io", *args, check=check)
 

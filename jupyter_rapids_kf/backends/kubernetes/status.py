@@ -18,6 +18,7 @@ from ...models.cluster import (
     Adapt,
     Cluster,
     EndsWith,
+    Happening,
     GPUUsage,
     Scheduler,
     WorkerGroup,
@@ -96,6 +97,7 @@ class Objects:
     other_groups: list[dict[str, Any]] = field(default_factory=list)  # add_worker_group's
     crash_lines: dict[Crash, str] = field(default_factory=dict)  # last log line of crashed runs
     worker_list: WorkerList | None = None  # the scheduler's registered workers; None: not read
+    happened: list[Happening] = field(default_factory=list)  # what_happened.py's notes
 
 
 @dataclass
@@ -372,6 +374,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         ends_with=_ends_with(meta),
         lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
         stopped_with_notebook=stop[0] if stop else None,
+        happened=[] if deleting else list(objs.happened),
     )
     cluster.scheduler_running = scheduler_running and not deleting
     cluster.settling = cluster.scheduler_running and (waiting > 0 or not answered)
