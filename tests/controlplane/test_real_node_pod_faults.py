@@ -1,5 +1,7 @@
 """Faults under a running computation, on the real node: a worker pod deleted, a worker out of
-memory, the scheduler pod deleted, containerd restarted. Each test checks the card's words
+memory, the scheduler pod deleted, containerd restarted, the operator stopped during a scale and
+during a delete, the API server restarted during a create, our Jupyter server restarted
+between the create and Running. Each test checks the card's words
 (GET clusters/<name>, what the sidebar shows), that the computation started before the fault
 ends with the right result (Dask recomputes lost pieces; after a scheduler loss the test
 submits it again), and that nothing of the cluster is left after its delete.
@@ -22,17 +24,20 @@ SMALL = {"cpu": "300m", "memory": "768Mi"}
 TASKS = 60
 EXPECTED = sum(i * i for i in range(TASKS))
 
-server = server_fixture(NAMESPACE)
+# Short operator timeouts, so that the card names a stopped operator within the test.
+server = server_fixture(NAMESPACE, operator_timeout=10, deletion_timeout=10)
 
 
 @pytest.fixture
 def make_cluster(server, control_plane, real_node):
     made = []
 
-    def make(name: str, workers: int = 2, **extra) -> dict:
+    def make(name: str, workers: int = 2, wait: bool = True, **extra) -> dict:
         resp = server.post("clusters", {"name": name, "workers": workers, **SMALL, **extra})
         assert resp.status_code == 202, resp.text
         made.append(name)
+        if not wait:
+            return resp.json()
         return server.wait_for_cluster(
             name, lambda c: c["phase"] == "Running" and c["workers"]["ready"] == workers, 180,
             f"Running with {workers} ready workers")
@@ -218,3 +223,92 @@ def test_containerd_restarted_under_running_pods_changes_nothing_the_user_sees(
         assert server.patch("clusters/ctrd", {"workers": 3}).status_code == 202
         server.wait_for_cluster("ctrd", lambda c: _running(c, 3), 150, "Running 3/3 after the restart")
         _workers(client, 3)
+
+
+def _operator_stopped(real_node):
+    """Stops the node's operator (a redeploy, a crash); the caller starts it again."""
+    real_node.procs["operator-real-node"].stop()
+
+
+def test_the_operator_stopped_during_a_scale_is_named_and_the_scale_finishes_when_it_is_back(
+        make_cluster, server, control_plane, real_node):
+    make_cluster("opscale", 1)
+    with _client(control_plane, "opscale") as client:
+        _workers(client, 1)
+        futures, total = _start(client)
+        _operator_stopped(real_node)
+        try:
+            assert server.patch("clusters/opscale", {"workers": 2}).status_code == 202
+            card = server.wait_for_cluster(
+                "opscale", lambda c: any("has not finished the scale to 2 workers" in r for r in c["reasons"]),
+                60, "the stopped operator named")
+            assert card["phase"] == "Scaling" and card["workers"]["ready"] == 1, card
+            assert "it is probably not running" in card["reasons"][0], card["reasons"]
+        finally:
+            real_node.start_operator()
+        server.wait_for_cluster("opscale", lambda c: _running(c) and c["reasons"] == [], 150,
+                                "Running 2/2 once the operator is back")
+        assert total.result(timeout=240) == EXPECTED  # the running worker kept computing
+        _workers(client, 2)
+
+
+def test_a_delete_while_the_operator_is_stopped_finishes_when_it_is_back_and_leaves_nothing(
+        make_cluster, server, control_plane, real_node):
+    make_cluster("opdel", 1)
+    _operator_stopped(real_node)
+    try:
+        assert server.delete("clusters/opdel").status_code == 202
+        card = server.wait_for_cluster(
+            "opdel", lambda c: c["phase"] == "Deleting"
+            and any("kopf.zalando.org/KopfFinalizerMarker" in r for r in c["reasons"]), 60,
+            "Deleting, stuck on the operator's finalizer")
+        assert "kubectl patch daskcluster opdel" in card["reasons"][0], card["reasons"]
+        # Nothing deletes its pods meanwhile: they wait for the DaskCluster to go.
+        assert len(_pods(control_plane, "opdel", "worker")) == 1
+    finally:
+        real_node.start_operator()
+    wait_for(lambda: server.get("clusters/opdel").status_code == 404, 120, "the card gone (404)")
+    # The fixture then checks that no pod and no container of it is left.
+
+
+def _made_once(cp, name: str) -> None:
+    """One of everything: the DaskCluster, its lifetime Job, the scheduler, one Deployment per worker."""
+    ns = f"/namespaces/{NAMESPACE}"
+    clusters = cp.api.get(f"/apis/kubernetes.dask.org/v1{ns}/daskclusters")["items"]
+    assert [c["metadata"]["name"] for c in clusters] == [name]
+    jobs = cp.api.get(f"/apis/batch/v1{ns}/jobs")["items"]
+    assert [j["metadata"]["name"] for j in jobs] == [f"{name}-lifetime"]
+    deployments = cp.api.get(f"/apis/apps/v1{ns}/deployments", labelSelector=f"dask.org/cluster-name={name}")["items"]
+    components = sorted(d["metadata"]["labels"]["dask.org/component"] for d in deployments)
+    assert components == ["scheduler", "worker", "worker"], components
+    assert len(_pods(cp, name, "scheduler")) == 1 and len(_pods(cp, name, "worker")) == 2
+
+
+def test_the_api_server_restarted_during_a_create_the_card_catches_up_and_nothing_is_made_twice(
+        make_cluster, server, control_plane):
+    created = make_cluster("apirs", wait=False, lifetime=900)
+    assert created["phase"] == "Creating"
+    control_plane.restart("kube-apiserver", down_s=3)
+    # Our server's watches reconnect (after 410 Gone they list again): the card reaches Running.
+    card = server.wait_for_cluster("apirs", lambda c: _running(c) and c["reasons"] == [], 240,
+                                   "Running 2/2 after the API server restart")
+    assert card["created"] == created["created"] and card["lifetime"] == 900
+    _made_once(control_plane, "apirs")
+    with _client(control_plane, "apirs") as client:
+        _workers(client, 2)
+        assert client.submit(sum, client.map(slow_square, range(10), pure=False)).result(timeout=120) == 285
+
+
+def test_our_server_restarted_between_create_and_running_the_card_comes_back_with_its_lifetime(
+        make_cluster, server, control_plane):
+    created = make_cluster("jrs", wait=False, lifetime=900)
+    server.stop()  # as a notebook server restarts: the Kubernetes objects stay, our cache goes
+    server.start()
+    card = server.wait_for_cluster("jrs", lambda c: _running(c) and c["reasons"] == [], 180,
+                                   "Running 2/2 after our server's restart")
+    for key in ("created", "lifetime", "ends_with", "image", "worker_command", "managed"):
+        assert card[key] == created[key], (key, card[key], created[key])
+    _made_once(control_plane, "jrs")
+    with _client(control_plane, "jrs") as client:
+        _workers(client, 2)
+        assert client.submit(sum, client.map(slow_square, range(10), pure=False)).result(timeout=120) == 285

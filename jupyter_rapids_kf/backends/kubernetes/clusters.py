@@ -44,6 +44,7 @@ from .readings.versions import SchedulerVersions
 from .scale_down import ScaleDownRepair
 from .spec import build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .operator_lag import ScaleWaits
 from .what_happened import WhatHappened
 from .worker_lists import WorkerLists
 
@@ -82,6 +83,7 @@ class KubernetesBackend:
         self.crash_logs = CrashLogs(self.kube, self._recompute)
         self.scale_down = ScaleDownRepair(self._delete_worker)
         self.what_happened = WhatHappened()
+        self.scale_waits = ScaleWaits()
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -397,6 +399,7 @@ class KubernetesBackend:
             crash_lines=self._crash_lines(pods) if reasons else {},
             worker_list=self.worker_lists.get(name),
             happened=self.what_happened.of(name, pods) if reasons else [],
+            scale_undone_since=self.scale_waits.since(name, groups.get(f"{name}-default")),
         )
 
     def _deleting(self, name: str) -> bool:
@@ -419,6 +422,7 @@ class KubernetesBackend:
             gone = self._clusters.pop(name, None)
             self._delete_requested.discard(name)
             self.what_happened.forget(name)
+            self.scale_waits.forget(name)
             if gone is not None:
                 self._emit("deleted", gone)
             return
@@ -471,7 +475,7 @@ class KubernetesBackend:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             for name, cluster in list(self._clusters.items()):
-                if cluster.phase in ("Creating", "Deleting") or cluster.happened:
+                if cluster.phase in ("Creating", "Deleting") or cluster.happened or self.scale_waits.waiting(name):
                     self._recompute(name)  # time-based reasons; notes that expire
                 elif cluster.phase in READABLE:
                     dc = self.watched[DASKCLUSTERS].objects.get(name)

@@ -98,6 +98,7 @@ class Objects:
     crash_lines: dict[Crash, str] = field(default_factory=dict)  # last log line of crashed runs
     worker_list: WorkerList | None = None  # the scheduler's registered workers; None: not read
     happened: list[Happening] = field(default_factory=list)  # what_happened.py's notes
+    scale_undone_since: float | None = None  # operator_lag.py: the operator has not done the scale
 
 
 @dataclass
@@ -335,6 +336,13 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
                 reasons.append(f"the server cannot reach the scheduler at {_address(name, namespace)} to "
                                f"see which workers have joined it ({listing.error}); no worker counts as "
                                "ready until it can")
+        since = objs.scale_undone_since
+        if phase == "Scaling" and since is not None and now - since > timeouts.operator:
+            reasons.append(
+                f"the dask-kubernetes operator has not finished the scale to {_plural(desired, 'worker')} "
+                f"within {_age(timeouts.operator)}: it is probably not running (ask your administrator; "
+                "`jupyter rapids-kf doctor` checks it). The workers already running keep computing"
+            )
         if started and ready < desired:
             reasons.append(f"{_plural(started, 'worker')} started, waiting for "
                            f"{'it' if started == 1 else 'them'} to join the scheduler")
