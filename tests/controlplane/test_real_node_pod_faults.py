@@ -9,14 +9,17 @@ submits it again), and that nothing of the cluster is left after its delete.
 
 from __future__ import annotations
 
+import sys
 import time
 
+import cloudpickle
 import pytest
 
 from .node_server import server_fixture, wait_cluster_pods_gone
 from .waiting import wait_for
 
-pytestmark = pytest.mark.controlplane
+# The first test also waits for the machine-wide real-node lock and starts the node.
+pytestmark = [pytest.mark.controlplane, pytest.mark.timeout(600)]
 
 NAMESPACE = "real-pod-faults"
 # 2 CPUs on the node: the scheduler takes 1, three workers of 300m fit beside it.
@@ -26,6 +29,8 @@ EXPECTED = sum(i * i for i in range(TASKS))
 
 # Short operator timeouts, so that the card names a stopped operator within the test.
 server = server_fixture(NAMESPACE, operator_timeout=10, deletion_timeout=10)
+# The workers cannot import this test module: its task functions travel by value.
+cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture
@@ -103,6 +108,9 @@ def _holding(client, futures, n: int = 8) -> str:
     keys = {f.key for f in futures}
 
     def held():
+        failed = [f for f in futures if f.status == "error"]
+        if failed:
+            raise AssertionError(f"a task of the computation failed: {failed[0].exception()!r}")
         has = {w: len(keys & set(k)) for w, k in client.has_what().items()}
         return len(has) == 2 and all(v >= n // 2 for v in has.values()) and has
 
