@@ -77,6 +77,8 @@ export interface ICluster {
   stopped_with_notebook?: IStoppedWithNotebook | null;
   /** GPU-hours held and how busy the GPUs were (absent from servers before it). */
   gpu_hours?: IGpuHours | null;
+  /** What happened lately (a worker replaced or out of memory, the scheduler restarted), newest first. */
+  happened?: IHappening[];
 }
 
 /**
@@ -101,6 +103,12 @@ export interface IGpuHours {
   price_per_gpu_hour: number | null;
   currency: string | null;
   cost: number | null;
+}
+
+/** Something that happened to a running cluster, told for a while after it recovered. */
+export interface IHappening {
+  at: string;
+  what: string;
 }
 
 /** What the stopper did when the cluster's KubeFlow notebook was stopped. */

@@ -44,8 +44,8 @@ class KubernetesSettings(HasTraits):
     ).tag(config=True)
     operator_timeout = Int(
         60,
-        help="""Seconds a new DaskCluster may wait for the dask-kubernetes operator before the
-        cluster's reasons say the operator is not acting.""",
+        help="""Seconds a new DaskCluster, or a scale of one, may wait for the dask-kubernetes
+        operator before the cluster's reasons say the operator is not acting.""",
     ).tag(config=True)
     deletion_timeout = Int(
         60,

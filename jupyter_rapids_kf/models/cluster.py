@@ -147,6 +147,15 @@ class StoppedWithNotebook:
 
 
 @dataclass
+class Happening:
+    """Something that happened to a running cluster (a worker replaced, a scheduler
+    restarted, a worker out of memory), told on the card for a while after it recovered."""
+
+    at: str  # when (ISO, UTC)
+    what: str  # in words, naming the worker or pod
+
+
+@dataclass
 class Cluster:
     name: str
     namespace: str
@@ -174,6 +183,7 @@ class Cluster:
     stopped_with_notebook: StoppedWithNotebook | None = None  # None: not scaled to 0 by a stop
     protocol: str = "tcp"  # how the workers talk to each other: tcp or ucx (models/protocols.py)
     gpu_hours: GpuHours | None = None  # filled in by the ClusterService (clusters/gpu_hours.py)
+    happened: list[Happening] = field(default_factory=list)  # newest first; [] on the local backend
 
     # Not a field (no annotation): (epoch seconds, GPUs) for each worker holding GPUs now, from
     # when it took them, where the backend knows (Kubernetes: the pod's Ready time), so hours

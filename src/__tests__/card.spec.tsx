@@ -86,6 +86,42 @@ describe('ClusterCard', () => {
     );
   });
 
+  it('tells what happened to a running cluster, newest first, apart from the reasons', () => {
+    renderCard(
+      cluster('etl', {
+        phase: 'Running',
+        backend: 'kubernetes',
+        workers: { desired: 2, ready: 2, pending: 0 },
+        happened: [
+          {
+            at: '2026-11-29T15:02:10Z',
+            what: 'worker etl-default-worker-1a ran out of memory: it went over its memory limit of 768 MiB'
+          },
+          {
+            at: '2026-11-29T14:58:20Z',
+            what: 'worker etl-default-worker-2b was replaced'
+          }
+        ]
+      })
+    );
+    const notes = screen.getByRole('list', { name: 'What happened to etl' });
+    expect(
+      Array.from(notes.querySelectorAll('li')).map(li => li.textContent)
+    ).toEqual([
+      '1 min ago: worker etl-default-worker-1a ran out of memory: it went over its memory limit of 768 MiB',
+      '5 min ago: worker etl-default-worker-2b was replaced'
+    ]);
+    expect(
+      screen.queryByRole('list', { name: 'Why etl is not ready' })
+    ).toBeNull();
+  });
+
+  it('shows no notes when nothing happened, or a server does not send them', () => {
+    renderCard(cluster('quiet', { happened: [] }));
+    renderCard(cluster('old-server'));
+    expect(screen.queryByRole('list', { name: /What happened/ })).toBeNull();
+  });
+
   it('shows GPU memory and utilisation when the server measures them', () => {
     renderCard(
       cluster('g', {

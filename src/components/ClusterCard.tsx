@@ -153,6 +153,23 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
         </ul>
       )}
 
+      {(cluster.happened ?? []).length > 0 && (
+        <ul
+          className="jp-RapidsKF-happened"
+          aria-label={trans.__('What happened to %1', cluster.name)}
+        >
+          {cluster.happened!.map((note, index) => (
+            <li key={index}>
+              {trans.__(
+                '%1 ago: %2',
+                formatAge(note.at, trans, props.now),
+                note.what
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+
       {(cluster.version_skew ?? []).length > 0 && (
         <div className="jp-RapidsKF-skew" role="note">
           {trans.__(

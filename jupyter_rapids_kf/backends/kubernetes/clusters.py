@@ -44,6 +44,8 @@ from .readings.versions import SchedulerVersions
 from .scale_down import ScaleDownRepair
 from .spec import build_daskcluster, drop_none
 from .status import CLUSTER_LABEL, Objects, Timeouts, cluster_status, event_cluster
+from .operator_lag import ScaleWaits
+from .what_happened import WhatHappened
 from .worker_lists import WorkerLists
 
 log = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class KubernetesBackend:
                                         self._recompute, ask=self._ask_workers)
         self.crash_logs = CrashLogs(self.kube, self._recompute)
         self.scale_down = ScaleDownRepair(self._delete_worker)
+        self.what_happened = WhatHappened()
+        self.scale_waits = ScaleWaits()
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -364,6 +368,9 @@ class KubernetesBackend:
                     pods.pop(pod["metadata"]["name"], None)
                     if new is None:
                         self.crash_logs.forget(pod["metadata"]["name"])
+            cluster = (obj["metadata"].get("labels") or {}).get(CLUSTER_LABEL)
+            if cluster is not None:
+                self.what_happened.pod_changed(cluster, old, new, self._deleting(cluster))
             for cluster in names:
                 self.worker_lists.due(cluster)
                 self._recompute(cluster)
@@ -391,7 +398,14 @@ class KubernetesBackend:
             delete_requested=name in self._delete_requested,
             crash_lines=self._crash_lines(pods) if reasons else {},
             worker_list=self.worker_lists.get(name),
+            happened=self.what_happened.of(name, pods) if reasons else [],
+            scale_undone_since=self.scale_waits.since(name, groups.get(f"{name}-default")),
         )
+
+    def _deleting(self, name: str) -> bool:
+        """The cluster is being deleted (or gone): its pods going is no news."""
+        dc = self.watched[DASKCLUSTERS].objects.get(name)
+        return dc is None or bool(dc["metadata"].get("deletionTimestamp")) or name in self._delete_requested
 
     def _crash_lines(self, pods: list[dict]) -> dict:
         lines = {}
@@ -407,6 +421,8 @@ class KubernetesBackend:
         if dc is None:
             gone = self._clusters.pop(name, None)
             self._delete_requested.discard(name)
+            self.what_happened.forget(name)
+            self.scale_waits.forget(name)
             if gone is not None:
                 self._emit("deleted", gone)
             return
@@ -459,8 +475,8 @@ class KubernetesBackend:
         while True:
             await asyncio.sleep(TICK_SECONDS)
             for name, cluster in list(self._clusters.items()):
-                if cluster.phase in ("Creating", "Deleting"):
-                    self._recompute(name)
+                if cluster.phase in ("Creating", "Deleting") or cluster.happened or self.scale_waits.waiting(name):
+                    self._recompute(name)  # time-based reasons; notes that expire
                 elif cluster.phase in READABLE:
                     dc = self.watched[DASKCLUSTERS].objects.get(name)
                     if dc is not None:

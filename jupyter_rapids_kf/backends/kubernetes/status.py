@@ -18,6 +18,7 @@ from ...models.cluster import (
     Adapt,
     Cluster,
     EndsWith,
+    Happening,
     GPUUsage,
     Scheduler,
     WorkerGroup,
@@ -97,6 +98,8 @@ class Objects:
     other_groups: list[dict[str, Any]] = field(default_factory=list)  # add_worker_group's
     crash_lines: dict[Crash, str] = field(default_factory=dict)  # last log line of crashed runs
     worker_list: WorkerList | None = None  # the scheduler's registered workers; None: not read
+    happened: list[Happening] = field(default_factory=list)  # what_happened.py's notes
+    scale_undone_since: float | None = None  # operator_lag.py: the operator has not done the scale
 
 
 @dataclass
@@ -335,6 +338,13 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
                 reasons.append(f"the server cannot reach the scheduler at {_address(name, namespace)} to "
                                f"see which workers have joined it ({listing.error}); no worker counts as "
                                "ready until it can")
+        since = objs.scale_undone_since
+        if phase == "Scaling" and since is not None and now - since > timeouts.operator:
+            reasons.append(
+                f"the dask-kubernetes operator has not finished the scale to {_plural(desired, 'worker')} "
+                f"within {_age(timeouts.operator)}: it is probably not running (ask your administrator; "
+                "`jupyter rapids-kf doctor` checks it). The workers already running keep computing"
+            )
         if started and ready < desired:
             reasons.append(f"{_plural(started, 'worker')} started, waiting for "
                            f"{'it' if started == 1 else 'them'} to join the scheduler")
@@ -377,6 +387,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
         stopped_with_notebook=stop[0] if stop else None,
         protocol=protocol,
+        happened=[] if deleting else list(objs.happened),
     )
     cluster.scheduler_running = scheduler_running and not deleting
     group_gpus = {(g.get("metadata") or {}).get("name", ""): w.gpus_per_worker
