@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from k8s_start import leftovers  # noqa: E402
+from k8s_start import bring_up, leftovers  # noqa: E402
 from run_facts import RunFacts, commit  # noqa: E402
 
 NAMESPACES = ("real-load-a", "real-load-b", "real-load-c")
@@ -118,21 +118,6 @@ class Sampler(threading.Thread):
 
 def tag_of(namespace: str) -> str:
     return "load" + namespace.rsplit("-", 1)[1]
-
-
-def bring_up(work: Path):
-    from tests.controlplane.cluster import BUILD_SCRIPT, ControlPlane, default_bin_dir
-    from tests.controlplane.node import RealNode
-
-    subprocess.run(["bash", str(BUILD_SCRIPT)], check=True, stdout=sys.stderr)
-    cp = ControlPlane(default_bin_dir(), work / "controlplane").start()
-    try:
-        cp.install_operator_crds()
-        node = RealNode(cp, work / "node").start()
-    except BaseException:
-        cp.stop()
-        raise
-    return cp, node
 
 
 def left_in(cp, namespace: str) -> dict:
