@@ -146,6 +146,7 @@ def main() -> int:
     parser.add_argument("--tasks", type=int, default=200, help="tasks per computation (+1 for the sum)")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--out", type=Path, help="also write the raw output here")
+    parser.add_argument("--json", type=Path, help="write the summary, memory samples and events here")
     parser.add_argument("--work-dir", type=Path, help="the tier's state and logs (default: a temp dir)")
     args = parser.parse_args()
 
@@ -261,6 +262,8 @@ def main() -> int:
     print(f"# load average after: {facts.finish()['load_average_after']}", file=out)
     if args.out:
         args.out.write_text("".join(out_lines))
+    facts.write(args.json, "load_real_pods", settings=vars(args),
+                metrics={"summary": summary, "server_rss_mib": sampler.memory, "errors": errors})
     ok = (not errors and not sampler.violations and not node_left and summary["clusters_deleted"] > 0
           and summary["clusters_deleted"] == summary["clusters_created"]
           and not any(v["daskclusters"] or v["pods"] for v in left.values()) and not any(cards.values()))

@@ -25,6 +25,8 @@ from pathlib import Path
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import strategies as st
+from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     negative_data_rejection,
@@ -45,11 +47,23 @@ CHECKS = [
     response_headers_conformance,
     negative_data_rejection,
 ]
+# Pages and API routes a real Dask dashboard serves, for a pass that has one behind the proxy.
+DASHBOARD_PATHS = ["status", "workers", "tasks", "system", "info/main/workers.html", "json/counts.json",
+                   "json/identity.json", "health", "metrics", "sitemap.json", "api/v1",
+                   "api/v1/get_workers", "api/v1/adaptive_target", "api/v1/check_idle",
+                   "api/v1/retire_workers", "statics/css/base.css", "individual-plots.json"]
 STREAM_SECONDS = 10.0  # the snapshot comes at once; a stream that sends nothing fails the case
 
 
 def document():
     return schemathesis.openapi.from_path(str(DOCUMENT))
+
+
+def dashboard_pages(schema, name: str):
+    """Cases for the dashboard route of cluster `name`, every method, on pages it really has."""
+    dashboard = schema.include(path=DASHBOARD)
+    return st.sampled_from(DASHBOARD_PATHS).flatmap(lambda page: dashboard.as_strategy(
+        GenerationMode.POSITIVE, path_parameters={"name": name, "path": page}))
 
 
 class Fuzz:

@@ -24,25 +24,18 @@ import time
 import urllib.request
 
 import pytest
-from hypothesis import strategies as st
 from jupyter_server_proxy.handlers import ProxyHandler
 from schemathesis import GenerationMode
 
 from jupyter_rapids_kf.backends.kubernetes.spec import ROUTES_ENV, scheduler_routes
 
-from ..fuzzing import DASHBOARD, Fuzz, document, operations_of
+from ..fuzzing import Fuzz, dashboard_pages, document, operations_of
 from .conftest import in_thread
 
 NAMESPACE = "cp-fuzz"
 pytestmark = [pytest.mark.controlplane,
               pytest.mark.usefixtures("dask_rights", "clean_namespace")]
 EXAMPLES = int(os.environ.get("RAPIDS_KF_FUZZ_K8S_EXAMPLES", "250"))  # per pass (four passes)
-# Pages and API routes a real dashboard serves, for the pass that has it behind the proxy.
-DASHBOARD_PATHS = ["status", "workers", "tasks", "system", "info/main/workers.html", "json/counts.json",
-                   "json/identity.json", "health", "metrics", "sitemap.json", "api/v1",
-                   "api/v1/get_workers", "api/v1/adaptive_target", "api/v1/check_idle",
-                   "api/v1/retire_workers", "statics/css/base.css", "individual-plots.json"]
-
 schema = document()
 
 
@@ -132,10 +125,7 @@ async def test_the_kubernetes_backend_answers_every_request_as_documented(
         await in_thread(fuzz.run, kept.as_strategy(
             GenerationMode.POSITIVE, path_parameters={"name": "fuzz", "address": address}))
         # And the dashboard route, every method, on pages the dashboard really has.
-        dashboard = schema.include(path=DASHBOARD)
-        pages = st.sampled_from(DASHBOARD_PATHS).flatmap(lambda page: dashboard.as_strategy(
-            GenerationMode.POSITIVE, path_parameters={"name": "fuzz", "path": page}))
-        await in_thread(fuzz.run, pages)
+        await in_thread(fuzz.run, dashboard_pages(schema, "fuzz"))
         reached = len(dashboards_on_loopback)
         code, _ = await api.call("DELETE", "clusters/fuzz")
         assert code == 202
