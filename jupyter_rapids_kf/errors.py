@@ -12,7 +12,7 @@ from typing import Any
 # (authentication, XSRF, unknown methods). Shared by web/handlers.py and web/dashboard_proxy.py.
 STATUS_CODES = {
     400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found", 405: "invalid",
-    409: "exists", 503: "unavailable",
+    409: "exists", 502: "unavailable", 503: "unavailable",
 }
 
 
