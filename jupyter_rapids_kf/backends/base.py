@@ -87,6 +87,7 @@ class BackendFacts:
     # also rules out a lifetime (a Kubernetes Job owns the clusters that have one).
     ends_with: dict[str, str] | None = None
     can_tie: bool = False
+    queue: str | None = None  # Kubernetes with Kueue: the LocalQueue new clusters wait in
 
 
 @dataclass

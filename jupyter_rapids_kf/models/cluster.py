@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from ..errors import Invalid
+from .queue import Queued
 from .limits import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, as_integer, check_int, check_quantity
 
 # Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most. Matched
@@ -147,6 +148,7 @@ class Cluster:
     lifetime: int = 0  # seconds from `created` after which Kubernetes deletes it; 0: none
     idle_since: str | None = None  # when the scheduler last became idle; None: busy or not known
     stopped_with_notebook: StoppedWithNotebook | None = None  # None: not scaled to 0 by a stop
+    queue: Queued | None = None  # None: not going through Kueue (docs/kueue.md)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
