@@ -77,7 +77,7 @@ async def queued(api, name: str, workers: int, timeout: float = 60) -> dict:
 def other_cluster(cp, name: str, workers: int = 2) -> None:
     """A cluster of the second profile, as our server there would make it (same spec, same label)."""
     spec = ClusterSpec(name=name, workers=workers, gpus_per_worker=1, cpu="1", memory="4Gi",
-                       image=NOTEBOOK_IMAGE, worker_command="dask-cuda-worker")
+                       image=NOTEBOOK_IMAGE, worker_command="dask-cuda-worker", idle_timeout=0, env={})
     body = drop_none(build_daskcluster(spec, image=NOTEBOOK_IMAGE, scheduler_cpu="500m", scheduler_memory="1Gi"))
     mark_cluster(body["spec"], "team-b")
     body["metadata"]["namespace"] = OTHER
@@ -158,7 +158,7 @@ async def test_scale_up_beyond_the_quota_queues_the_extra_workers(api, control_p
     await running(api, "hold")
     first = sorted(p["metadata"]["name"] for p in await in_thread(pods_of, cp, api_namespace, "grow"))
     code, scaled = await api.call("PATCH", "clusters/grow", {"workers": 4})
-    assert code == 200, scaled
+    assert code == 202, scaled
     grow = await api.wait_for("grow", lambda c: (c["queue"] or {}).get("queued") == 2, 60, "2 extra queued")
     assert grow["queue"]["admitted"] == 2 and grow["workers"]["ready"] == 2 and grow["phase"] == "Scaling"
     assert grow["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by ")
@@ -171,3 +171,32 @@ async def test_scale_up_beyond_the_quota_queues_the_extra_workers(api, control_p
     grow = await api.wait_for("grow", lambda c: c["phase"] == "Running" and c["workers"]["ready"] == 4, 30,
                               "all 4 workers")
     assert grow["queue"]["admitted"] == 4 and grow["reasons"] == []
+
+
+async def test_a_daskjob_queues_and_runs_the_same_way(api, control_plane, api_namespace, jp_root_dir):
+    cp = control_plane
+    for name in ("a", "b"):
+        await create(api, name)
+    for name in ("a", "b"):
+        await running(api, name)
+    (jp_root_dir / "etl.py").write_text("print(sum(range(3)))\n")
+    code, job = await api.call("POST", "jobs", {"path": "etl.py", "name": "etl-job", "cluster": {"workers": 2}})
+    assert code == 202, job
+    dj = await in_thread(cp.api.get, f"{DASK_API}/namespaces/{api_namespace}/daskjobs/etl-job")
+    assert dj["spec"]["job"]["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
+    # Its cluster's workers wait for quota like any cluster's: gated, on no node, queued on its card.
+    cluster = await queued(api, "etl-job", 2)
+    assert cluster["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs"), cluster
+    for pod in await in_thread(pods_of, cp, api_namespace, "etl-job"):
+        assert gated(pod) and not pod["spec"].get("nodeName")
+    code, _ = await api.call("DELETE", "clusters/a")
+    assert code == 202
+    await eventually(lambda: admitted_running(cp, api_namespace, "etl-job", 2), 30, "the job's workers admitted")
+    runner = await eventually(lambda: (lambda p: p if p.get("status", {}).get("phase") == "Running" else None)(
+        cp.api.get(f"/api/v1/namespaces/{api_namespace}/pods/etl-job-runner")), 60, "the runner Running")
+    assert runner["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a" and not gated(runner)
+    job = next(j for j in (await api.get("jobs"))["jobs"] if j["name"] == "etl-job")
+    assert job["phase"] == "Running"
+    path = f"{DASK_API}/namespaces/{api_namespace}/daskjobs"
+    await in_thread(cp.api.http.delete, f"{path}/etl-job")
+    await in_thread(cp.api.wait_for, lambda: not cp.api.get(path)["items"], 60, "the job gone")
