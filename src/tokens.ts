@@ -68,6 +68,8 @@ export interface ICluster {
   idle_since?: string | null;
   /** Scaled to 0 workers by the admin's stopper when its notebook was stopped; null: not. */
   stopped_with_notebook?: IStoppedWithNotebook | null;
+  /** Where it stands in Kueue; null when its pods do not go through Kueue (also in reasons). */
+  queue?: IQueued | null;
 }
 
 /** What the stopper did when the cluster's KubeFlow notebook was stopped. */
@@ -195,6 +197,28 @@ export interface IEnvironment {
   notes: string[];
   /** What new clusters end with; null when no notebook was found. */
   ends_with?: IEndsWith | null;
+  /** The Kueue LocalQueue new clusters wait in (docs/kueue.md); null: no queue. */
+  queue?: string | null;
+}
+
+/** A cluster's place in its Kueue queue (one workload per pod). */
+export interface IQueued {
+  local_queue: string;
+  cluster_queue: string | null;
+  admitted: number;
+  queued: number;
+  scheduler_queued: boolean;
+  position: number | null;
+  waiting_for: number;
+  waiting_unit: 'GPU' | 'CPU';
+  use: {
+    resource: 'GPU' | 'CPU';
+    in_use: number;
+    quota: number;
+    workloads: number;
+  } | null;
+  preempted: number;
+  inactive: string | null;
 }
 
 export type SnippetKind = 'client' | 'kubecluster' | 'cudf';
