@@ -67,6 +67,12 @@ class Failed(RapidsKFError):
     code, status = "failed", 409
 
 
+class NoQueue(RapidsKFError):
+    """The admin asked for Kueue (c.RapidsKF.kueue_queue) and no LocalQueue can be chosen."""
+
+    code, status = "no_queue", 409
+
+
 class Forbidden(RapidsKFError):
     code, status = "forbidden", 403
 

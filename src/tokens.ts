@@ -79,6 +79,8 @@ export interface ICluster {
   gpu_hours?: IGpuHours | null;
   /** What happened lately (a worker replaced or out of memory, the scheduler restarted), newest first. */
   happened?: IHappening[];
+  /** Where it stands in Kueue; null when its pods do not go through Kueue (also in reasons). */
+  queue?: IQueued | null;
 }
 
 /**
@@ -244,6 +246,28 @@ export interface IEnvironment {
   notes: string[];
   /** What new clusters end with; null when no notebook was found. */
   ends_with?: IEndsWith | null;
+  /** The Kueue LocalQueue new clusters wait in (docs/kueue.md); null: no queue. */
+  queue?: string | null;
+}
+
+/** A cluster's place in its Kueue queue (one workload per pod). */
+export interface IQueued {
+  local_queue: string;
+  cluster_queue: string | null;
+  admitted: number;
+  queued: number;
+  scheduler_queued: boolean;
+  position: number | null;
+  waiting_for: number;
+  waiting_unit: 'GPU' | 'CPU';
+  use: {
+    resource: 'GPU' | 'CPU';
+    in_use: number;
+    quota: number;
+    workloads: number;
+  } | null;
+  preempted: number;
+  inactive: string | null;
 }
 
 export type SnippetKind = 'client' | 'kubecluster' | 'cudf';

@@ -90,6 +90,7 @@ class BackendFacts:
     # protocol "ucx": True/False where this server's Python runs the clusters (local: ucxx and
     # distributed-ucxx importable), None where the cluster image decides (Kubernetes)
     ucx_installed: bool | None = None
+    queue: str | None = None  # Kubernetes with Kueue: the LocalQueue new clusters wait in
 
 
 @dataclass

@@ -122,6 +122,7 @@ class ClusterService:
             "checks": [c.to_json() for c in checks],
             "notes": facts.notes,
             "ends_with": facts.ends_with,
+            "queue": facts.queue,
         }
 
     # --- writes ----------------------------------------------------------------------------

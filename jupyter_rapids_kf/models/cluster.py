@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from ..errors import Invalid
 from .protocols import check_protocol
+from .queue import Queued
 from .limits import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, as_integer, check_int, check_quantity
 
 # Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most. Matched
@@ -184,6 +185,7 @@ class Cluster:
     protocol: str = "tcp"  # how the workers talk to each other: tcp or ucx (models/protocols.py)
     gpu_hours: GpuHours | None = None  # filled in by the ClusterService (clusters/gpu_hours.py)
     happened: list[Happening] = field(default_factory=list)  # newest first; [] on the local backend
+    queue: Queued | None = None  # None: not going through Kueue (docs/kueue.md)
 
     # Not a field (no annotation): (epoch seconds, GPUs) for each worker holding GPUs now, from
     # when it took them, where the backend knows (Kubernetes: the pod's Ready time), so hours

@@ -76,6 +76,18 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
       <div className="jp-RapidsKF-workers">
         <span className="jp-RapidsKF-workersText">
           {trans.__('%1 of %2 workers ready', ready, desired)}
+          {cluster.queue && cluster.queue.queued > 0 && (
+            <>
+              {' · '}
+              <span className="jp-RapidsKF-nowrap jp-RapidsKF-queued">
+                {trans.__(
+                  '%1 admitted, %2 queued',
+                  cluster.queue.admitted,
+                  cluster.queue.queued
+                )}
+              </span>
+            </>
+          )}
           {cluster.adapt && (
             <>
               {' · '}

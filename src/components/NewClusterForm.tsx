@@ -216,6 +216,14 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
           )}
         </div>
       )}
+      {environment.queue && (
+        <div className="jp-RapidsKF-help jp-RapidsKF-queue">
+          {trans.__(
+            'Waits for quota in Kueue queue %1: if the GPUs are taken, the cluster starts when its turn comes.',
+            environment.queue
+          )}
+        </div>
+      )}
       {environment.ends_with && (
         <div className="jp-RapidsKF-field jp-RapidsKF-checkField">
           <input

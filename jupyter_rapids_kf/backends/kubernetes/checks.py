@@ -18,6 +18,7 @@ from ..base import Check
 from . import job_checks
 from .client import DASK_GROUP, OPERATOR_FIX, PERMISSION_FIX, Resource
 from .client.access import can_i
+from .queue.checks import kueue_check
 from .spec import GPU_RESOURCE
 from .view import BackendView
 
@@ -248,6 +249,9 @@ async def run(backend: BackendView) -> list[Check]:
     checks.append(ucx_check(image[0] or backend.config.default_image))
     checks.append(await notebook_check(backend))
     checks.append(await image_nodes_check(backend))
+    queued = await kueue_check(backend)
+    if queued is not None:
+        checks.append(queued)
     if not backend.in_server:  # `jupyter rapids-kf doctor`: no server to look at
         checks.append(doctor_allowlist_check(backend.config.configure_proxy_allowlist))
         return checks
