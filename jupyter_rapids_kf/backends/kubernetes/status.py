@@ -392,24 +392,20 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     cluster.scheduler_running = scheduler_running and not deleting
     group_gpus = {(g.get("metadata") or {}).get("name", ""): w.gpus_per_worker
                   for g, w in zip(objs.other_groups, other_groups)}
+    held = [(p, gpus_per_worker) for p in workers if _pod_ready(p)] + [
+        (p, group_gpus.get((p["metadata"].get("labels") or {}).get(GROUP_LABEL, ""), 0))
+        for p in other_workers if _joined(p, listed)]
     cluster.gpus_held_since = tuple(
-        [(t, gpus_per_worker) for t in _ready_times(p for p in workers if _pod_ready(p))]
-        + [(t, group_gpus.get((p["metadata"].get("labels") or {}).get(GROUP_LABEL, ""), 0))
-           for t in _ready_times(p for p in other_workers if _joined(p, listed))])
+        (t, gpus) for t, gpus in ((_ready_time(p), gpus) for p, gpus in held) if t is not None)
     cluster.settling = cluster.scheduler_running and (waiting > 0 or not answered)
     return cluster
 
 
-def _ready_times(pods: Any) -> list[float]:
-    """When each pod became Ready (it holds its GPUs from then: counted as GPU-hours)."""
-    times = []
-    for pod in pods:
-        status = pod.get("status") or {}
-        ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
-        at = parse_iso(ready.get("lastTransitionTime")) or parse_iso(status.get("startTime"))
-        if at is not None:
-            times.append(at)
-    return times
+def _ready_time(pod: dict[str, Any]) -> float | None:
+    """When the pod became Ready (it holds its GPUs from then: counted as GPU-hours)."""
+    status = pod.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    return parse_iso(ready.get("lastTransitionTime")) or parse_iso(status.get("startTime"))
 
 
 def _address(name: str, namespace: str) -> str:
