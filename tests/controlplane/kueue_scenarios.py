@@ -1,6 +1,11 @@
 """Kueue on the real control plane: the real Kueue controller manager (kueue.py) admits our
 clusters' pods against a ClusterQueue of 4 GPUs on kwok's GPU nodes, through the extension's
-REST API as the profile's `default-editor` (c.RapidsKF.kueue_queue)."""
+REST API as the profile's `default-editor` (c.RapidsKF.kueue_queue).
+
+NOT part of `make test` yet: named so that pytest does not collect it (run it by hand:
+`pytest -m controlplane tests/controlplane/kueue_scenarios.py`). On 2026-12-07 it failed 2 of 5
+runs: after A's delete, C stayed queued for more than 30 s with "4 of 4 in use" (A's workloads
+still counted, or C's requeue backed off). A bug to find before it joins the tier."""
 
 from __future__ import annotations
 
