@@ -11,13 +11,13 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { render, screen } from '@testing-library/react';
 import * as React from 'react';
 
-import { ClusterCard } from '../components/ClusterCard';
 import { NamespaceGpuHours } from '../components/GpuHours';
 import { gpuHoursNow, totalGpuHours } from '../gpuHours';
 import { IdleGpuWarnings, modelActions } from '../idleGpus';
 import { ClusterListModel } from '../model';
 import { ICluster, IGpuHours } from '../tokens';
-import { cluster, fakeActions, fakeAPI, FakeStream, flush, sse } from './fakes';
+import { cluster, fakeAPI, FakeStream, flush, sse } from './fakes';
+import { renderCard } from './renderCard';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
 const AS_OF = '2026-11-29T15:00:00Z';
@@ -53,19 +53,6 @@ function gpuCluster(name: string, gpuHours: IGpuHours | null): ICluster {
     gpus: { in_use: 2, memory_used: null, memory_total: null, utilization: 70 },
     gpu_hours: gpuHours
   });
-}
-
-function renderCard(shown: ICluster, now: number) {
-  return render(
-    <ClusterCard
-      cluster={shown}
-      pending={null}
-      maxWorkers={16}
-      actions={fakeActions()}
-      trans={trans}
-      now={now}
-    />
-  );
 }
 
 function gpuHoursText(): string {
