@@ -342,16 +342,27 @@ def spread(client, frame):
     return dd.from_delayed(futures, meta=frame._meta, divisions=frame.divisions, verify_meta=False)
 
 
-def gpu_partition_bytes(gpu_memory: int | None) -> int:
-    """The largest partition whose query fits next to the persisted data (see GPU_WORKING_SET)."""
+def gpu_partition_bytes(gpu_memory: int | None, persisted: int | None = None) -> int:
+    """The largest partition whose query fits in the GPU next to the persisted data.
+
+    What a worker stores counts towards dask-cuda's spill threshold (GPU_SPILL_FRACTION of
+    the GPU): the persisted partitions (`persisted` bytes per worker, where known) and the
+    intermediate frames of the query (up to GPU_WORKING_SET x a partition). Above it,
+    partitions move to host memory and back, which costs seconds. So a partition is at most
+    (threshold - persisted) / GPU_WORKING_SET; where the data alone fills the threshold (it
+    then spills anyway), at most (1 - threshold) / GPU_WORKING_SET of the GPU.
+    """
     if not gpu_memory:
         return GPU_PARTITION_BYTES
-    return int(min(GPU_PARTITION_BYTES, (1 - GPU_SPILL_FRACTION) * gpu_memory / GPU_WORKING_SET))
+    threshold = GPU_SPILL_FRACTION * gpu_memory
+    room = max(threshold - (persisted if persisted is not None else threshold), gpu_memory - threshold)
+    return int(min(GPU_PARTITION_BYTES, room / GPU_WORKING_SET))
 
 
 def gpu_partitions(rows: int, workers: int, gpu_memory: int | None = None) -> int:
     """A multiple of the GPU count, each partition at most gpu_partition_bytes(gpu_memory)."""
-    per_worker = math.ceil(rows * BYTES_PER_ROW / workers / gpu_partition_bytes(gpu_memory))
+    per_worker_bytes = rows * BYTES_PER_ROW / workers
+    per_worker = math.ceil(per_worker_bytes / gpu_partition_bytes(gpu_memory, int(per_worker_bytes)))
     return workers * max(1, per_worker)
 
 
