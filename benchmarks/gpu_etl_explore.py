@@ -32,6 +32,9 @@ sys.path.insert(0, str(HERE.parent / "examples"))
 
 import etl  # noqa: E402
 
+# upload_file on an in-process scheduler re-imports etl from its scratch dir: always ship this path
+ETL_FILE = str(HERE.parent / "examples" / "etl.py")
+
 
 class PeakGPU:
     """Highest NVML 'used' of GPU 0 while running."""
@@ -134,7 +137,7 @@ def main() -> int:
     manifest = Path(args.data) / "manifest.json"
     if not manifest.exists() or etl.dataset_rows(args.data) < rows:
         with LocalCluster(n_workers=os.cpu_count(), threads_per_worker=1, memory_limit="6GiB") as cpu, Client(cpu) as c:
-            etl.ship(c)
+            c.upload_file(ETL_FILE)
             start = time.perf_counter()
             report["dataset"] = etl.generate(args.data, rows, client=c) | {"generate_s": time.perf_counter() - start}
     print("dataset", report.get("dataset", "kept"), f"at {time.monotonic() - began:.0f} s", flush=True)
@@ -161,7 +164,7 @@ def main() -> int:
                 start = time.perf_counter()
                 cluster = LocalCUDACluster(**kwargs)
                 client = Client(cluster)
-                etl.ship(client)
+                client.upload_file(ETL_FILE)
                 entry["cluster_start_s"] = time.perf_counter() - start
                 current = memory
             print(f"{variant} at {time.monotonic() - began:.0f} s", flush=True)
