@@ -29,8 +29,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE.parent / "examples"))
+sys.path.insert(0, str(HERE))
 
 import etl  # noqa: E402
+from run_facts import RunFacts  # noqa: E402
 
 # upload_file on an in-process scheduler re-imports etl from its scratch dir: always ship this path
 ETL_FILE = str(HERE.parent / "examples" / "etl.py")
@@ -128,8 +130,10 @@ def main() -> int:
     began = time.monotonic()
     rows = etl.parse_rows(args.rows)
     report = {"rows": rows, "variants": [], "command": " ".join(sys.argv)}
+    facts = RunFacts()
 
     def save():
+        report["machine_facts"] = facts.finish()
         Path(args.json).write_text(json.dumps(report, indent=1))
 
     from distributed import Client, LocalCluster
