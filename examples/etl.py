@@ -10,8 +10,8 @@ same `transform` and `aggregate` run on pandas, cuDF and Dask frames of either.
 
 What makes the distributed GPU path fast (each choice is explained where it is made):
   * partitions are built on the workers (read_parquet), never sent from the client;
-  * few large partitions on GPUs, sized to the GPU's memory (a 30th of it, at most 12 GiB),
-    many small ones on CPUs;
+  * few large partitions on GPUs, sized to the GPU's memory and to the data the worker
+    persists (gpu_partition_bytes), many small ones on CPUs;
   * the inputs are persisted once, so each query starts from GPU memory;
   * the small tables are single partitions, so joins broadcast them: no shuffle at all;
   * where a shuffle is unavoidable, the task-based shuffle is used on GPUs;
@@ -46,10 +46,14 @@ ROW_GROUP_ROWS = 1_000_000  # 24 MB: lets Dask on CPUs split files into small pa
 GPU_PARTITION_BYTES = 12 * 2**30  # a GPU wants few, large partitions: one per GPU up to this
 # ... and small enough for the GPU it runs on. A partition's query holds several times its
 # size at once (the filtered copy, two joined copies, gather maps, the new columns): up to
-# ~6x here (cuDF at 800M rows, 19 GB, ran out of 80 GB but fit 141 GB). Persisted data may
-# fill the GPU up to the worker's spill threshold (dask-cuda's device memory limit, 80%);
-# above it, partitions move to host memory. So a partition's query must fit the rest:
-# partition bytes <= (1 - 0.8) x GPU memory / 6, a 30th of the GPU (2.7 GB on an 80 GB H100).
+# ~6x here (cuDF at 800M rows, 19 GB, ran out of 80 GB but fit 141 GB). All a worker stores
+# counts towards dask-cuda's spill threshold (its device memory limit, 80% of the GPU): the
+# persisted partitions and the query's intermediate frames. Above it, partitions move to
+# host memory and back. So a partition must fit the room the persisted data leaves below
+# the threshold: (0.8 x GPU memory - persisted bytes) / 6. On an 80 GB H100, 800M orders
+# (19.2 GB) make 3 partitions of 6.4 GB: 1.42-1.48 s, where 7 of 2.7 GB (the earlier rule,
+# a 30th of the GPU) took 1.7-6.5 s, and 2 of 9.6 GB spilled 25 GB to host memory and took
+# 11-18 s (docs/benchmarks.md, "H100 80 GB (2026-12-08)").
 GPU_SPILL_FRACTION = 0.8
 GPU_WORKING_SET = 6
 CPU_PARTITION_BYTES = (32 * 2**20, 256 * 2**20)  # CPUs want many small ones: two per core or more
@@ -300,8 +304,8 @@ def load(root: str | Path, backend: str, rows: int | str | None = None, client=N
     with dask.config.set(cluster_config(backend)):
         if backend == "cudf":
             # One partition per file, read by the GPU's own Parquet reader, then merged into
-            # a few large partitions (one per GPU up to 12 GiB): a GPU needs ~1 GiB per task
-            # to be busy, and every extra task costs scheduling and a reduction input.
+            # a few large partitions sized to the GPU (gpu_partition_bytes): a GPU needs ~1 GiB
+            # per task to be busy, and every extra task costs scheduling and a reduction input.
             orders = dd.read_parquet(files, columns=ORDER_COLUMNS, blocksize=None)
             target = partitions or gpu_partitions(rows, workers, worker_gpu_memory(client))
         else:
@@ -342,16 +346,27 @@ def spread(client, frame):
     return dd.from_delayed(futures, meta=frame._meta, divisions=frame.divisions, verify_meta=False)
 
 
-def gpu_partition_bytes(gpu_memory: int | None) -> int:
-    """The largest partition whose query fits next to the persisted data (see GPU_WORKING_SET)."""
+def gpu_partition_bytes(gpu_memory: int | None, persisted: int | None = None) -> int:
+    """The largest partition whose query fits in the GPU next to the persisted data.
+
+    What a worker stores counts towards dask-cuda's spill threshold (GPU_SPILL_FRACTION of
+    the GPU): the persisted partitions (`persisted` bytes per worker, where known) and the
+    intermediate frames of the query (up to GPU_WORKING_SET x a partition). Above it,
+    partitions move to host memory and back, which costs seconds. So a partition is at most
+    (threshold - persisted) / GPU_WORKING_SET; where the data alone fills the threshold (it
+    then spills anyway), at most (1 - threshold) / GPU_WORKING_SET of the GPU.
+    """
     if not gpu_memory:
         return GPU_PARTITION_BYTES
-    return int(min(GPU_PARTITION_BYTES, (1 - GPU_SPILL_FRACTION) * gpu_memory / GPU_WORKING_SET))
+    threshold = GPU_SPILL_FRACTION * gpu_memory
+    room = max(threshold - (persisted if persisted is not None else threshold), gpu_memory - threshold)
+    return int(min(GPU_PARTITION_BYTES, room / GPU_WORKING_SET))
 
 
 def gpu_partitions(rows: int, workers: int, gpu_memory: int | None = None) -> int:
     """A multiple of the GPU count, each partition at most gpu_partition_bytes(gpu_memory)."""
-    per_worker = math.ceil(rows * BYTES_PER_ROW / workers / gpu_partition_bytes(gpu_memory))
+    per_worker_bytes = rows * BYTES_PER_ROW / workers
+    per_worker = math.ceil(per_worker_bytes / gpu_partition_bytes(gpu_memory, int(per_worker_bytes)))
     return workers * max(1, per_worker)
 
 

@@ -59,13 +59,38 @@ def kubecluster_snippet(cluster: Cluster) -> str:
     )
 
 
+# Partitions sized to the GPU the workers have, by the rule of examples/etl.py
+# (gpu_partition_bytes): all a worker stores counts towards dask-cuda's spill threshold (80% of
+# the GPU), the persisted data and the query's intermediate frames (up to ~6x a partition), so
+# a partition gets the room the data leaves below it, divided by 6; where the data alone fills
+# the threshold (it then spills to host memory anyway), the 20% above it. On an 80 GB H100,
+# 19.2 GB of orders make 3 partitions: 1.46 s, against up to 6.5 s for 7 and 15 s (spilling)
+# for 2 (docs/benchmarks.md, "H100 80 GB (2026-12-08)").
+GPU_SIZING = dedent(
+    """\
+    def gpu_memory():
+        import cupy
+        return cupy.cuda.runtime.memGetInfo()[1]  # this worker's GPU, bytes
+
+
+    WORKERS = max(1, len(client.scheduler_info()["workers"]))
+    ROWS = 50_000_000 * WORKERS  # your data's size; larger than the GPUs' memory works too
+    BYTES_PER_ROW = 16  # customer, day: int32; amount: float64
+    GPU, SPILL_AT, WORKING_SET = min(client.run(gpu_memory).values()), 0.8, 6
+    PERSISTED = ROWS * BYTES_PER_ROW / WORKERS  # per worker
+    PARTITION_BYTES = min(12 * 2**30, max(SPILL_AT * GPU - PERSISTED, (1 - SPILL_AT) * GPU) / WORKING_SET)
+    PARTITIONS = WORKERS * max(1, -(-int(PERSISTED) // int(PARTITION_BYTES)))
+    ROWS_PER_PARTITION = ROWS // PARTITIONS"""
+)
+
+
 def cudf_snippet(cluster: Cluster) -> str:
     """A dask-cuDF ETL starter; on a cluster without GPUs the same code runs on pandas.
 
     The choices that decide whether the GPU wins (docs/gpu.md, examples/etl.py): the
     partitions are built on the workers, never sent from the notebook; few large
-    partitions, each at most a 30th of the workers' GPU memory (so that a partition's query
-    fits next to the persisted data, which dask-cuda spills to host memory from 80%); the
+    partitions sized to the workers' GPU memory (a partition's query, ~6x its size, must
+    fit next to the persisted data below dask-cuda's spill threshold, 80% of the GPU); the
     input is persisted once; the small
     table is a single partition, so the join broadcasts it instead of shuffling orders;
     the group-bys reduce to one small partition (split_out=1) and share one compute; on
@@ -80,23 +105,7 @@ def cudf_snippet(cluster: Cluster) -> str:
         else f'{{"dataframe.backend": {backend!r}}}'
     )
     if gpu:
-        # Partitions sized to the GPU the workers have (as examples/etl.py does): a partition's
-        # query holds several times its size while the persisted data may fill the GPU up to
-        # dask-cuda's spill threshold (80%), so a partition is at most a 30th of the GPU.
-        sizing = dedent(
-            """\
-            def gpu_memory():
-                import cupy
-                return cupy.cuda.runtime.memGetInfo()[1]  # this worker's GPU, bytes
-
-
-            WORKERS = max(1, len(client.scheduler_info()["workers"]))
-            ROWS = 50_000_000 * WORKERS  # your data's size; larger than the GPUs' memory works too
-            BYTES_PER_ROW = 16  # customer, day: int32; amount: float64
-            PARTITION_BYTES = min(client.run(gpu_memory).values()) * (1 - 0.8) / 6
-            PARTITIONS = WORKERS * max(1, -(-ROWS * BYTES_PER_ROW // int(PARTITION_BYTES * WORKERS)))
-            ROWS_PER_PARTITION = ROWS // PARTITIONS"""
-        )
+        sizing = GPU_SIZING
     else:
         sizing = dedent(
             """\

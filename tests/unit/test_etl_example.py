@@ -96,12 +96,25 @@ def test_gpu_partitions_are_few_and_a_multiple_of_the_gpus():
     assert etl.parse_rows("1.5G") == 1_500_000_000 and etl.parse_rows("200k") == 200_000
 
 
-def test_gpu_partitions_are_sized_to_the_gpu_so_that_a_query_fits_next_to_the_persisted_data():
+def test_gpu_partitions_leave_room_for_the_query_below_the_spill_threshold():
     h100, h200 = 81559 * 2**20, 143771 * 2**20  # as nvidia-smi reports them
-    # 800M orders are 19.2 GB: 7 partitions on an 80 GB H100, 4 on a 141 GB H200
-    assert etl.gpu_partitions(800_000_000, 1, h100) == 7
-    assert etl.gpu_partitions(800_000_000, 1, h200) == 4
+    # 800M orders are 19.2 GB: 3 partitions on an 80 GB H100 (7 of the earlier rule took up to
+    # 6.5 s there, 2 spilled to host memory), 2 on a 141 GB H200; 400M fit one on an H100
+    assert etl.gpu_partitions(800_000_000, 1, h100) == 3
+    assert etl.gpu_partitions(800_000_000, 1, h200) == 2
+    assert etl.gpu_partitions(400_000_000, 1, h100) == 1
+    assert etl.gpu_partitions(800_000_000, 2, h100) == 2, "two GPUs hold half the data each"
     for gpu in (h100, h200):
-        part = etl.gpu_partition_bytes(gpu)
-        assert part * etl.GPU_WORKING_SET <= (1 - etl.GPU_SPILL_FRACTION) * gpu
+        for rows in (50_000_000, 400_000_000, 800_000_000):
+            persisted = rows * etl.BYTES_PER_ROW
+            part = persisted / etl.gpu_partitions(rows, 1, gpu)
+            assert persisted + etl.GPU_WORKING_SET * part <= etl.GPU_SPILL_FRACTION * gpu, (gpu, rows)
+
+
+def test_data_larger_than_the_gpu_still_gets_partitions_that_fit_next_to_it():
+    h100 = 81559 * 2**20
+    rows = 4_000_000_000  # 96 GB of orders on one 80 GB GPU: what is above the threshold spills
+    part = rows * etl.BYTES_PER_ROW / etl.gpu_partitions(rows, 1, h100)
+    assert etl.GPU_WORKING_SET * part <= (1 - etl.GPU_SPILL_FRACTION) * h100
+    assert part >= 2**30, "still at least 1 GiB per task, so the GPU stays busy"
     assert etl.gpu_partitions(800_000_000, 2) == 2, "no GPU memory known: one partition per GPU up to 12 GiB"
