@@ -6,7 +6,8 @@ REST API as the profile's `default-editor` (c.RapidsKF.kueue_queue).
 seconds, then the UID (random). Workers of two clusters created in the same second interleave in
 UID order, so a test that means "C before D" makes D in a later second than C's last Workload
 (`next_second_after`). Without that, 2 of 5 runs on 2026-12-07 (and the first on 2026-12-08) had
-D's workers take A's GPUs: docs/results/kueue_flake_2026-12-08.txt."""
+D's workers take A's GPUs: docs/results/kueue_flake_2026-12-08.txt. The quota in use on the card
+is the ClusterQueue's status, which Kueue writes at most once a second (`says` waits for it)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,14 @@ async def running(api, name: str, timeout: float = 90) -> dict:
     return await api.wait_for(name, lambda c: c["phase"] == "Running", timeout, "Running")
 
 
+async def says(api, name: str, first_reason: str, timeout: float = 30) -> dict:
+    """The card's first reason starts so. Its "(4 of 4 in use by ...)" is the ClusterQueue's
+    status, which Kueue writes at most once a second (UpdatesBatchPeriod): it may lag the pods'
+    gates by that much, so it is waited for, not read at the first sight of the gated pods."""
+    return await api.wait_for(name, lambda c: (c["reasons"] or [""])[0].startswith(first_reason), timeout,
+                              f"its card to say {first_reason!r}")
+
+
 async def queued(api, name: str, workers: int, timeout: float = 60) -> dict:
     return await api.wait_for(name, lambda c: (c["queue"] or {}).get("queued") == workers
                               and c["queue"]["position"] is not None, timeout, f"{workers} queued")
@@ -119,15 +128,14 @@ async def test_third_cluster_waits_with_its_place_and_starts_when_the_first_goes
         assert ready["queue"]["admitted"] == 2 and ready["queue"]["queued"] == 0
         assert ready["reasons"] == []
     await create(api, "c")
-    c = await queued(api, "c", 2)
+    await queued(api, "c", 2)
     await next_second_after(kueue, cp, api_namespace, "c")
     await create(api, "d")
-    d = await queued(api, "d", 2)
-    c = await api.get("clusters/c")  # with D behind it
-    assert c["phase"] != "Running" and c["workers"]["ready"] == 0
-    assert c["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by "), c
-    assert d["reasons"][0].startswith("Queued in team-a: position 2, waiting for 2 GPUs (4 of 4 in use by "), d
-    assert "0 workers admitted, 2 queued" in d["reasons"][0]
+    await queued(api, "d", 2)
+    c = await says(api, "c", "Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by ")
+    d = await says(api, "d", "Queued in team-a: position 2, waiting for 2 GPUs (4 of 4 in use by ")
+    assert c["phase"] != "Running" and c["workers"]["ready"] == 0, c
+    assert "0 workers admitted, 2 queued" in d["reasons"][0], d
     # What Kueue did: C's workers are gated and bound to no node, each one Workload, pending.
     for pod in await in_thread(pods_of, cp, api_namespace, "c"):
         assert gated(pod) and not pod["spec"].get("nodeName"), pod["spec"]
@@ -191,9 +199,9 @@ async def test_scale_up_beyond_the_quota_queues_the_extra_workers(api, control_p
     first = sorted(p["metadata"]["name"] for p in await in_thread(pods_of, cp, api_namespace, "grow"))
     code, scaled = await api.call("PATCH", "clusters/grow", {"workers": 4})
     assert code == 202, scaled
-    grow = await api.wait_for("grow", lambda c: (c["queue"] or {}).get("queued") == 2, 60, "2 extra queued")
-    assert grow["queue"]["admitted"] == 2 and grow["workers"]["ready"] == 2 and grow["phase"] == "Scaling"
-    assert grow["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by ")
+    await queued(api, "grow", 2)
+    grow = await says(api, "grow", "Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by ")
+    assert grow["queue"]["admitted"] == 2 and grow["workers"]["ready"] == 2 and grow["phase"] == "Scaling", grow
     pods = await in_thread(pods_of, cp, api_namespace, "grow")
     still = sorted(p["metadata"]["name"] for p in pods if not gated(p))
     assert still == first  # the first two keep running, untouched
@@ -217,8 +225,8 @@ async def test_a_daskjob_queues_and_runs_the_same_way(api, control_plane, api_na
     dj = await in_thread(cp.api.get, f"{DASK_API}/namespaces/{api_namespace}/daskjobs/etl-job")
     assert dj["spec"]["job"]["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
     # Its cluster's workers wait for quota like any cluster's: gated, on no node, queued on its card.
-    cluster = await queued(api, "etl-job", 2)
-    assert cluster["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs"), cluster
+    await queued(api, "etl-job", 2)
+    await says(api, "etl-job", "Queued in team-a: position 1, waiting for 2 GPUs")
     for pod in await in_thread(pods_of, cp, api_namespace, "etl-job"):
         assert gated(pod) and not pod["spec"].get("nodeName")
     code, _ = await api.call("DELETE", "clusters/a")
