@@ -72,16 +72,25 @@ function cluster(name: string, queued: boolean) {
 test('a queued cluster shows its place in the Kueue queue, then starts (queue faked in the browser)', async ({
   page
 }) => {
-  await fakeEvents(page, clustersEvent([cluster('train', false), cluster('etl', true)]));
+  await fakeEvents(
+    page,
+    clustersEvent([cluster('train', false), cluster('etl', true)])
+  );
   await page.goto();
   await page.sidebar.openTab(PANEL_ID);
   const panel = page.locator(`#${PANEL_ID}`);
   const card = (name: string) => panel.locator(`[data-cluster-name="${name}"]`);
 
   const etl = card('etl');
-  await expect(etl.locator('.jp-RapidsKF-reasons li').first()).toHaveText(QUEUED_LINE);
-  await expect(etl.locator('.jp-RapidsKF-queued')).toHaveText('0 admitted, 4 queued');
-  await expect(etl.locator('.jp-RapidsKF-workersText')).toContainText('0 of 4 workers ready');
+  await expect(etl.locator('.jp-RapidsKF-reasons li').first()).toHaveText(
+    QUEUED_LINE
+  );
+  await expect(etl.locator('.jp-RapidsKF-queued')).toHaveText(
+    '0 admitted, 4 queued'
+  );
+  await expect(etl.locator('.jp-RapidsKF-workersText')).toContainText(
+    '0 of 4 workers ready'
+  );
   // The admitted cluster says nothing about the queue.
   await expect(card('train').locator('.jp-RapidsKF-queued')).toHaveCount(0);
   await expect(card('train').locator('.jp-RapidsKF-reasons')).toHaveCount(0);
@@ -92,8 +101,13 @@ test('a queued cluster shows its place in the Kueue queue, then starts (queue fa
   });
 
   // Its turn: Kueue admitted the workers; the server's next event says so and the card follows.
-  await push(page, `event: cluster\ndata: ${JSON.stringify(cluster('etl', false))}\n\n`);
+  await push(
+    page,
+    `event: cluster\ndata: ${JSON.stringify(cluster('etl', false))}\n\n`
+  );
   await expect(etl.locator('.jp-RapidsKF-reasons')).toHaveCount(0);
   await expect(etl.locator('.jp-RapidsKF-queued')).toHaveCount(0);
-  await expect(etl.locator('.jp-RapidsKF-workersText')).toContainText('4 of 4 workers ready');
+  await expect(etl.locator('.jp-RapidsKF-workersText')).toContainText(
+    '4 of 4 workers ready'
+  );
 });
