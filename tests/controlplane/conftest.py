@@ -266,7 +266,7 @@ async def eventually(check, timeout: float, what: str, interval: float = 0.25):
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
 
 
-# --- Kueue (kueue.py, kueue_scenarios.py) ------------------------------------------------------------
+# --- Kueue (kueue.py, test_kueue.py) -----------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")

@@ -82,7 +82,32 @@ class Kueue:
                     raise
         # Webhooks last: until the manager serves them, the API server would fail their calls.
         api.apply_all(self._webhooks())
+        self._wait_for_garbage_collection()
         return self
+
+    def _wait_for_garbage_collection(self) -> None:
+        """Kueue gives a deleted pod's quota back when its Workload is deleted, and that is the
+        controller manager's garbage collector (the Workload is owned by the pod). The collector
+        takes up new kinds from discovery every 30 s (syncPeriod in kube-controller-manager's
+        core.go), so for up to 30 s after our CRDs appear the Workloads of deleted pods stay and
+        hold their quota: 4 of 4 GPUs in use with nothing running (docs/results/
+        kueue_flake_2026-12-08.txt). A real cluster installed Kueue long ago. So the fixture is
+        ready when a probe Workload whose owner is gone has been collected."""
+        api = self.cp.api
+        owner = api.apply({"apiVersion": "v1", "kind": "ConfigMap",
+                           "metadata": {"name": "gc-probe", "namespace": NAMESPACE}})
+        probe = {
+            "apiVersion": "kueue.x-k8s.io/v1beta2", "kind": "Workload",
+            "metadata": {"name": "gc-probe", "namespace": NAMESPACE, "ownerReferences": [
+                {"apiVersion": "v1", "kind": "ConfigMap", "name": "gc-probe", "uid": owner["metadata"]["uid"]}]},
+            # Inactive and in no queue (its namespace is not managed): Kueue leaves it alone.
+            "spec": {"active": False, "podSets": [{"name": "main", "count": 1, "template": {
+                "spec": {"containers": [{"name": "probe", "image": "none"}]}}}]},
+        }
+        api.apply(probe)
+        api.delete(owner)
+        api.wait_for(lambda: not api.exists(api.path_for(probe)), 60,
+                     "the garbage collector to collect Workloads (it reads discovery every 30 s)")
 
     def _discoverable(self) -> bool:
         api = self.cp.api

@@ -20,10 +20,10 @@ def pod(name: str, cluster: str, component: str = "worker", gated: bool = False,
     }
 
 
-def workload(name: str, owner: str, created: str, reserved: bool, **conditions) -> dict:
+def workload(name: str, owner: str, created: str, reserved: bool, uid: str = "", **conditions) -> dict:
     conds = [{"type": "QuotaReserved", "status": "True" if reserved else "False"}]
     conds += [{"type": kind, **value} for kind, value in conditions.items()]
-    return {"metadata": {"name": name, "creationTimestamp": created,
+    return {"metadata": {"name": name, "creationTimestamp": created, "uid": uid,
                          "ownerReferences": [{"kind": "Pod", "name": owner}]},
             "spec": {"queueName": "team-a"}, "status": {"conditions": conds}}
 
@@ -52,6 +52,27 @@ def test_second_in_line_says_its_place_what_it_waits_for_and_the_queue_in_use():
     assert (state.admitted, state.queued, state.position, state.waiting_for) == (0, 2, 2, 4)
     assert state.lines() == ["Queued in team-a: position 2, waiting for 4 GPUs (8 of 8 in use by 3 workloads); "
                              "0 workers admitted, 2 queued"]
+
+
+def test_clusters_made_in_the_same_second_are_in_kueues_uid_order_not_by_name():
+    # Recorded in the control-plane run of 2026-12-08 (docs/results/kueue_flake_2026-12-08.txt): C's
+    # and D's worker Workloads were all created in second 00:01:26, and Kueue admitted D's two
+    # (smaller UIDs) when A's GPUs came free. The card must have said D first, not C by its name.
+    second = "2026-12-08T00:01:26Z"
+    loads = {w["metadata"]["name"]: w for w in (
+        workload("pod-c-w1", "c-w1", second, False, uid="a1d3e488-723b-423a-bdb0-29af4ac8fb4e"),
+        workload("pod-c-w2", "c-w2", second, False, uid="f4d2e12e-af06-40b9-8df1-59241817d847"),
+        workload("pod-d-w1", "d-w1", second, False, uid="1e52590e-449b-436d-b890-16e8c547b43e"),
+        workload("pod-d-w2", "d-w2", second, False, uid="55535609-0107-4513-927b-3d1b1f5bdabc"),
+    )}
+    c = [pod("c-w1", "c", gated=True), pod("c-w2", "c", gated=True)]
+    d = [pod("d-w1", "d", gated=True), pod("d-w2", "d", gated=True)]
+    assert queued("d", d, loads, cluster_of, LQ, CQ, True).position == 1
+    assert queued("c", c, loads, cluster_of, LQ, CQ, True).position == 2
+    # A second later is later, whatever the UIDs say.
+    loads["pod-d-w1"]["metadata"]["creationTimestamp"] = loads["pod-d-w2"]["metadata"]["creationTimestamp"] = \
+        "2026-12-08T00:01:27Z"
+    assert queued("c", c, loads, cluster_of, LQ, CQ, True).position == 1
 
 
 def test_admitted_and_queued_workers_are_counted_apart_after_a_scale_up():

@@ -3,7 +3,7 @@
  * JupyterLab on the local backend.
  *
  * Disclosed: this machine has no GPU, so the GPU readings are faked in the browser layer
- * only. An init script answers the page's `rapids-kf/events` request with a stream of two
+ * only (fakeEvents.ts). An init script answers the page's `rapids-kf/events` request with a stream of two
  * hand-written GPU clusters (in the shape the server sends, `gpu_hours` included) and keeps
  * it open; every other request (environment, settings, the extension itself) goes to the
  * real server. The Scale to 0 click is answered by a Playwright route, which records what
@@ -13,6 +13,8 @@
 import { expect, test } from '@jupyterlab/galata';
 import * as fs from 'fs';
 import * as path from 'path';
+
+import { clustersEvent, fakeEvents, push } from './fakeEvents';
 
 const SCREENSHOTS =
   process.env.SCREENSHOT_DIR ??
@@ -101,41 +103,7 @@ test('GPU-hours on the cards and a one-click Scale to 0 for idle GPUs (readings 
       cost: 5
     })
   ];
-  const snapshot = `event: clusters\ndata: ${JSON.stringify({ clusters })}\n\n`;
-  await page.addInitScript((first: string) => {
-    const realFetch = window.fetch.bind(window);
-    const encoder = new TextEncoder();
-    window.fetch = (input: RequestInfo | URL, init?: RequestInit) => {
-      const url =
-        typeof input === 'string'
-          ? input
-          : ((input as Request).url ?? String(input));
-      if (!/\/rapids-kf\/events(\?|$)/.test(url)) {
-        return realFetch(input, init);
-      }
-      let timer: ReturnType<typeof setInterval>;
-      const body = new ReadableStream<Uint8Array>({
-        start(controller) {
-          controller.enqueue(encoder.encode(first));
-          (window as any).__rapidsKfPush = (text: string) =>
-            controller.enqueue(encoder.encode(text));
-          timer = setInterval(
-            () => controller.enqueue(encoder.encode(': keep-alive\n\n')),
-            5000
-          );
-        },
-        cancel() {
-          clearInterval(timer);
-        }
-      });
-      return Promise.resolve(
-        new Response(body, {
-          status: 200,
-          headers: { 'Content-Type': 'text/event-stream' }
-        })
-      );
-    };
-  }, snapshot);
+  await fakeEvents(page, clustersEvent(clusters));
   const sent: unknown[] = [];
   await page.route(/\/rapids-kf\/clusters\/idle-gpus(\?|$)/, async route => {
     sent.push(route.request().postDataJSON());
@@ -203,10 +171,7 @@ test('GPU-hours on the cards and a one-click Scale to 0 for idle GPUs (readings 
       idle_since: null
     }
   };
-  await page.evaluate(
-    text => (window as any).__rapidsKfPush(text),
-    `event: cluster\ndata: ${JSON.stringify(released)}\n\n`
-  );
+  await push(page, `event: cluster\ndata: ${JSON.stringify(released)}\n\n`);
   await expect(toast).toHaveCount(0);
   await expect(card('idle-gpus').locator('.jp-RapidsKF-gpuIdle')).toHaveCount(
     0

@@ -2,7 +2,8 @@
 
 Kueue makes one Workload per pod (labels.py), owned by the pod. A gated pod waits for quota;
 an ungated one was admitted. The position counts clusters, not pods: the waiting workloads of
-the LocalQueue in Kueue's order (priority, then age), each cluster at the place of its first.
+the LocalQueue in Kueue's order (priority, then age in whole seconds, then UID), each cluster at the
+place of its first.
 Other namespaces' workloads are not readable by a profile's service account, so the position
 is in this namespace's LocalQueue; the ClusterQueue's status adds how much of the quota is in
 use and by how many workloads (the admin grants reading it, docs/kueue.md).
@@ -76,14 +77,21 @@ def _asks(pod: dict[str, Any], resource: str) -> float:
     return total
 
 
+def kueue_order(workload: dict[str, Any]) -> tuple[int, float, str]:
+    """Kueue's queue order (cache/queue/cluster_queue.go, baseCompareFunc): higher priority first,
+    then the older creationTimestamp, then the smaller UID. The timestamp has whole seconds, so
+    workloads made in the same second are in UID order, which is random: two clusters created in
+    one second interleave their workers, and the card must say so rather than guess by name."""
+    meta = workload.get("metadata") or {}
+    return (-int((workload.get("spec") or {}).get("priority") or 0),
+            parse_iso(meta.get("creationTimestamp")) or 0.0, meta.get("uid", ""))
+
+
 def position(workloads: Iterable[dict[str, Any]], queue: str, cluster: str,
              cluster_of: Callable[[str | None], str | None]) -> int | None:
     """1-based place of `cluster` among what waits in LocalQueue `queue`; None: nothing waits."""
-    order = sorted(
-        (w for w in workloads if (w.get("spec") or {}).get("queueName") == queue and waiting(w)),
-        key=lambda w: (-int((w.get("spec") or {}).get("priority") or 0),
-                       parse_iso((w.get("metadata") or {}).get("creationTimestamp")) or 0.0,
-                       (w.get("metadata") or {}).get("name", "")))
+    order = sorted((w for w in workloads if (w.get("spec") or {}).get("queueName") == queue and waiting(w)),
+                   key=kueue_order)
     seen: list[str] = []
     for w in order:
         owner = cluster_of(owner_pod(w)) or f"workload/{w['metadata'].get('name')}"

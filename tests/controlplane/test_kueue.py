@@ -2,13 +2,16 @@
 clusters' pods against a ClusterQueue of 4 GPUs on kwok's GPU nodes, through the extension's
 REST API as the profile's `default-editor` (c.RapidsKF.kueue_queue).
 
-NOT part of `make test` yet: named so that pytest does not collect it (run it by hand:
-`pytest -m controlplane tests/controlplane/kueue_scenarios.py`). On 2026-12-07 it failed 2 of 5
-runs: after A's delete, C stayed queued for more than 30 s with "4 of 4 in use" (A's workloads
-still counted, or C's requeue backed off). A bug to find before it joins the tier."""
+"Came first" is Kueue's order: priority, then the Workload's creationTimestamp, which has whole
+seconds, then the UID (random). Workers of two clusters created in the same second interleave in
+UID order, so a test that means "C before D" makes D in a later second than C's last Workload
+(`next_second_after`). Without that, 2 of 5 runs on 2026-12-07 (and the first on 2026-12-08) had
+D's workers take A's GPUs: docs/results/kueue_flake_2026-12-08.txt. The quota in use on the card
+is the ClusterQueue's status, which Kueue writes at most once a second (`says` waits for it)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -16,7 +19,7 @@ import pytest
 
 from jupyter_rapids_kf.backends.kubernetes.queue.labels import mark_cluster
 from jupyter_rapids_kf.backends.kubernetes.spec import build_daskcluster, drop_none
-from jupyter_rapids_kf.models.cluster import ClusterSpec
+from jupyter_rapids_kf.models.cluster import ClusterSpec, parse_iso
 
 from .conftest import DASK_API, NOTEBOOK_IMAGE, delete_all_daskclusters, eventually, in_thread
 
@@ -44,10 +47,14 @@ def queues(kueue, control_plane, profiles, api_namespace):
 
 
 @pytest.fixture
-def clean_both(control_plane, api_namespace):
+def clean_both(control_plane, kueue, api_namespace):
     yield
     for ns in (api_namespace, OTHER):
         delete_all_daskclusters(control_plane, ns)
+    # The garbage collector deletes a Workload after its pod; until then it holds its quota, and
+    # the next test's first clusters would queue behind the last test's.
+    control_plane.api.wait_for(lambda: not kueue.workloads(api_namespace) and not kueue.workloads(OTHER),
+                               60, "the Workloads of the deleted pods to be gone")
 
 
 def pods_of(cp, ns: str, cluster: str, component: str = "worker") -> list[dict]:
@@ -64,6 +71,20 @@ def admitted_running(cp, ns: str, cluster: str, count: int) -> list[dict] | None
     return pods if len(pods) == count else None
 
 
+async def next_second_after(kueue, cp, ns: str, cluster: str) -> None:
+    """Waits until every pod of `cluster` has its Workload and the clock is past the second of the
+    last one: whatever is created now comes after it in Kueue's order (see the module's text)."""
+    def created() -> list[float] | None:
+        mine = {p["metadata"]["name"] for p in cp.api.get(
+            f"/api/v1/namespaces/{ns}/pods", labelSelector=f"dask.org/cluster-name={cluster}")["items"]}
+        times = {ref["name"]: parse_iso(w["metadata"]["creationTimestamp"]) for w in kueue.workloads(ns)
+                 for ref in w["metadata"].get("ownerReferences") or [] if ref["name"] in mine}
+        return list(times.values()) if mine and set(times) == mine else None
+
+    last = max(await eventually(created, 30, f"a Workload for every pod of {cluster}"))
+    await asyncio.sleep(max(0.0, last + 1 - time.time()))
+
+
 async def create(api, name: str, workers: int = 2) -> dict:
     code, cluster = await api.call("POST", "clusters", {"name": name, "workers": workers})
     assert code == 202, cluster
@@ -72,6 +93,14 @@ async def create(api, name: str, workers: int = 2) -> dict:
 
 async def running(api, name: str, timeout: float = 90) -> dict:
     return await api.wait_for(name, lambda c: c["phase"] == "Running", timeout, "Running")
+
+
+async def says(api, name: str, first_reason: str, timeout: float = 30) -> dict:
+    """The card's first reason starts so. Its "(4 of 4 in use by ...)" is the ClusterQueue's
+    status, which Kueue writes at most once a second (UpdatesBatchPeriod): it may lag the pods'
+    gates by that much, so it is waited for, not read at the first sight of the gated pods."""
+    return await api.wait_for(name, lambda c: (c["reasons"] or [""])[0].startswith(first_reason), timeout,
+                              f"its card to say {first_reason!r}")
 
 
 async def queued(api, name: str, workers: int, timeout: float = 60) -> dict:
@@ -90,7 +119,7 @@ def other_cluster(cp, name: str, workers: int = 2) -> None:
 
 
 async def test_third_cluster_waits_with_its_place_and_starts_when_the_first_goes(
-        api, control_plane, api_namespace):
+        api, control_plane, kueue, api_namespace):
     cp = control_plane
     for name in ("a", "b"):
         await create(api, name)
@@ -99,13 +128,14 @@ async def test_third_cluster_waits_with_its_place_and_starts_when_the_first_goes
         assert ready["queue"]["admitted"] == 2 and ready["queue"]["queued"] == 0
         assert ready["reasons"] == []
     await create(api, "c")
-    c = await queued(api, "c", 2)
+    await queued(api, "c", 2)
+    await next_second_after(kueue, cp, api_namespace, "c")
     await create(api, "d")
-    d = await queued(api, "d", 2)
-    assert c["phase"] != "Running" and c["workers"]["ready"] == 0
-    assert c["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by "), c
-    assert d["reasons"][0].startswith("Queued in team-a: position 2, waiting for 2 GPUs (4 of 4 in use by "), d
-    assert "0 workers admitted, 2 queued" in d["reasons"][0]
+    await queued(api, "d", 2)
+    c = await says(api, "c", "Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by ")
+    d = await says(api, "d", "Queued in team-a: position 2, waiting for 2 GPUs (4 of 4 in use by ")
+    assert c["phase"] != "Running" and c["workers"]["ready"] == 0, c
+    assert "0 workers admitted, 2 queued" in d["reasons"][0], d
     # What Kueue did: C's workers are gated and bound to no node, each one Workload, pending.
     for pod in await in_thread(pods_of, cp, api_namespace, "c"):
         assert gated(pod) and not pod["spec"].get("nodeName"), pod["spec"]
@@ -134,7 +164,7 @@ async def test_third_cluster_waits_with_its_place_and_starts_when_the_first_goes
     assert d["queue"]["queued"] == 2
 
 
-async def test_second_profile_takes_its_turn_in_the_same_cluster_queue(api, control_plane, api_namespace):
+async def test_second_profile_takes_its_turn_in_the_same_cluster_queue(api, control_plane, kueue, api_namespace):
     cp = control_plane
     for name in ("a", "b"):
         await create(api, name)
@@ -142,18 +172,21 @@ async def test_second_profile_takes_its_turn_in_the_same_cluster_queue(api, cont
         await running(api, name)
     await create(api, "c")  # first in line
     await queued(api, "c", 2)
+    await next_second_after(kueue, cp, api_namespace, "c")
     await in_thread(other_cluster, cp, "e")  # the other profile's, after it
     await eventually(lambda: len(pods_of(cp, OTHER, "e")) == 2 and all(map(gated, pods_of(cp, OTHER, "e"))),
                      60, "E's two workers gated")
-    # BestEffortFIFO does not promise that C's second worker is admitted before E's first once
-    # A's GPUs free up (the final clean-clone run of 2026-12-07 timed out with C at 1 admitted,
-    # 1 queued, 4 of 4 GPUs in use: probably E's worker took one), so the test frees A and B and
-    # asserts what it does promise: both profiles' clusters get their turn.
-    for name in ("a", "b"):
-        code, _ = await api.call("DELETE", f"clusters/{name}")
-        assert code == 202
-    await running(api, "c", timeout=60)
-    pods = await eventually(lambda: admitted_running(cp, OTHER, "e", 2), 60, "E's workers admitted and Running")
+    # A's two GPUs go to C, which came first, though E's profile holds none of the quota.
+    code, _ = await api.call("DELETE", "clusters/a")
+    assert code == 202
+    c = await running(api, "c", timeout=30)
+    assert c["queue"]["admitted"] == 2
+    e = await in_thread(pods_of, cp, OTHER, "e")
+    assert len(e) == 2 and all(gated(p) and not p["spec"].get("nodeName") for p in e), [p["spec"] for p in e]
+    # Then E's turn: B's GPUs go to it.
+    code, _ = await api.call("DELETE", "clusters/b")
+    assert code == 202
+    pods = await eventually(lambda: admitted_running(cp, OTHER, "e", 2), 30, "E's workers admitted and Running")
     assert all(p["spec"]["nodeName"].startswith("gpu-node-") for p in pods)
 
 
@@ -166,9 +199,9 @@ async def test_scale_up_beyond_the_quota_queues_the_extra_workers(api, control_p
     first = sorted(p["metadata"]["name"] for p in await in_thread(pods_of, cp, api_namespace, "grow"))
     code, scaled = await api.call("PATCH", "clusters/grow", {"workers": 4})
     assert code == 202, scaled
-    grow = await api.wait_for("grow", lambda c: (c["queue"] or {}).get("queued") == 2, 60, "2 extra queued")
-    assert grow["queue"]["admitted"] == 2 and grow["workers"]["ready"] == 2 and grow["phase"] == "Scaling"
-    assert grow["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by ")
+    await queued(api, "grow", 2)
+    grow = await says(api, "grow", "Queued in team-a: position 1, waiting for 2 GPUs (4 of 4 in use by ")
+    assert grow["queue"]["admitted"] == 2 and grow["workers"]["ready"] == 2 and grow["phase"] == "Scaling", grow
     pods = await in_thread(pods_of, cp, api_namespace, "grow")
     still = sorted(p["metadata"]["name"] for p in pods if not gated(p))
     assert still == first  # the first two keep running, untouched
@@ -192,8 +225,8 @@ async def test_a_daskjob_queues_and_runs_the_same_way(api, control_plane, api_na
     dj = await in_thread(cp.api.get, f"{DASK_API}/namespaces/{api_namespace}/daskjobs/etl-job")
     assert dj["spec"]["job"]["metadata"]["labels"]["kueue.x-k8s.io/queue-name"] == "team-a"
     # Its cluster's workers wait for quota like any cluster's: gated, on no node, queued on its card.
-    cluster = await queued(api, "etl-job", 2)
-    assert cluster["reasons"][0].startswith("Queued in team-a: position 1, waiting for 2 GPUs"), cluster
+    await queued(api, "etl-job", 2)
+    await says(api, "etl-job", "Queued in team-a: position 1, waiting for 2 GPUs")
     for pod in await in_thread(pods_of, cp, api_namespace, "etl-job"):
         assert gated(pod) and not pod["spec"].get("nodeName")
     code, _ = await api.call("DELETE", "clusters/a")
