@@ -46,10 +46,11 @@ def documented_command() -> list[str]:
 
 class NotebookPod:
     def __init__(self, node, namespace: str, name: str = "nb", admin: dict[str, Any] | None = None,
-                 kubeflow_login: bool = False):
+                 kubeflow_login: bool = False, server_config: dict[str, Any] | None = None):
         self.node, self.api = node, node.cp.api
         self.namespace, self.name = namespace, name
         self.admin = admin or {}
+        self.server_config = server_config or {}  # more of /etc/jupyter's config than c.RapidsKF
         self.prefix = f"/notebook/{namespace}/{name}"
         self.pod = f"{name}-0"
         self.kubeflow_login = kubeflow_login
@@ -64,7 +65,8 @@ class NotebookPod:
         image = self.node.notebook_image
         api.apply({"apiVersion": "v1", "kind": "ConfigMap",
                    "metadata": {"name": ADMIN_CONFIG, "namespace": ns},
-                   "data": {"jupyter_server_config.json": json.dumps({"RapidsKF": self.admin})}})
+                   "data": {"jupyter_server_config.json": json.dumps(
+                       {**self.server_config, "RapidsKF": self.admin})}})
         container = {"ports": [{"name": "notebook-port", "containerPort": 8888, "protocol": "TCP"}],
                      "volumeMounts": [{"name": ADMIN_CONFIG, "mountPath": "/etc/jupyter"}]}
         pod = {"volumes": [{"name": ADMIN_CONFIG, "configMap": {"name": ADMIN_CONFIG}}]}
@@ -121,6 +123,9 @@ class NotebookPod:
         pods = f"/api/v1/namespaces/{self.namespace}/pods"
         self.api.wait_for(lambda: not self.api.exists(f"{pods}/{self.pod}"), 120,
                           f"notebook pod {self.pod} to go")
+
+    def pod_ip(self) -> str:
+        return self.api.get(f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}")["status"]["podIP"]
 
     def log(self) -> str:
         resp = self.api.http.get(f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}/log")
