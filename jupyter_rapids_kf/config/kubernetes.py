@@ -44,8 +44,8 @@ class KubernetesSettings(HasTraits):
     ).tag(config=True)
     operator_timeout = Int(
         60,
-        help="""Seconds a new DaskCluster may wait for the dask-kubernetes operator before the
-        cluster's reasons say the operator is not acting.""",
+        help="""Seconds a new DaskCluster, or a scale of one, may wait for the dask-kubernetes
+        operator before the cluster's reasons say the operator is not acting.""",
     ).tag(config=True)
     deletion_timeout = Int(
         60,
@@ -70,6 +70,14 @@ class KubernetesSettings(HasTraits):
         scheduler lists it. While worker pods run that have not joined the scheduler yet, the
         list is read every 0.25 s and at every change of the cluster's pods, whatever this
         says. Not turned off by gpu_metrics_interval = 0.""",
+    ).tag(config=True)
+    kueue_queue = Unicode(
+        "",
+        help="""Kueue LocalQueue that new Kubernetes clusters and jobs go through (docs/kueue.md):
+        their scheduler, worker and runner pods carry kueue.x-k8s.io/queue-name, so Kueue admits
+        them against the ClusterQueue's quota and a cluster that does not fit waits, with its
+        place in the queue on the card. "auto": the namespace's LocalQueue named "default", or
+        its only LocalQueue. Empty (default): no queue; pods are scheduled as soon as created.""",
     ).tag(config=True)
     list_from_cache = Bool(
         True,

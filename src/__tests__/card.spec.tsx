@@ -42,6 +42,36 @@ function scaleControl(
 }
 
 describe('ClusterCard', () => {
+  it('shows a queued cluster with its place in the Kueue queue, admitted and queued workers apart', () => {
+    const line =
+      'Queued in team-a: position 2, waiting for 4 GPUs (8 of 8 in use by 3 workloads); 0 workers admitted, 4 queued';
+    renderCard(
+      cluster('c', {
+        phase: 'Pending',
+        backend: 'kubernetes',
+        gpus_per_worker: 1,
+        workers: { desired: 4, ready: 0, pending: 4 },
+        reasons: [line],
+        queue: {
+          local_queue: 'team-a',
+          cluster_queue: 'gpus',
+          admitted: 0,
+          queued: 4,
+          scheduler_queued: false,
+          position: 2,
+          waiting_for: 4,
+          waiting_unit: 'GPU',
+          use: { resource: 'GPU', in_use: 8, quota: 8, workloads: 3 },
+          preempted: 0,
+          inactive: null
+        }
+      })
+    );
+    expect(screen.getByText('0 admitted, 4 queued')).toBeTruthy();
+    const reasons = screen.getByRole('list', { name: 'Why c is not ready' });
+    expect(reasons.textContent).toBe(line);
+  });
+
   it('shows phase, workers, age and why a cluster is not ready', () => {
     renderCard(
       cluster('gpu-etl', {
@@ -84,6 +114,42 @@ describe('ClusterCard', () => {
     expect(reasons.textContent).toBe(
       '2 workers started, waiting for them to join the scheduler'
     );
+  });
+
+  it('tells what happened to a running cluster, newest first, apart from the reasons', () => {
+    renderCard(
+      cluster('etl', {
+        phase: 'Running',
+        backend: 'kubernetes',
+        workers: { desired: 2, ready: 2, pending: 0 },
+        happened: [
+          {
+            at: '2026-11-29T15:02:10Z',
+            what: 'worker etl-default-worker-1a ran out of memory: it went over its memory limit of 768 MiB'
+          },
+          {
+            at: '2026-11-29T14:58:20Z',
+            what: 'worker etl-default-worker-2b was replaced'
+          }
+        ]
+      })
+    );
+    const notes = screen.getByRole('list', { name: 'What happened to etl' });
+    expect(
+      Array.from(notes.querySelectorAll('li')).map(li => li.textContent)
+    ).toEqual([
+      '1 min ago: worker etl-default-worker-1a ran out of memory: it went over its memory limit of 768 MiB',
+      '5 min ago: worker etl-default-worker-2b was replaced'
+    ]);
+    expect(
+      screen.queryByRole('list', { name: 'Why etl is not ready' })
+    ).toBeNull();
+  });
+
+  it('shows no notes when nothing happened, or a server does not send them', () => {
+    renderCard(cluster('quiet', { happened: [] }));
+    renderCard(cluster('old-server'));
+    expect(screen.queryByRole('list', { name: /What happened/ })).toBeNull();
   });
 
   it('shows GPU memory and utilisation when the server measures them', () => {

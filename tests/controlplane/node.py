@@ -194,6 +194,12 @@ class RealNode:
         proc = self._proc("containerd", ["containerd", "--config", str(config)], env=env)
         proc.wait_until(lambda: self._ctr("version").returncode == 0, 60, "serving")
 
+    def restart_containerd(self) -> None:
+        """Stops containerd (SIGTERM to its process group; the shims run in their own, so the
+        containers go on) and starts it again, as an upgrade or a crash of it would."""
+        self.procs["containerd"].stop()
+        self._start_containerd()  # the same key: teardown order is kept
+
     def _ctr(self, *args: str, check: bool = False) -> subprocess.CompletedProcess:
         return net.sh("ctr", "--address", str(self.sock), "-n", "k8s.io", *args, check=check)
 
@@ -306,10 +312,15 @@ class RealNode:
         self.cp.api.apply(objs.pin_namespace_to_node(name))
         return name
 
-    def running_containers(self) -> list[str]:
-        """Tasks containerd runs (pod sandboxes included)."""
+    def running_containers(self, namespace: str | None = None) -> list[str]:
+        """Tasks containerd runs (pod sandboxes included); of one namespace's pods if given."""
         lines = self._ctr("tasks", "ls").stdout.splitlines()[1:]
-        return [line.split()[0] for line in lines if "RUNNING" in line]
+        running = [line.split()[0] for line in lines if "RUNNING" in line]
+        if namespace is None:
+            return running
+        label = f'labels."io.kubernetes.pod.namespace"=={namespace}'
+        ours = set(self._ctr("containers", "ls", "-q", label).stdout.split())
+        return [c for c in running if c in ours]
 
     def conntrack_outside(self) -> list[str]:
         """Connections a pod opened to anything but the pod and Service networks."""
