@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
 
 import pytest
 
 from . import node_net as net
+from .api_timeline import ApiTimeline, held, operator_lines
 from .browser import GALATA_SERVER_CONFIG, UI_TESTS, Gateway, run_spec
 from .conftest import DASK_API, delete_all_daskclusters
 from .node import NODE_NAME
@@ -45,40 +45,40 @@ ADMIN = {"default_worker_command": "dask worker", "default_gpus_per_worker": 0,
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR", str(UI_TESTS / "test-results" / "screenshots"))
 
 
-class PodWatch:
-    """Every pod of the namespace seen on the API server, polled twice a second."""
-
-    def __init__(self, api):
-        self.api, self.seen = api, {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-
-    def _poll(self) -> None:
-        while not self._stop.wait(0.5):
-            try:
-                items = self.api.get(f"/api/v1/namespaces/{NAMESPACE}/pods")["items"]
-            except Exception:  # noqa: BLE001 - a missed sample only
-                continue
-            for pod in items:
-                labels = pod["metadata"].get("labels") or {}
-                seen = self.seen.setdefault(pod["metadata"]["name"], {"phases": set()})
-                seen.update(node=pod["spec"].get("nodeName"), image=pod["spec"]["containers"][0]["image"],
-                            cluster=labels.get("dask.org/cluster-name"),
-                            component=labels.get("dask.org/component"))
-                seen["phases"].add(pod["status"].get("phase"))
-
-    def __enter__(self) -> PodWatch:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def _pods(api, selector: str = "") -> list[str]:
     items = api.get(f"/api/v1/namespaces/{NAMESPACE}/pods", labelSelector=selector)["items"]
     return sorted(p["metadata"]["name"] for p in items)
+
+
+def _why_still_there(api, nb, real_node, watch, wait: float = 240) -> str:
+    """After a failed spec: for each cluster of the namespace, what the API server held over
+    time and holds now, what our server answers, and the operator's lines about it; then
+    waits (up to ``wait``) for it to go, to tell a slow deletion from a stuck one."""
+    report = []
+    for cluster in sorted({name for _, name, _ in watch.changes}):
+        resp = nb.get(f"clusters/{cluster}")
+        ours = resp.json() if resp.status_code == 200 else resp.text[:300]
+        if isinstance(ours, dict):
+            ours = {k: ours.get(k) for k in ("phase", "reasons", "workers", "ready_workers")}
+        listed = [c.get("name") for c in (nb.get("clusters").json() or {}).get("clusters", [])]
+        report += [f"--- {cluster} at the spec's failure ({time.monotonic() - watch.t0:.1f} s)",
+                   held(api, NAMESPACE, cluster),
+                   f"our server: GET clusters/{cluster} -> {resp.status_code} {ours}; list: {listed}"]
+        deadline = time.monotonic() + wait
+        while watch.gone_at(cluster) is None and time.monotonic() < deadline:
+            time.sleep(1)
+        marked, gone = watch.marked_at(cluster), watch.gone_at(cluster)
+        report.append(f"marked for deletion at {marked} s, gone from the API server at {gone} s"
+                      + (f" ({gone - marked:.1f} s after)" if marked is not None and gone is not None else
+                         f" (still there {wait:.0f} s after the failure)"))
+        resp = nb.get(f"clusters/{cluster}")
+        report.append(f"our server then: GET clusters/{cluster} -> {resp.status_code}")
+        report += ["the API server over time:", *watch.lines(cluster),
+                   "the operator's lines about it:",
+                   *operator_lines(real_node.logs / "operator-real-node.log", NAMESPACE, cluster)]
+    server_log = [line for line in nb.log().splitlines() if "rapids-kf" in line or "Traceback" in line]
+    report += ["our server's log (rapids-kf lines, last 30):", *server_log[-30:]]
+    return "\n".join(report)
 
 
 def test_a_kubeflow_user_makes_uses_scales_and_deletes_a_cluster_in_the_browser(
@@ -94,10 +94,13 @@ def test_a_kubeflow_user_makes_uses_scales_and_deletes_a_cluster_in_the_browser(
         assert nb.http.get("/api/status").status_code == 200
         assert nb.post("clusters", {"name": "x", "workers": 1}, xsrf=False).status_code == 403
         t0 = time.monotonic()
-        with PodWatch(api) as watch, Gateway(real_node, nb.pod_ip()) as url:
-            out = run_spec(url + nb.prefix, {
-                "RAPIDS_KF_NAMESPACE": NAMESPACE, "RAPIDS_KF_BACKEND": "Kubernetes",
-                "RAPIDS_KF_RESULT": str(result_file), "SCREENSHOT_DIR": SCREENSHOTS})
+        with ApiTimeline(api, NAMESPACE) as watch, Gateway(real_node, nb.pod_ip()) as url:
+            try:
+                out = run_spec(url + nb.prefix, {
+                    "RAPIDS_KF_NAMESPACE": NAMESPACE, "RAPIDS_KF_BACKEND": "Kubernetes",
+                    "RAPIDS_KF_RESULT": str(result_file), "SCREENSHOT_DIR": SCREENSHOTS})
+            except AssertionError as failed:
+                raise AssertionError(f"{failed}\n{_why_still_there(api, nb, real_node, watch)}") from None
             spec_s = time.monotonic() - t0
             seen = json.loads(result_file.read_text())
             cluster = seen["cluster"]
@@ -109,10 +112,11 @@ def test_a_kubeflow_user_makes_uses_scales_and_deletes_a_cluster_in_the_browser(
         print(out)
         print(f"spec {spec_s:.0f} s; the cluster's last pod gone from the API server {gone_s:.1f} s "
               f"after the card; seen by the spec: {json.dumps(seen)}")
+        print("the DaskCluster on the API server (s from the spec's start):\n" + "\n".join(watch.lines(cluster)))
 
         assert not api.get(f"{DASK_API}/namespaces/{NAMESPACE}/daskclusters")["items"]
         assert _pods(api) == [nb.pod]  # the notebook alone is left
-        ours = {name: pod for name, pod in watch.seen.items() if pod["cluster"] == cluster}
+        ours = {name: pod for name, pod in watch.pods.items() if pod["cluster"] == cluster}
         workers = sorted(n for n, p in ours.items() if p["component"] == "worker")
         assert sorted(p["component"] for p in ours.values() if p["component"] != "worker") == ["scheduler"]
         assert len(workers) == 3, ours  # 2, then the slider's third

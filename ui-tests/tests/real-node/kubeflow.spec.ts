@@ -170,7 +170,22 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
   const confirm = page.locator('.jp-Dialog');
   await expect(confirm).toContainText(`Delete ${name}?`);
   await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
-  await expect(card).toHaveCount(0, { timeout: 120000 });
+  try {
+    await expect(card).toHaveCount(0, { timeout: 120000 });
+  } catch (error) {
+    // What the card showed and what our server answered the page: the pytest side adds what
+    // the API server and the operator held, to tell where the deletion is stuck.
+    const text = await card.innerText().catch(() => '(no card)');
+    const answer = await page.evaluate(async cluster => {
+      const app = (window as any).jupyterapp;
+      const base: string = app.serviceManager.serverSettings.baseUrl;
+      const resp = await fetch(`${base}rapids-kf/clusters/${cluster}`);
+      return `${resp.status} ${(await resp.text()).slice(0, 600)}`;
+    }, name);
+    console.log(`card still there after 120 s: ${JSON.stringify(text)}`);
+    console.log(`GET clusters/${name} from the page: ${answer}`);
+    throw error;
+  }
   await expect(dashboardTab).toHaveCount(0);
   await expect(plotTab).toHaveCount(0);
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
