@@ -169,7 +169,24 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
   await card.getByRole('button', { name: `Delete ${name}` }).click();
   const confirm = page.locator('.jp-Dialog');
   await expect(confirm).toContainText(`Delete ${name}?`);
+  const deleteAnswer = page.waitForResponse(
+    response =>
+      response.request().method() === 'DELETE' &&
+      response.url().endsWith(`/rapids-kf/clusters/${name}`)
+  );
+  const clicked = Date.now();
   await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
+  // Which came first, the DELETE's answer or the card going (the stream's `deleted`): an
+  // answer made after our server saw the DaskCluster gone carries no workers (0 desired).
+  const answerSeen = deleteAnswer.then(async response => {
+    const body = await response.json().catch(() => ({}));
+    seen.delete_answer = {
+      status: response.status(),
+      phase: body.phase,
+      desired: body.workers?.desired,
+      ms: Date.now() - clicked
+    };
+  });
   try {
     await expect(card).toHaveCount(0, { timeout: 120000 });
   } catch (error) {
@@ -190,6 +207,8 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
   await expect(plotTab).toHaveCount(0);
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
   seen.deleted_at = new Date().toISOString();
+  seen.card_gone_ms = Date.now() - clicked;
+  await answerSeen;
 
   step('done');
   expect(external).toEqual([]);
