@@ -122,6 +122,7 @@ def test_a_kubeflow_user_makes_uses_scales_and_deletes_a_cluster_in_the_browser(
                  "our server answered while the DaskCluster was still there"))
 
         assert not api.get(f"{DASK_API}/namespaces/{NAMESPACE}/daskclusters")["items"]
+        assert nb.get(f"clusters/{cluster}").status_code == 404  # our server follows it too
         assert _pods(api) == [nb.pod]  # the notebook alone is left
         ours = {name: pod for name, pod in watch.pods.items() if pod["cluster"] == cluster}
         workers = sorted(n for n, p in ours.items() if p["component"] == "worker")

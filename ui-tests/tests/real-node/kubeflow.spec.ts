@@ -174,7 +174,7 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
       response.request().method() === 'DELETE' &&
       response.url().endsWith(`/rapids-kf/clusters/${name}`)
   );
-  const clicked = Date.now();
+  const deleteClicked = Date.now();
   await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
   // Which came first, the DELETE's answer or the card going (the stream's `deleted`): an
   // answer made after our server saw the DaskCluster gone carries no workers (0 desired).
@@ -184,7 +184,7 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
       status: response.status(),
       phase: body.phase,
       desired: body.workers?.desired,
-      ms: Date.now() - clicked
+      ms: Date.now() - deleteClicked
     };
   });
   try {
@@ -207,7 +207,7 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
   await expect(plotTab).toHaveCount(0);
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
   seen.deleted_at = new Date().toISOString();
-  seen.card_gone_ms = Date.now() - clicked;
+  seen.card_gone_ms = Date.now() - deleteClicked;
   await answerSeen;
 
   step('done');
