@@ -113,13 +113,16 @@ def test_a_kubeflow_user_makes_uses_scales_and_deletes_a_cluster_in_the_browser(
         print(f"spec {spec_s:.0f} s; the cluster's last pod gone from the API server {gone_s:.1f} s "
               f"after the card; seen by the spec: {json.dumps(seen)}")
         print("the DaskCluster on the API server (s from the spec's start):\n" + "\n".join(watch.lines(cluster)))
-        answer = seen["delete_answer"]
-        print(f"after the click: the DELETE's answer ({answer['status']} {answer['phase']}, "
-              f"{answer['desired']} workers desired) at {answer['ms']} ms, the card gone at "
-              f"{seen['card_gone_ms']} ms; "
-              + ("our server had seen the DaskCluster gone before it answered (the stream's "
-                 "`deleted` went out first)" if answer["desired"] == 0 else
-                 "our server answered while the DaskCluster was still there"))
+        answer = seen.get("delete_answer")
+        if answer is None:
+            print("the DELETE's answer was not seen by the spec")
+        else:
+            print(f"after the click: the DELETE's answer ({answer['status']} {answer['phase']}, "
+                  f"{answer['desired']} workers desired) at {answer['ms']} ms, the card gone at "
+                  f"{seen['card_gone_ms']} ms; "
+                  + ("our server had seen the DaskCluster gone before it answered (the stream's "
+                     "`deleted` went out first)" if answer["desired"] == 0 else
+                     "our server answered while the DaskCluster was still there"))
 
         assert not api.get(f"{DASK_API}/namespaces/{NAMESPACE}/daskclusters")["items"]
         assert nb.get(f"clusters/{cluster}").status_code == 404  # our server follows it too

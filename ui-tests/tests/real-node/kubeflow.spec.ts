@@ -169,24 +169,34 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
   await card.getByRole('button', { name: `Delete ${name}` }).click();
   const confirm = page.locator('.jp-Dialog');
   await expect(confirm).toContainText(`Delete ${name}?`);
-  const deleteAnswer = page.waitForResponse(
-    response =>
-      response.request().method() === 'DELETE' &&
-      response.url().endsWith(`/rapids-kf/clusters/${name}`)
-  );
   const deleteClicked = Date.now();
-  await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
   // Which came first, the DELETE's answer or the card going (the stream's `deleted`): an
   // answer made after our server saw the DaskCluster gone carries no workers (0 desired).
-  const answerSeen = deleteAnswer.then(async response => {
-    const body = await response.json().catch(() => ({}));
-    seen.delete_answer = {
-      status: response.status(),
-      phase: body.phase,
-      desired: body.workers?.desired,
-      ms: Date.now() - deleteClicked
-    };
+  // A listener, never a wait: a missed answer must not hold the test.
+  const answers: Promise<void>[] = [];
+  page.on('response', response => {
+    const path = new URL(response.url()).pathname;
+    if (
+      response.request().method() === 'DELETE' &&
+      path.endsWith(`/rapids-kf/clusters/${name}`)
+    ) {
+      const ms = Date.now() - deleteClicked;
+      answers.push(
+        response
+          .json()
+          .catch(() => ({}))
+          .then(body => {
+            seen.delete_answer = {
+              status: response.status(),
+              phase: body.phase,
+              desired: body.workers?.desired,
+              ms
+            };
+          })
+      );
+    }
   });
+  await confirm.getByRole('button', { name: 'Delete', exact: true }).click();
   try {
     await expect(card).toHaveCount(0, { timeout: 120000 });
   } catch (error) {
@@ -208,7 +218,7 @@ test('a KubeFlow user makes, uses, scales and deletes a cluster on real pods', a
   await expect(panel.getByText('No clusters yet.')).toBeVisible();
   seen.deleted_at = new Date().toISOString();
   seen.card_gone_ms = Date.now() - deleteClicked;
-  await answerSeen;
+  await Promise.all(answers);
 
   step('done');
   expect(external).toEqual([]);
