@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PORT ?= 8888
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: lab test need-root setup build test-python test-js test-controlplane test-browser screenshots clean
+.PHONY: lab test need-root setup build test-python test-js test-controlplane test-browser chromium screenshots screenshots-kubeflow clean
 
 ## Start JupyterLab with the extension (local backend unless Kubernetes is found).
 # Containers often run as root, where Jupyter refuses to start without --allow-root.
@@ -59,13 +59,14 @@ need-root:
 # runtime, CNI plugins and image tools; they are installed when missing, as Chromium is below.
 # Not root: the target stops at once with what to do instead.
 NODE_PACKAGES := containerd runc containernetworking-plugins debootstrap umoci iptables conntrack
-test-controlplane: setup need-root
+# Its browser test on the real node (test_real_browser.py) needs Chromium too (below).
+test-controlplane: setup need-root chromium
 	@for tool in containerd runc /usr/lib/cni/bridge debootstrap umoci iptables conntrack; do \
 		command -v $$tool >/dev/null || test -x $$tool || missing=1; done; \
 	if [ -n "$$missing" ]; then echo "installing Debian's $(NODE_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(NODE_PACKAGES); fi
 	bash tests/controlplane/build.sh
-	$(BIN)/python -m pytest -q -m controlplane tests/controlplane
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q -m controlplane tests/controlplane
 
 # The browser test needs Debian's Chromium (Playwright cannot download browsers here) and
 # starts its own JupyterLab on a free loopback port.
@@ -74,17 +75,26 @@ SCREENSHOT_DIR ?= $(CURDIR)/ui-tests/test-results/screenshots
 UI_PORT ?= $(shell $(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 
 ## Browser test: a person's clicks in a real JupyterLab (local backend), screenshots, UI latency.
-test-browser: build
-	@test -x $(CHROMIUM) || { \
-		echo "Chromium not found at $(CHROMIUM): installing Debian's chromium"; \
-		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+# (The same clicks on the real node's pods, tests/real-node/, run once in test-controlplane.)
+test-browser: build chromium
 	cd ui-tests && jlpm install --immutable
 	cd ui-tests && CHROMIUM_PATH=$(CHROMIUM) RAPIDS_KF_UI_PORT=$(UI_PORT) \
 		SCREENSHOT_DIR=$(SCREENSHOT_DIR) jlpm test
 
+chromium:
+	@test -x $(CHROMIUM) || { \
+		echo "Chromium not found at $(CHROMIUM): installing Debian's chromium"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
 ## Refresh docs/screenshots (light and dark) with the browser test.
 screenshots:
 	$(MAKE) test-browser SCREENSHOT_DIR=$(CURDIR)/docs/screenshots
+
+## Refresh docs/screenshots/kubeflow-*.png with the browser test on the real node (root).
+screenshots-kubeflow: setup need-root chromium
+	bash tests/controlplane/build.sh
+	CHROMIUM_PATH=$(CHROMIUM) SCREENSHOT_DIR=$(CURDIR)/docs/screenshots \
+		$(BIN)/python -m pytest -q -s -m controlplane tests/controlplane/test_real_browser.py
 
 clean:
 	rm -rf $(VENV) node_modules lib ui-tests/node_modules ui-tests/test-results jupyter_rapids_kf/labextension jupyter_rapids_kf/_version.py tsconfig.tsbuildinfo

@@ -167,8 +167,15 @@ export class ClusterListModel implements IDisposable {
     this._pending.set(name, { workers, sending: true, acknowledged: false });
     this._watch(name, 'scale');
     this._changed.emit();
+    const asked = this._removals;
     try {
       const cluster = await this._api.scaleCluster(name, workers);
+      if (this._goneSince(name, asked)) {
+        this._pending.delete(name);
+        this._unwatch(name, 'scale');
+        this._changed.emit();
+        return cluster;
+      }
       const pending = this._pending.get(name);
       if (pending?.workers === workers) {
         pending.sending = false;
@@ -193,16 +200,20 @@ export class ClusterListModel implements IDisposable {
   }
 
   async adapt(name: string, adapt: IAdapt | null): Promise<ICluster> {
+    const asked = this._removals;
     const cluster = await this._api.adaptCluster(name, adapt);
     this._pending.delete(name); // the scheduler decides the size now
-    this._apply(cluster);
+    this._apply(cluster, asked);
     return cluster;
   }
 
   async remove(name: string): Promise<ICluster> {
+    const asked = this._removals;
     const cluster = await this._api.deleteCluster(name);
-    this._watch(name, 'delete');
-    this._apply(cluster);
+    if (!this._goneSince(name, asked)) {
+      this._watch(name, 'delete');
+    }
+    this._apply(cluster, asked);
     return cluster;
   }
 
@@ -223,11 +234,22 @@ export class ClusterListModel implements IDisposable {
   /**
    * An answer to our own request. While the stream is live it already carries (or will
    * carry) this state, possibly newer, so only a cluster we do not know yet is taken.
+   * `asked` (the removal count when the request was sent): a cluster the stream or a list
+   * removed since then is gone, whatever the older answer says (a DELETE's answer saying
+   * Deleting often arrives after the stream's `deleted`: the operator was quicker).
    */
-  private _apply(cluster: ICluster): void {
+  private _apply(cluster: ICluster, asked?: number): void {
+    if (asked !== undefined && this._goneSince(cluster.name, asked)) {
+      return;
+    }
     if (this._feed.status !== 'live' || !this._clusters.has(cluster.name)) {
       this._upsert(cluster);
     }
+  }
+
+  /** Whether the stream (or a list) removed `name` after the removal count `asked`. */
+  private _goneSince(name: string, asked: number): boolean {
+    return (this._removedAt.get(name) ?? -1) > asked;
   }
 
   private _replace(clusters: ICluster[]): void {
@@ -245,6 +267,7 @@ export class ClusterListModel implements IDisposable {
   }
 
   private _upsert(cluster: ICluster, emit = true): void {
+    this._removedAt.delete(cluster.name); // it exists again: newer than the removal
     const before = this._clusters.get(cluster.name) ?? null;
     this._clusters.set(cluster.name, cluster);
     this._settle(cluster);
@@ -257,6 +280,7 @@ export class ClusterListModel implements IDisposable {
   }
 
   private _remove(name: string, emit = true): void {
+    this._removedAt.set(name, ++this._removals);
     const before = this._clusters.get(name) ?? null;
     this._clusters.delete(name);
     this._pending.delete(name);
@@ -376,6 +400,9 @@ export class ClusterListModel implements IDisposable {
   private _pending = new Map<string, IPendingScale>();
   private _watches = new Map<string, Map<WatchReason, number>>();
   private _createdHere = new Set<string>();
+  // Removals by the stream or a list, counted, and the count at each name's last one.
+  private _removals = 0;
+  private _removedAt = new Map<string, number>();
   private _environment: IEnvironment | null = null;
   private _environmentError = '';
   private _statusDetail = '';

@@ -15,6 +15,10 @@ module.exports = {
   retries: 0,
   workers: 1,
   outputDir: 'test-results',
+  testDir: 'tests',
+  // The KubeFlow test runs on the real node, started by the control-plane tier
+  // (real-node.config.js, tests/controlplane/test_real_browser.py).
+  testIgnore: 'real-node/**',
   use: {
     ...baseConfig.use,
     baseURL: `http://127.0.0.1:${port}`,

@@ -15,6 +15,8 @@ function setup(options: { standbyDelay?: number; watchLimit?: number } = {}) {
       phase: 'Scaling',
       workers: { desired: workers, ready: 2, pending: workers - 2 }
     });
+  let deleteAnswer: (name: string) => Promise<ICluster> = async name =>
+    cluster(name, { phase: 'Deleting' });
   const api: IClusterAPI = {
     getEnvironment: async () => environment(),
     listClusters: async () => [],
@@ -33,9 +35,9 @@ function setup(options: { standbyDelay?: number; watchLimit?: number } = {}) {
       calls.push(`adapt ${name} ${JSON.stringify(adapt)}`);
       return cluster(name, { adapt });
     },
-    deleteCluster: async name => {
+    deleteCluster: name => {
       calls.push(`delete ${name}`);
-      return cluster(name, { phase: 'Deleting' });
+      return deleteAnswer(name);
     },
     openEvents: async signal => {
       const stream = new FakeStream(signal);
@@ -57,6 +59,9 @@ function setup(options: { standbyDelay?: number; watchLimit?: number } = {}) {
     changes,
     answerScale: (answer: typeof scaleAnswer) => {
       scaleAnswer = answer;
+    },
+    answerDelete: (answer: typeof deleteAnswer) => {
+      deleteAnswer = answer;
     },
     live: async (clusters: ICluster[]) => {
       model.setVisible(true);
@@ -163,6 +168,44 @@ describe('ClusterListModel', () => {
         cluster('a', { workers: { desired: 4, ready: 2, pending: 2 } })
       )
     );
+    expect(t.model.pending('a')).toBeNull();
+    t.model.dispose();
+  });
+
+  it('a cluster the stream said was deleted does not come back with the answer to the delete', async () => {
+    // The operator can drop its finalizer before the DELETE's answer reaches the browser:
+    // the stream's `deleted` comes first, then the answer still says Deleting.
+    const t = setup();
+    await t.live([cluster('a'), cluster('b')]);
+    let release: (c: ICluster) => void = () => undefined;
+    t.answerDelete(() => new Promise(resolve => (release = resolve)));
+    const done = t.model.remove('a');
+    await t.push(sse('deleted', { name: 'a', namespace: 'local' }));
+    release(cluster('a', { phase: 'Deleting' }));
+    expect((await done).phase).toBe('Deleting');
+    expect(t.model.find('a')).toBeUndefined();
+    expect(t.model.clusters.map(c => c.name)).toEqual(['b']);
+    expect(t.changes).toEqual([
+      'a: new -> Running',
+      'b: new -> Running',
+      'a: Running -> gone'
+    ]);
+    // A later cluster of the same name is shown as usual.
+    await t.push(sse('cluster', cluster('a', { phase: 'Creating' })));
+    expect(t.model.find('a')?.phase).toBe('Creating');
+    t.model.dispose();
+  });
+
+  it('a scale answered after the stream said the cluster was deleted does not bring it back', async () => {
+    const t = setup();
+    await t.live([cluster('a')]);
+    let release: (c: ICluster) => void = () => undefined;
+    t.answerScale(() => new Promise(resolve => (release = resolve)));
+    const done = t.model.scale('a', 3);
+    await t.push(sse('deleted', { name: 'a', namespace: 'local' }));
+    release(cluster('a', { workers: { desired: 3, ready: 2, pending: 1 } }));
+    await done;
+    expect(t.model.find('a')).toBeUndefined();
     expect(t.model.pending('a')).toBeNull();
     t.model.dispose();
   });

@@ -293,7 +293,9 @@ class RealNode:
         for var in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
             env.pop(var, None)
         proc = self._proc("operator-real-node", self.in_cluster_dns([
-            sys.executable, "-m", "kopf", "run", "--standalone",
+            # --verbose: kopf's debug lines (a deletion waiting on a timer, retries and their
+            # delays) are what tells why a DaskCluster stays, when a test finds one that does.
+            sys.executable, "-m", "kopf", "run", "--standalone", "--verbose",
             f"--namespace={REAL_NAMESPACE_GLOB}", f"--liveness=http://127.0.0.1:{port}/healthz",
             str(HERE / "operator_real.py")]), env=env)
         proc.wait_until(lambda: _get(f"http://127.0.0.1:{port}/healthz") == 200, timeout, "alive")

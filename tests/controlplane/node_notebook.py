@@ -10,6 +10,11 @@ Tests talk to it as a browser would: the token once in the URL, then the login c
 `_xsrf` (``NotebookPod.get/post/...``), and run code in its kernels through the kernels
 REST API and websocket (``NotebookPod.run``). Every address is the Service's ClusterIP,
 which the machine routes onto the node's bridge.
+
+``kubeflow_login=True`` starts it as KubeFlow's images do instead: the command of
+docs/notebook-image/Dockerfile (no token, no password, any origin), as KubeFlow's `jovyan`
+(uid 1000, fsGroup 100) with a workspace volume at /home/jovyan; every request then carries
+`kubeflow-userid` as Istio's gateway adds it (gateway.py does the same for a browser).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import secrets
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -26,16 +32,29 @@ from websockets.sync.client import connect
 from .kubeflow_notebook import NOTEBOOKS, create_notebook, install_crd
 
 ADMIN_CONFIG = "rapids-kf-admin"
+DOCKERFILE = Path(__file__).resolve().parents[2] / "docs" / "notebook-image" / "Dockerfile"
+KUBEFLOW_USER = "user@example.com"  # the identity Istio's gateway passes on
+GATEWAY_HEADERS = {"kubeflow-userid": KUBEFLOW_USER}
+
+
+def documented_command() -> list[str]:
+    """The CMD of docs/notebook-image/Dockerfile: how the image we tell users to build starts."""
+    cmd = [line for line in DOCKERFILE.read_text().splitlines() if line.startswith("CMD [")]
+    assert len(cmd) == 1, f"{DOCKERFILE} must have one CMD in exec form"
+    return json.loads(cmd[0].removeprefix("CMD"))
 
 
 class NotebookPod:
-    def __init__(self, node, namespace: str, name: str = "nb", admin: dict[str, Any] | None = None):
+    def __init__(self, node, namespace: str, name: str = "nb", admin: dict[str, Any] | None = None,
+                 kubeflow_login: bool = False, server_config: dict[str, Any] | None = None):
         self.node, self.api = node, node.cp.api
         self.namespace, self.name = namespace, name
         self.admin = admin or {}
+        self.server_config = server_config or {}  # more of /etc/jupyter's config than c.RapidsKF
         self.prefix = f"/notebook/{namespace}/{name}"
         self.pod = f"{name}-0"
-        self.token = secrets.token_hex(16)
+        self.kubeflow_login = kubeflow_login
+        self.token = "" if kubeflow_login else secrets.token_hex(16)
         self.http: httpx.Client | None = None
         self.url = ""
 
@@ -46,15 +65,23 @@ class NotebookPod:
         image = self.node.notebook_image
         api.apply({"apiVersion": "v1", "kind": "ConfigMap",
                    "metadata": {"name": ADMIN_CONFIG, "namespace": ns},
-                   "data": {"jupyter_server_config.json": json.dumps({"RapidsKF": self.admin})}})
-        api.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": f"{self.name}-token", "namespace": ns},
-                   "stringData": {"token": self.token}})
-        create_notebook(api, ns, self.name, image, timeout=timeout, container={
-            "env": [{"name": "JUPYTER_TOKEN", "valueFrom": {"secretKeyRef": {
-                "name": f"{self.name}-token", "key": "token"}}}],
-            "ports": [{"name": "notebook-port", "containerPort": 8888, "protocol": "TCP"}],
-            "volumeMounts": [{"name": ADMIN_CONFIG, "mountPath": "/etc/jupyter"}],
-        }, pod={"volumes": [{"name": ADMIN_CONFIG, "configMap": {"name": ADMIN_CONFIG}}]})
+                   "data": {"jupyter_server_config.json": json.dumps(
+                       {**self.server_config, "RapidsKF": self.admin})}})
+        container = {"ports": [{"name": "notebook-port", "containerPort": 8888, "protocol": "TCP"}],
+                     "volumeMounts": [{"name": ADMIN_CONFIG, "mountPath": "/etc/jupyter"}]}
+        pod = {"volumes": [{"name": ADMIN_CONFIG, "configMap": {"name": ADMIN_CONFIG}}]}
+        if self.kubeflow_login:
+            container["command"] = documented_command()
+            container["volumeMounts"].append({"name": "workspace", "mountPath": "/home/jovyan"})
+            pod["volumes"].append({"name": "workspace", "emptyDir": {}})
+            pod["securityContext"] = {"runAsUser": 1000, "runAsGroup": 100, "fsGroup": 100}
+        else:
+            api.apply({"apiVersion": "v1", "kind": "Secret",
+                       "metadata": {"name": f"{self.name}-token", "namespace": ns},
+                       "stringData": {"token": self.token}})
+            container["env"] = [{"name": "JUPYTER_TOKEN", "valueFrom": {"secretKeyRef": {
+                "name": f"{self.name}-token", "key": "token"}}}]
+        create_notebook(api, ns, self.name, image, timeout=timeout, container=container, pod=pod)
         # The Service KubeFlow's notebook controller makes (the Istio VirtualService sends
         # /notebook/<ns>/<name>/ to it).
         service = api.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": self.name, "namespace": ns},
@@ -68,19 +95,22 @@ class NotebookPod:
         was made anew: a new server has a new cookie secret)."""
         if self.http is not None:
             self.http.close()
-        self.http = httpx.Client(base_url=self.url, timeout=30, trust_env=False)
+        self.http = httpx.Client(base_url=self.url, timeout=30, trust_env=False,
+                                 headers=GATEWAY_HEADERS if self.kubeflow_login else None)
         deadline = time.monotonic() + timeout
         while True:  # the pod runs before JupyterLab serves (and the Service's rule appears)
             try:
-                if self.http.get("/api/status", headers=self.token_header()).status_code == 200:
+                if self.http.get("/api/status", headers=self.token_header() if self.token else None).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
                 raise AssertionError(f"the notebook never served {self.url}; log:\n{self.log()[-3000:]}")
             time.sleep(1)
-        # Log in as a browser does: the token once, then the cookie (and _xsrf for writes).
-        self.http.get(f"/lab?token={self.token}", follow_redirects=True).raise_for_status()
+        # Log in as a browser does: the token once (none on KubeFlow), then the cookie (and
+        # _xsrf for writes).
+        self.http.get(f"/lab?token={self.token}" if self.token else "/lab",
+                      follow_redirects=True).raise_for_status()
         return self
 
     def stop(self) -> None:
@@ -94,12 +124,21 @@ class NotebookPod:
         self.api.wait_for(lambda: not self.api.exists(f"{pods}/{self.pod}"), 120,
                           f"notebook pod {self.pod} to go")
 
+    def pod_ip(self) -> str:
+        return self.api.get(f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}")["status"]["podIP"]
+
     def log(self) -> str:
         resp = self.api.http.get(f"/api/v1/namespaces/{self.namespace}/pods/{self.pod}/log")
         return resp.text
 
     def token_header(self) -> dict[str, str]:
         return {"Authorization": f"token {self.token}"}
+
+    def _ws_headers(self) -> dict[str, str]:
+        """A websocket's login: the token, or on KubeFlow the gateway's header and the cookies."""
+        if not self.kubeflow_login:
+            return self.token_header()
+        return {**GATEWAY_HEADERS, "Cookie": "; ".join(f"{k}={v}" for k, v in self.http.cookies.items())}
 
     # --- as a browser: cookie, and _xsrf on writes ---------------------------------------
     def _xsrf(self) -> dict[str, str]:
@@ -134,7 +173,7 @@ class NotebookPod:
         kernel = resp.json()["id"]
         try:
             ws_url = self.url.replace("http://", "ws://", 1) + f"/api/kernels/{kernel}/channels"
-            with connect(f"{ws_url}?session_id={uuid.uuid4().hex}", additional_headers=self.token_header(),
+            with connect(f"{ws_url}?session_id={uuid.uuid4().hex}", additional_headers=self._ws_headers(),
                          open_timeout=60) as ws:
                 return _execute(ws, code, timeout)
         finally:

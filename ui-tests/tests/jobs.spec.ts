@@ -6,13 +6,7 @@
  * And Export as pipeline: the compiled KubeFlow Pipelines YAML appears next to the notebook.
  */
 import { expect, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as path from 'path';
-
-const SCREENSHOTS =
-  process.env.SCREENSHOT_DIR ??
-  path.resolve(__dirname, '..', 'test-results', 'screenshots');
-const PANEL_ID = 'jp-RapidsKF-sidebar';
+import { PANEL_ID, shoot } from './helpers';
 
 function notebook(...cells: { source: string; tags?: string[] }[]): string {
   return JSON.stringify({
@@ -112,11 +106,7 @@ test('a notebook runs as a job from the file browser; the Jobs list follows it',
   await expect(broken.getByRole('alert')).toHaveText(
     'ZeroDivisionError: division by zero'
   );
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await panel.locator('.jp-RapidsKF-jobs').screenshot({
-    path: path.join(SCREENSHOTS, 'jobs-light.png'),
-    animations: 'disabled'
-  });
+  await shoot(panel.locator('.jp-RapidsKF-jobs'), 'jobs-light.png');
 
   // Its log, in a tab.
   const etl = panel.locator(`.jp-RapidsKF-jobCard[data-job-name="${name}"]`);

@@ -4,13 +4,7 @@
  * with the scheduler and each worker's steps. Takes the screenshot of docs/lifecycle.md.
  */
 import { expect, test } from '@jupyterlab/galata';
-import * as fs from 'fs';
-import * as path from 'path';
-
-const SCREENSHOTS =
-  process.env.SCREENSHOT_DIR ??
-  path.resolve(__dirname, '..', 'test-results', 'screenshots');
-const PANEL_ID = 'jp-RapidsKF-sidebar';
+import { PANEL_ID, shoot } from './helpers';
 
 test('the card counts down an idle cluster and shows its start-up', async ({
   page
@@ -42,11 +36,7 @@ test('the card counts down an idle cluster and shows its start-up', async ({
   await expect(table.locator('caption')).toHaveText(/^Started in \d/);
   await expect(table.getByText('registered with the scheduler')).toHaveCount(3);
   await expect(table.getByText('ready', { exact: true })).toHaveCount(1);
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  await card.screenshot({
-    path: path.join(SCREENSHOTS, 'startup-light.png'),
-    animations: 'disabled'
-  });
+  await shoot(card, 'startup-light.png');
 
   await card.getByRole('button', { name: 'Delete idle-etl' }).click();
   const confirm = page.locator('.jp-Dialog');

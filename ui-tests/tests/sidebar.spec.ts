@@ -6,65 +6,17 @@
  * drives the sidebar's "New GPU cluster" flow with a CPU cluster, not a GPU one. Along the
  * way it takes the screenshots of docs/ui.md and measures how fast server-side changes show.
  */
-import { expect, IJupyterLabPageFixture, test } from '@jupyterlab/galata';
-import { Locator } from '@playwright/test';
-import * as fs from 'fs';
-import * as path from 'path';
+import { expect, test } from '@jupyterlab/galata';
+import {
+  dragSliderTo,
+  PANEL_ID,
+  requestsOffLoopback,
+  shoot,
+  stepClock
+} from './helpers';
 
-// `make screenshots` sets SCREENSHOT_DIR to docs/screenshots; a plain run keeps the tree clean.
-const SCREENSHOTS =
-  process.env.SCREENSHOT_DIR ??
-  path.resolve(__dirname, '..', 'test-results', 'screenshots');
 const LATENCY_SAMPLES = Number(process.env.LATENCY_SAMPLES ?? 20);
 const LATENCY_SCALE_SAMPLES = Number(process.env.LATENCY_SCALE_SAMPLES ?? 6);
-const PANEL_ID = 'jp-RapidsKF-sidebar';
-
-async function shoot(target: Locator, name: string): Promise<void> {
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
-  const file = path.join(SCREENSHOTS, name);
-  await target.screenshot({ path: file, animations: 'disabled' });
-  const size = fs.statSync(file).size;
-  expect(size, `${name} must stay small`).toBeLessThan(300 * 1024);
-}
-
-/** Drags the slider's thumb with the mouse until it shows `value`, then releases it. */
-async function dragSliderTo(
-  page: IJupyterLabPageFixture,
-  slider: Locator,
-  value: number
-): Promise<void> {
-  const thumb = slider.locator('.thumb-container');
-  const track = slider.locator('.track');
-  const thumbBox = (await thumb.boundingBox())!;
-  const trackBox = (await track.boundingBox())!;
-  const max = Number(await slider.getAttribute('max'));
-  const y = thumbBox.y + thumbBox.height / 2;
-  await page.mouse.move(thumbBox.x + thumbBox.width / 2, y);
-  await page.mouse.down();
-  let x = trackBox.x + (trackBox.width * value) / max;
-  await page.mouse.move(x, y, { steps: 8 });
-  // Rounding may land on a neighbour: nudge a pixel at a time, as a person would.
-  for (let i = 0; i < 40; i++) {
-    const now = Number(await slider.evaluate((node: any) => node.value));
-    if (now === value) {
-      break;
-    }
-    x += now < value ? 1 : -1;
-    await page.mouse.move(x, y);
-  }
-  expect(Number(await slider.evaluate((node: any) => node.value))).toBe(value);
-  await page.mouse.up();
-}
-
-let clock = Date.now();
-let current = 'open the panel';
-/** Logs how long the step that just ended took, to see where the time goes. */
-function step(next: string): void {
-  const now = Date.now();
-  console.log(`  ${current}: ${((now - clock) / 1000).toFixed(1)} s`);
-  clock = now;
-  current = next;
-}
 
 // Whatever happened, leave no cluster running behind the test.
 test.afterEach(async ({ request }) => {
@@ -89,15 +41,8 @@ test('a new user creates, scales, uses and deletes a cluster (a CPU LocalCluster
 }) => {
   const started = Date.now();
   // Every request of the page (and its frames) stays on this machine's loopback.
-  const external: string[] = [];
-  page.context().on('request', request => {
-    const url = request.url();
-    if (!/^(https?|wss?):\/\/127\.0\.0\.1[:/]|^(data|blob|about):/.test(url)) {
-      external.push(url);
-    }
-  });
-  clock = started;
-  current = 'open the panel';
+  const external = requestsOffLoopback(page);
+  const step = stepClock('open the panel');
 
   // 1. Open the panel (its tab comes after the file browser and running sessions):
   // it says where clusters run.
