@@ -9,10 +9,8 @@ submits it again), and that nothing of the cluster is left after its delete.
 
 from __future__ import annotations
 
-import sys
 import time
 
-import cloudpickle
 import pytest
 
 from .node_server import server_fixture, wait_cluster_pods_gone
@@ -29,8 +27,6 @@ EXPECTED = sum(i * i for i in range(TASKS))
 
 # Short operator timeouts, so that the card names a stopped operator within the test.
 server = server_fixture(NAMESPACE, operator_timeout=10, deletion_timeout=10)
-# The workers cannot import this test module: its task functions travel by value.
-cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 
 @pytest.fixture
@@ -90,11 +86,28 @@ def _workers(client, n: int, timeout: float = 120) -> dict:
                     f"{n} workers registered with the scheduler")
 
 
-def slow_square(i: int) -> int:
-    import time as t
+def _functions():
+    """The functions the workers run, made here so that they travel by value: the workers
+    cannot import this test module (a module-level function, even registered with
+    cloudpickle.register_pickle_by_value, failed there with "Error during deserialization of
+    the task graph")."""
 
-    t.sleep(1)
-    return i * i
+    def slow_square(i):
+        import time as t
+
+        t.sleep(1)
+        return i * i
+
+    def hog():
+        """Grows until the kernel kills the process at the container's memory limit."""
+        chunks = []
+        while True:
+            chunks.append(b"x" * (32 << 20))
+
+    return slow_square, hog
+
+
+slow_square, hog = _functions()
 
 
 def _start(client):
@@ -143,13 +156,6 @@ def test_a_deleted_worker_pod_is_replaced_and_the_card_says_so(make_cluster, ser
         assert "Dask recomputes what it held" in note and card["reasons"] == []
         # The replacement joined under the same Dask name.
         assert victim in {w["name"] for w in _workers(client, 2).values()}
-
-
-def hog() -> None:
-    """Grows until the kernel kills the process at the container's memory limit."""
-    chunks = []
-    while True:
-        chunks.append(b"x" * (32 << 20))
 
 
 def test_a_worker_over_its_memory_limit_is_oomkilled_restarted_and_the_card_names_the_limit(
@@ -296,21 +302,6 @@ def _made_once(cp, name: str) -> None:
     assert len(_pods(cp, name, "scheduler")) == 1 and len(_pods(cp, name, "worker")) == 2
 
 
-def test_the_api_server_restarted_during_a_create_the_card_catches_up_and_nothing_is_made_twice(
-        make_cluster, server, control_plane):
-    created = make_cluster("apirs", wait=False, lifetime=900)
-    assert created["phase"] == "Creating"
-    control_plane.restart("kube-apiserver", down_s=3)
-    # Our server's watches reconnect (after 410 Gone they list again): the card reaches Running.
-    card = server.wait_for_cluster("apirs", lambda c: _running(c) and c["reasons"] == [], 240,
-                                   "Running 2/2 after the API server restart")
-    assert card["created"] == created["created"] and card["lifetime"] == 900
-    _made_once(control_plane, "apirs")
-    with _client(control_plane, "apirs") as client:
-        _workers(client, 2)
-        assert client.submit(sum, client.map(slow_square, range(10), pure=False)).result(timeout=120) == 285
-
-
 def test_our_server_restarted_between_create_and_running_the_card_comes_back_with_its_lifetime(
         make_cluster, server, control_plane):
     created = make_cluster("jrs", wait=False, lifetime=900)
@@ -322,5 +313,28 @@ def test_our_server_restarted_between_create_and_running_the_card_comes_back_wit
         assert card[key] == created[key], (key, card[key], created[key])
     _made_once(control_plane, "jrs")
     with _client(control_plane, "jrs") as client:
+        _workers(client, 2)
+        assert client.submit(sum, client.map(slow_square, range(10), pure=False)).result(timeout=120) == 285
+
+
+def test_the_api_server_restarted_during_a_create_the_card_catches_up_and_nothing_is_made_twice(
+        make_cluster, server, control_plane, real_node):
+    created = make_cluster("apirs", wait=False, lifetime=900)
+    assert created["phase"] == "Creating"
+    control_plane.restart("kube-apiserver", down_s=3)
+    # Our server's watches reconnect (after 410 Gone they list again): the card reaches Running.
+    try:
+        card = server.wait_for_cluster("apirs", lambda c: _running(c) and c["reasons"] == [], 240,
+                                       "Running 2/2 after the API server restart")
+    except AssertionError as err:
+        log = (real_node.logs / "operator-real-node.log").read_text().splitlines()
+        # Later tests need an operator that acts: start it anew (what the card tells the admin).
+        real_node.procs["operator-real-node"].stop()
+        real_node.start_operator()
+        raise AssertionError(f"{err}\noperator log since the restart (last 40 lines):\n"
+                             + "\n".join(log[-40:])) from None
+    assert card["created"] == created["created"] and card["lifetime"] == 900
+    _made_once(control_plane, "apirs")
+    with _client(control_plane, "apirs") as client:
         _workers(client, 2)
         assert client.submit(sum, client.map(slow_square, range(10), pure=False)).result(timeout=120) == 285
