@@ -2,6 +2,7 @@
 
     python benchmarks/gpu_etl.py [--sizes 50M,200M,800M] [--pandas-max-rows 200M]
                                  [--repeat 3] [--data DIR] [--json out.json]
+                                 [--gpus 1,2,4,8] [--protocol tcp,ucx] [--resume] [--dry-run]
 
 Starts a Jupyter server on 127.0.0.1 with this extension (local backend) and, for each
 size, times examples/etl.py (filter, two joins, two group-bys, results written to Parquet)
@@ -13,8 +14,16 @@ on these engines, all reading the same Parquet files:
                 worker given its share of 85% of the memory so nothing spills, at least two
                 partitions per thread; the best layout is the baseline
   cudf          cuDF in one process, with an RMM pool
-  dask-cudf     a GPU cluster created through the REST API: LocalCUDACluster, one worker
-                per GPU, RMM pool
+  dask-cudf     GPU clusters created through the REST API: LocalCUDACluster, one worker
+                per GPU, RMM pool; one cluster per GPU count of --gpus and protocol of
+                --protocol (tcp, ucx), the scaling leg (scaling.py: efficiency = time at
+                the base count / (N / base x time at N GPUs), base 1 GPU where it ran)
+
+Order: the dataset, then dask-cuDF (the project's path: a time limit cuts the CPU side, not
+it), cuDF, the CPU layouts, pandas. The JSON is written after every run; `--resume` keeps the
+results already in `--json` and runs only the missing ones, so the same command, repeated
+under a time limit, finishes a run too long for one limit. `--dry-run` runs the same flow on
+the CPU (the scaling leg on CPU clusters of N workers, small sizes): a flow check, no figure.
 
 Each engine (pandas too) loads a size once (Dask: read and persisted on the workers), runs
 the ETL once to warm up, then `--repeat` times; min, median and max are reported, with the
@@ -48,10 +57,15 @@ sys.path.insert(0, str(EXAMPLES))
 import etl  # noqa: E402
 from benchmark_server import JupyterServer  # noqa: E402
 from run_facts import RunFacts  # noqa: E402
+from scaling import scaling_table, target  # noqa: E402
 from spread import compare, spread, times  # noqa: E402
 
 TARGET_VS_CPU = 10.0  # dask-cuDF at least this much faster than Dask on all CPU cores
 TARGET_VS_CUDF = 3.0  # and at most this much slower than cuDF in one process
+DRY_SIZES = "1M,2M"
+DRY_NOTE = ("DRY RUN (--dry-run): a CPU flow check of this script on CPU clusters of N single-threaded "
+            "workers; it shows that the scaling leg, the partial JSON and the efficiency table work, "
+            "and is no GPU figure")
 
 
 class Server(JupyterServer):
@@ -74,16 +88,19 @@ class Server(JupyterServer):
 
     def create_cluster(self, body: dict, timeout: float = 300) -> dict:
         self.api("POST", "clusters", body)
+        return self.wait_running(body["name"], timeout)
+
+    def wait_running(self, name: str, timeout: float = 300) -> dict:
         deadline = time.monotonic() + timeout
         cluster: dict = {}
         while time.monotonic() < deadline:
-            cluster = self.api("GET", f"clusters/{body['name']}")
+            cluster = self.api("GET", f"clusters/{name}")
             if cluster["phase"] == "Running":
                 return cluster
             if cluster["phase"] == "Failed":
                 break
             time.sleep(0.5)
-        raise RuntimeError(f"cluster {body['name']} did not start: {cluster}")
+        raise RuntimeError(f"cluster {name} did not start: {cluster}")
 
     def delete_cluster(self, name: str, timeout: float = 120) -> None:
         self.api("DELETE", f"clusters/{name}")
@@ -233,7 +250,8 @@ def human(rows: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="50M,200M,800M", help="order rows, comma-separated")
+    parser.add_argument("--sizes", default=None, help="order rows, comma-separated (default 50M,200M,800M; "
+                        f"--dry-run: {DRY_SIZES})")
     parser.add_argument("--pandas-max-rows", default="200M", help="pandas runs up to this size")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--data", default=None, help="dataset directory (default: a temporary one)")
@@ -243,8 +261,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu-worker-memory", default=None,
                         help="memory limit per CPU worker (default: 85%% of the memory over the workers)")
     parser.add_argument("--engines", default="pandas,dask-cpu,cudf,dask-cudf")
+    parser.add_argument("--gpus", default=None,
+                        help="GPU counts of the dask-cuDF scaling runs, e.g. 1,2,4,8 (default: every GPU); "
+                        "counts above the machine's are skipped")
+    parser.add_argument("--protocol", default="tcp", help="protocols of the scaling runs: tcp, ucx or tcp,ucx")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="a CPU flow check: the scaling runs on CPU clusters of N single-threaded workers "
+                        "(--gpus counts workers), small sizes, no GPU engine; no figure of it is a GPU figure")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the results already in --json and run only what is missing")
     parser.add_argument("--rows-per-file", default="25M", help="every size must be a multiple of this")
-    parser.add_argument("--json", default=None, help="write the results here")
+    parser.add_argument("--json", default=None, help="write the results here (after every run)")
     parser.add_argument("--from-json", nargs="+", metavar="FILE",
                         help="measure nothing: print the table and the rule's verdict for kept raw files")
     args = parser.parse_args(argv)
@@ -253,9 +280,12 @@ def main(argv: list[str] | None = None) -> int:
 
     # A `timeout` or Ctrl-C still stops the server, which stops the clusters it started.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    sizes = sorted(etl.parse_rows(s) for s in args.sizes.split(","))
+    sizes = sorted(etl.parse_rows(s) for s in (args.sizes or (DRY_SIZES if args.dry_run else "50M,200M,800M")).split(","))
     pandas_max = etl.parse_rows(args.pandas_max_rows)
     engines = set(args.engines.split(","))
+    if args.dry_run:
+        engines -= {"cudf", "dask-cudf"}
+    protocols = [p.strip() for p in args.protocol.split(",") if p.strip()]
     facts = RunFacts()
     workdir = Path(tempfile.mkdtemp(prefix="gpu-etl-"))
     data = Path(args.data) if args.data else workdir / "data"
@@ -264,11 +294,23 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/gpu_etl.py " + " ".join(argv if argv is not None else sys.argv[1:]),
         "sizes": sizes, "repeat": args.repeat, "warmup": 1, "versions": versions(),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform()},
-        "results": [], "skipped": [], "errors": [],
+        "dry_run": args.dry_run, "protocols": protocols,
+        "results": [], "skipped": [], "errors": [], "complete": False,
     }
+    if args.dry_run:
+        report["note"] = DRY_NOTE
+    if args.resume and args.json and Path(args.json).exists():
+        kept = json.loads(Path(args.json).read_text())
+        report["results"] = kept.get("results", [])
+        report["resumed_from"] = {"runs": len(report["results"]), "command": kept.get("command"),
+                                  "errors": kept.get("errors", [])}
+        for key in ("dataset", "environment", "cpu_layouts", "gpu_clusters"):
+            if key in kept:
+                report[key] = kept[key]
+    done = {run_key(r) for r in report["results"]}
 
     def save() -> None:
-        if args.json:
+        if args.json:  # after every run: a limit that stops the command keeps what finished
             report["machine_facts"] = facts.finish()
             Path(args.json).write_text(json.dumps(report, indent=1))
 
@@ -281,52 +323,119 @@ def main(argv: list[str] | None = None) -> int:
             save()
             return None
 
-    def record(result: dict | None) -> None:
+    def record(result: dict | None, **labels) -> None:
         if result:
+            result.update(labels)
             result["rows_human"] = human(result["rows"])
             report["results"].append(result)
+            done.add(run_key(result))
             result.setdefault("spread_s", spread(result["times_s"]))
             sp = result["spread_s"]
-            print(f"{result['engine']:>10} {result.get('layout', ''):>5} {human(result['rows']):>6}: "
+            print(f"{result['engine']:>10} {result.get('layout', ''):>9} {human(result['rows']):>6}: "
                   f"etl median {sp['median']:.3f}s (min {sp['min']:.3f}, max {sp['max']:.3f}; "
                   f"load {result['load_s']:.2f}s; spilled {result.get('spilled_bytes')})", flush=True)
             save()
 
+    def todo(engine: str, layout: str, rows: int) -> bool:
+        return (engine, layout, rows) not in done
+
     server = Server(workdir)
     try:
         environment = server.api("GET", "environment")
-        report["environment"] = {k: environment.get(k) for k in ("backend", "gpus", "gpus_available", "notes")}
-        gpus = environment.get("gpus") or []
-        report["machine"]["gpus"] = [g["name"] for g in gpus]
-        report["machine"]["gpu_memory"] = [g["memory_total"] for g in gpus]
-        print(f"{len(gpus)} GPU(s): {', '.join(g['name'] for g in gpus) or 'none'}; {os.cpu_count()} CPUs", flush=True)
+        report["environment"] = {k: environment.get(k) for k in ("backend", "gpus", "gpus_available", "notes",
+                                                                 "protocols")}
+        gpus = [] if args.dry_run else environment.get("gpus") or []
+        report["machine"]["gpus"] = [g["name"] for g in environment.get("gpus") or []]
+        report["machine"]["gpu_memory"] = [g["memory_total"] for g in environment.get("gpus") or []]
+        print(f"{len(gpus)} GPU(s): {', '.join(g['name'] for g in gpus) or 'none'}; {os.cpu_count()} CPUs"
+              + ("; DRY RUN on the CPU: a flow check, no GPU figure" if args.dry_run else ""), flush=True)
         from distributed import Client
 
-        # Dask on every core, in each layout; the first also generates the dataset in parallel.
         layouts = [tuple(int(n) for n in layout.split("x")) for layout in args.cpu_layouts.split(",")]
-        report["cpu_layouts"] = []
-        for n, (workers, threads) in enumerate(layouts):
-            name = f"bench-cpu-{workers}x{threads}"
-            memory = args.cpu_worker_memory or f"{max(1024, int(total_memory() * 0.85 / workers / 2**20))}Mi"
+        memory_of = lambda workers: args.cpu_worker_memory or f"{max(1024, int(total_memory() * 0.85 / workers / 2**20))}Mi"  # noqa: E731
+
+        # The dataset first, on a CPU cluster of the first layout (skipped files already there).
+        workers, threads = layouts[0]
+        cpu = server.create_cluster({"name": "bench-generate", "workers": workers, "gpus_per_worker": 0,
+                                     "cpu": str(threads), "memory": memory_of(workers), "idle_timeout": 0})
+        with Client(cpu["scheduler"]["address"]) as client:
+            etl.ship(client)
+            start = time.perf_counter()
+            report["dataset"] = etl.generate(data, sizes[-1], client=client,
+                                             rows_per_file=etl.parse_rows(args.rows_per_file))
+            report["dataset"]["generate_s"] = time.perf_counter() - start
+            print(f"dataset: {report['dataset']}", flush=True)
+        server.delete_cluster("bench-generate")
+
+        # dask-cuDF (the project's path) first, so that a time limit cuts the CPU side, not it:
+        # every GPU count and protocol of --gpus and --protocol, each cluster made through the API.
+        scaling = "dask-cudf" in engines and gpus or args.dry_run
+        if scaling:
+            available = len(gpus) if gpus else os.cpu_count() or 1
+            counts = sorted({int(n) for n in args.gpus.split(",")}) if args.gpus else [available]
+            for n in [n for n in counts if n > available]:
+                report["skipped"].append(f"{n} {'GPUs' if gpus else 'workers'}: this machine has {available}")
+            counts = [n for n in counts if n <= available]
+            report.setdefault("gpu_clusters", [])
+            for n in counts:
+                for protocol in protocols:
+                    engine, layout = ("dask-cudf" if gpus else "dask-cpu-n"), f"{n}{'gpu' if gpus else 'w'}-{protocol}"
+                    wanted = [rows for rows in sizes if todo(engine, layout, rows)]
+                    if not wanted:
+                        continue
+                    body = ({"workers": n, "gpus_per_worker": 1} if gpus else
+                            {"workers": n, "gpus_per_worker": 0, "cpu": "1", "memory": memory_of(n)})
+                    body |= {"name": f"bench-{layout}", "idle_timeout": 0, "protocol": protocol}
+                    code, answer, _ = server.request("POST", "/rapids-kf/clusters", body)
+                    if code == 400:  # e.g. ucx on CPU workers, or without distributed-ucxx
+                        report["skipped"].append(f"{layout}: the server refused it: {answer['error']['message']}")
+                        print(f"-- {layout}: refused: {answer['error']['message']}", flush=True)
+                        save()
+                        continue
+                    if code != 202:
+                        report["errors"].append(f"{layout}: create answered {code} {answer}")
+                        continue
+                    cluster = attempt(f"{layout} start", server.wait_running, body["name"])
+                    if cluster is None:
+                        attempt(f"{layout} delete", server.delete_cluster, body["name"])
+                        continue
+                    report["gpu_clusters"].append({"layout": layout} | {
+                        k: cluster.get(k) for k in ("workers", "worker_command", "gpus_per_worker", "memory",
+                                                    "protocol", "scheduler")})
+                    with Client(cluster["scheduler"]["address"]) as client:
+                        etl.ship(client)
+                        backend = "cudf" if gpus else "pandas"
+                        for rows in wanted:
+                            result = attempt(f"{layout} {human(rows)}", on_cluster, client, data, backend, rows,
+                                             args.repeat, 1, workdir / f"out-{layout}")
+                            if result:
+                                result["engine"] = engine
+                            record(result, layout=layout, gpus=n, protocol=protocol)
+                    attempt(f"{layout} delete", server.delete_cluster, body["name"])
+
+        if gpus and "cudf" in engines:
+            for rows in sizes:
+                if todo("cudf-single", "", rows) and todo("cudf", "", rows):
+                    record(attempt(f"cudf {human(rows)}", single_process, data, "cudf", rows, args.repeat, 1,
+                                   workdir / "out-cudf"))
+
+        # Dask on every core, in each layout.
+        report.setdefault("cpu_layouts", [])
+        for workers, threads in layouts if "dask-cpu" in engines else ():
+            layout = f"{workers}x{threads}"
+            wanted = [rows for rows in sizes if todo("dask-cpu", layout, rows)]
+            if not wanted:
+                continue
+            name = f"bench-cpu-{layout}"
             cpu = server.create_cluster({"name": name, "workers": workers, "gpus_per_worker": 0,
-                                         "cpu": str(threads), "memory": memory, "idle_timeout": 0})
-            report["cpu_layouts"].append({"layout": f"{workers}x{threads}", "memory": memory,
+                                         "cpu": str(threads), "memory": memory_of(workers), "idle_timeout": 0})
+            report["cpu_layouts"].append({"layout": layout, "memory": memory_of(workers),
                                           "worker_command": cpu["worker_command"]})
             with Client(cpu["scheduler"]["address"]) as client:
                 etl.ship(client)
-                if n == 0:
-                    start = time.perf_counter()
-                    report["dataset"] = etl.generate(data, sizes[-1], client=client,
-                                                     rows_per_file=etl.parse_rows(args.rows_per_file))
-                    report["dataset"]["generate_s"] = time.perf_counter() - start
-                    print(f"dataset: {report['dataset']}", flush=True)
-                if "dask-cpu" in engines:
-                    for rows in sizes:
-                        result = attempt(f"dask-cpu {workers}x{threads} {human(rows)}", on_cluster, client, data,
-                                         "pandas", rows, args.repeat, 1, workdir / "out-dask-cpu")
-                        if result:
-                            result["layout"] = f"{workers}x{threads}"
-                        record(result)
+                for rows in wanted:
+                    record(attempt(f"dask-cpu {layout} {human(rows)}", on_cluster, client, data, "pandas", rows,
+                                   args.repeat, 1, workdir / "out-dask-cpu"), layout=layout)
             server.delete_cluster(name)
 
         for rows in sizes:
@@ -335,25 +444,10 @@ def main(argv: list[str] | None = None) -> int:
             if rows > pandas_max:
                 report["skipped"].append(f"pandas {human(rows)}: above --pandas-max-rows {human(pandas_max)}")
                 continue
-            record(attempt(f"pandas {human(rows)}", single_process, data, "pandas", rows, args.repeat, 1,
-                           workdir / "out-pandas"))
-
-        if gpus and "cudf" in engines:
-            for rows in sizes:
-                record(attempt(f"cudf {human(rows)}", single_process, data, "cudf", rows, args.repeat, 1,
-                               workdir / "out-cudf"))
-
-        if gpus and "dask-cudf" in engines:
-            gpu = server.create_cluster({"name": "bench-gpu", "workers": len(gpus), "gpus_per_worker": 1,
-                                         "idle_timeout": 0})
-            report["gpu_cluster"] = {k: gpu[k] for k in ("workers", "worker_command", "gpus_per_worker", "memory")}
-            with Client(gpu["scheduler"]["address"]) as client:
-                etl.ship(client)
-                for rows in sizes:
-                    record(attempt(f"dask-cudf {human(rows)}", on_cluster, client, data, "cudf", rows,
-                                   args.repeat, 1, workdir / "out-dask-cudf"))
-                report["gpu_cluster"]["gpus_after_run"] = server.api("GET", "clusters/bench-gpu")["gpus"]
-            server.delete_cluster("bench-gpu")
+            if todo("pandas-single", "", rows) and todo("pandas", "", rows):
+                record(attempt(f"pandas {human(rows)}", single_process, data, "pandas", rows, args.repeat, 1,
+                               workdir / "out-pandas"))
+        report["complete"] = not report["errors"]
     finally:
         server.stop()
         if not args.data:
@@ -362,10 +456,24 @@ def main(argv: list[str] | None = None) -> int:
     verdict(report, sizes)
     save()
     print()
+    if args.dry_run:
+        print(DRY_NOTE)
     print(report["table"])
+    print()
+    print(report["scaling_table"])
     for line in report["verdict"]:
         print(line)
+    for line in report["skipped"]:
+        print(f"skipped: {line}")
+    if report.get("resumed_from"):
+        print(f"resumed: {report['resumed_from']['runs']} runs kept from --json, not measured again")
+    print("complete" if report["complete"] else "NOT complete: run the same command with --resume for the rest")
     return 0 if not report["errors"] else 1
+
+
+def run_key(result: dict) -> tuple[str, str, int]:
+    """What a result measured: engine, layout (CPU layout, or GPU count and protocol) and size."""
+    return result["engine"], result.get("layout", ""), result["rows"]
 
 
 def verdict(report: dict, sizes: list[int], check_results: bool = True) -> None:
@@ -377,6 +485,8 @@ def verdict(report: dict, sizes: list[int], check_results: bool = True) -> None:
             if not etl.same_result(same[0]["result"], r["result"], rel=1e-6):
                 report["errors"].append(f"{r['engine']} {human(rows)} differs from {same[0]['engine']}")
     report["table"] = table(results, sizes)
+    unit = "workers" if report.get("dry_run") else "GPUs"
+    report["scaling_table"] = scaling_table(results, unit)
     largest = sizes[-1]
     runs = best(results, largest)
     by = {engine: r["etl_s"] for engine, r in runs.items()}
@@ -414,6 +524,8 @@ def verdict(report: dict, sizes: list[int], check_results: bool = True) -> None:
         lines.append(f"target: dask-cuDF within {TARGET_VS_CUDF:g}x of cuDF in one process at {human(largest)}: "
                      f"{result['reads']}: "
                      f"{'MET' if high is not None and high <= TARGET_VS_CUDF else 'NOT MET'} (interval's upper end)")
+    if not report.get("dry_run"):
+        lines.append(target(results))
     if report["errors"]:
         lines.append(f"errors: {len(report['errors'])} (see JSON)")
     report["verdict"] = lines
@@ -429,6 +541,7 @@ def from_json(paths: list[str]) -> int:
         print(f"== {path} (repeat {report.get('repeat')}; {report['machine'].get('gpus')}; "
               f"load average {machine.get('load_average_before')} before, {machine.get('load_average_after')} after)")
         print(report["table"])
+        print(report["scaling_table"])
         for line in report["verdict"]:
             print(line)
         print()

@@ -12,7 +12,7 @@ from typing import Any
 # (authentication, XSRF, unknown methods). Shared by web/handlers.py and web/dashboard_proxy.py.
 STATUS_CODES = {
     400: "invalid", 401: "forbidden", 403: "forbidden", 404: "not_found", 405: "invalid",
-    409: "exists", 503: "unavailable",
+    409: "exists", 502: "unavailable", 503: "unavailable",
 }
 
 
@@ -65,6 +65,12 @@ class Failed(RapidsKFError):
     """The cluster has failed, so what was asked of it (a snippet, a scale) cannot work."""
 
     code, status = "failed", 409
+
+
+class NoQueue(RapidsKFError):
+    """The admin asked for Kueue (c.RapidsKF.kueue_queue) and no LocalQueue can be chosen."""
+
+    code, status = "no_queue", 409
 
 
 class Forbidden(RapidsKFError):

@@ -19,6 +19,7 @@ import { checkServer, FRONTEND_VERSION } from './handshake';
 import { registerJobCommands } from './jobCommands';
 import { JobListModel } from './jobsModel';
 import { ClusterListModel } from './model';
+import { IdleGpuWarnings } from './idleGpus';
 import { notifyChanges } from './notifications';
 import { CommandIDs, DEFAULT_SETTINGS, ISettings } from './tokens';
 import { ClusterSidePanel } from './widgets/ClusterSidePanel';
@@ -123,6 +124,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     notifyChanges(model, app.commands, trans);
+    new IdleGpuWarnings({ model, trans });
     model.clusterChanged.connect((_, change) => {
       if (change.after === null && settings.closeDashboardsOnDelete) {
         runner.closeTabs(change.name);

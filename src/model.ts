@@ -144,6 +144,11 @@ export class ClusterListModel implements IDisposable {
     this._replace(clusters);
   }
 
+  /** Reload the list only (the idle-GPU warning, while the feed stands by). */
+  async reloadClusters(): Promise<void> {
+    this._replace(await this._api.listClusters());
+  }
+
   /** Create a cluster; rejects with the APIError so the form can show it. */
   async create(request: IClusterRequest): Promise<ICluster> {
     const cluster = await this._api.createCluster(request);

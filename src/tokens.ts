@@ -47,7 +47,14 @@ export interface ICluster {
   worker_command: string;
   gpus_per_worker: number;
   workers: IWorkers;
-  scheduler: { ready: boolean; address: string | null };
+  /** TCP `address`; `ucx_address` too where the workers talk UCX. */
+  scheduler: {
+    ready: boolean;
+    address: string | null;
+    ucx_address?: string | null;
+  };
+  /** How the workers talk to each other (absent from older servers: tcp). */
+  protocol?: Protocol;
   dashboard_url: string;
   adapt: IAdapt | null;
   idle_timeout: number;
@@ -68,8 +75,36 @@ export interface ICluster {
   idle_since?: string | null;
   /** Scaled to 0 workers by the admin's stopper when its notebook was stopped; null: not. */
   stopped_with_notebook?: IStoppedWithNotebook | null;
+  /** GPU-hours held and how busy the GPUs were (absent from servers before it). */
+  gpu_hours?: IGpuHours | null;
   /** What happened lately (a worker replaced or out of memory, the scheduler restarted), newest first. */
   happened?: IHappening[];
+  /** Where it stands in Kueue; null when its pods do not go through Kueue (also in reasons). */
+  queue?: IQueued | null;
+}
+
+/**
+ * GPU-hours counted by the server up to `as_of`; since then `gpus_held` GPUs add as many
+ * GPU-hours per hour, busy at `utilization` percent (see gpuHours.ts).
+ */
+export interface IGpuHours {
+  as_of: string;
+  held: number;
+  /** Of `held`, the GPU-hours that had a utilisation reading. */
+  read: number;
+  /** Of `read`, the GPU-hours busy; null when nothing was read. */
+  busy: number | null;
+  busy_share: number | null;
+  gpus_held: number;
+  utilization: number | null;
+  counted_since: string | null;
+  /** GPUs held and under `idle_below` % busy since; null: busy, none held or not read. */
+  idle_since: string | null;
+  idle_below: number;
+  idle_after: number;
+  price_per_gpu_hour: number | null;
+  currency: string | null;
+  cost: number | null;
 }
 
 /** Something that happened to a running cluster, told for a while after it recovered. */
@@ -130,6 +165,9 @@ export interface IVersionSkew {
   notebook: string;
 }
 
+/** tcp, or ucx (GPU clusters: UCX, NVLink between the GPUs of one pod or machine). */
+export type Protocol = 'tcp' | 'ucx';
+
 export interface IClusterRequest {
   name?: string;
   workers?: number;
@@ -145,6 +183,8 @@ export interface IClusterRequest {
   tie_to_notebook?: boolean;
   /** Kubernetes: seconds after which the cluster is deleted, busy or not; 0: no limit. */
   lifetime?: number;
+  /** GPU clusters only; the server refuses ucx for CPU clusters. */
+  protocol?: Protocol;
 }
 
 export interface ICheck {
@@ -182,11 +222,12 @@ export interface IEnvironment {
   defaults: Required<
     Omit<
       IClusterRequest,
-      'profile' | 'env' | 'image' | 'tie_to_notebook' | 'lifetime'
+      'profile' | 'env' | 'image' | 'tie_to_notebook' | 'lifetime' | 'protocol'
     >
   > & {
     tie_to_notebook?: boolean;
     lifetime?: number;
+    protocol?: Protocol;
     image: string | null;
   };
   limits: {
@@ -198,11 +239,35 @@ export interface IEnvironment {
     max_idle_timeout: number;
     max_lifetime?: number;
   };
+  /** What a new GPU cluster may choose here (absent from older servers: tcp only). */
+  protocols?: Protocol[];
   profiles: IProfile[];
   checks: ICheck[];
   notes: string[];
   /** What new clusters end with; null when no notebook was found. */
   ends_with?: IEndsWith | null;
+  /** The Kueue LocalQueue new clusters wait in (docs/kueue.md); null: no queue. */
+  queue?: string | null;
+}
+
+/** A cluster's place in its Kueue queue (one workload per pod). */
+export interface IQueued {
+  local_queue: string;
+  cluster_queue: string | null;
+  admitted: number;
+  queued: number;
+  scheduler_queued: boolean;
+  position: number | null;
+  waiting_for: number;
+  waiting_unit: 'GPU' | 'CPU';
+  use: {
+    resource: 'GPU' | 'CPU';
+    in_use: number;
+    quota: number;
+    workloads: number;
+  } | null;
+  preempted: number;
+  inactive: string | null;
 }
 
 export type SnippetKind = 'client' | 'kubecluster' | 'cudf';

@@ -87,6 +87,10 @@ class BackendFacts:
     # also rules out a lifetime (a Kubernetes Job owns the clusters that have one).
     ends_with: dict[str, str] | None = None
     can_tie: bool = False
+    # protocol "ucx": True/False where this server's Python runs the clusters (local: ucxx and
+    # distributed-ucxx importable), None where the cluster image decides (Kubernetes)
+    ucx_installed: bool | None = None
+    queue: str | None = None  # Kubernetes with Kueue: the LocalQueue new clusters wait in
 
 
 @dataclass

@@ -132,7 +132,7 @@ def strip_payload(lines: list[str]) -> list[str]:
     return out
 
 
-def local_cluster(workers: int, gpu: bool) -> Any:
+def local_cluster(workers: int, gpu: bool, ucx: bool = False) -> Any:
     """As the local backend makes them (backends/local/runner.py): GPU workers with an RMM pool and
     one thread each; a CPU cluster that leaves the GPUs alone."""
     import dask
@@ -141,8 +141,10 @@ def local_cluster(workers: int, gpu: bool) -> Any:
         from dask_cuda import LocalCUDACluster
 
         pool = os.environ.get("RAPIDS_KF_RMM_POOL_SIZE") or "0.5"
+        # protocol "ucx": workers on UCX, the scheduler on TCP and UCX (models/protocols.py)
+        ucx = {"protocol": "ucx", "scheduler_kwargs": {"protocol": ["tcp", "ucx"], "port": [0, 0]}} if ucx else {}
         return LocalCUDACluster(n_workers=workers or None, rmm_pool_size=pool, threads_per_worker=1,
-                                dashboard_address=None, host="127.0.0.1")
+                                dashboard_address=None, host="127.0.0.1", **ucx)
     from distributed import LocalCluster
 
     dask.config.set({"distributed.diagnostics.nvml": False})
@@ -192,6 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--print-notebook", action="store_true", help="print it at the end of the log")
     parser.add_argument("--local-workers", type=int, help="start a LocalCluster of this many workers first")
     parser.add_argument("--gpu", action="store_true", help="a LocalCUDACluster (one worker per GPU)")
+    parser.add_argument("--ucx", action="store_true", help="with --gpu: protocol ucx")
     parser.add_argument("--timeout", type=int, default=None, help="seconds per cell")
     parser.add_argument("--quit-sidecar", metavar="URL", help="POST here when done (a mesh's sidecar)")
     args = parser.parse_args(argv)
@@ -208,7 +211,7 @@ def run_file(args: argparse.Namespace) -> int:
     source = writable_copy(args.file)
     cluster = None
     if args.local_workers is not None:
-        cluster = local_cluster(args.local_workers, args.gpu)
+        cluster = local_cluster(args.local_workers, args.gpu, args.ucx)
         os.environ["DASK_SCHEDULER_ADDRESS"] = cluster.scheduler_address  # `Client()` in kernels finds it
         import dask
 

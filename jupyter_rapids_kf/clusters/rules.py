@@ -11,7 +11,8 @@ from typing import Any
 from ..backends.base import BackendFacts
 from ..config import RapidsKF
 from ..errors import Invalid, Limit
-from ..models.gpu_workers import GPUWorkerSettings
+from ..models import protocols
+from ..models.gpu_workers import GPUWorkerSettings, takes_dask_cuda_flags
 from ..models.cluster import INT_BOUNDS, ClusterRequest, ClusterSpec
 from ..models.limits import check_int, check_quantity
 
@@ -61,6 +62,7 @@ def defaults(config: RapidsKF, facts: BackendFacts, suggest_name: bool = False) 
         "idle_timeout": config.idle_timeout,
         "tie_to_notebook": bool(config.tie_to_notebook and facts.ends_with),
         "lifetime": config.lifetime if facts.can_tie else 0,
+        "protocol": protocols.DEFAULT,
     }
     if facts.max_workers is not None:
         defaults["workers"] = min(defaults["workers"], facts.max_workers)
@@ -68,6 +70,30 @@ def defaults(config: RapidsKF, facts: BackendFacts, suggest_name: bool = False) 
         prefix = config.name_prefix or ("gpu-etl" if gpus > 0 else "dask-etl")
         defaults = {"name": f"{prefix}-{secrets.token_hex(2)}", **defaults}
     return defaults
+
+def offered_protocols(facts: BackendFacts) -> list[str]:
+    """The protocols a new GPU cluster may ask for here (the form's choice)."""
+    return [p for p in protocols.PROTOCOLS if p != "ucx" or facts.ucx_installed is not False]
+
+
+def check_protocol(protocol: str, gpus: int, worker_command: str, facts: BackendFacts) -> str:
+    """UCX is for GPU clusters, where its transports can run: refused with a reason otherwise."""
+    protocols.check_protocol(protocol)
+    if protocol != "ucx":
+        return protocol
+    if gpus == 0:
+        raise Invalid("protocol ucx is for GPU clusters (gpus_per_worker 1 or more); CPU workers "
+                      "talk tcp", field="protocol")
+    if facts.ucx_installed is False:
+        raise Invalid(f"protocol ucx needs {' and '.join(protocols.UCX_MODULES)}, which this "
+                      f"server's Python cannot import (missing: {', '.join(protocols.ucx_missing())})",
+                      field="protocol", fix=f"pip install {protocols.UCX_WHEELS} into the Jupyter "
+                      "server's environment and restart it, or use protocol tcp")
+    if facts.accepts_image and not takes_dask_cuda_flags(worker_command.split()):
+        raise Invalid(f"protocol ucx needs the worker command dask-cuda-worker (or `dask cuda "
+                      f"worker`), which takes --protocol; not {worker_command!r}", field="protocol")
+    return protocol
+
 
 def check_workers(config: RapidsKF, field: str, value: int, facts: BackendFacts, gpus_per_worker: int) -> None:
     """Admin guardrails are `limit` (403); what the hardware cannot do is `invalid`.
@@ -155,6 +181,7 @@ def resolve(config: RapidsKF, request: ClusterRequest, facts: BackendFacts) -> C
                 fix="pick an allowed image, or ask your administrator to extend "
                 "c.RapidsKF.allowed_images",
             )
+    protocol = check_protocol(values.get("protocol") or protocols.DEFAULT, gpus, values["worker_command"], facts)
     lifetime = values["lifetime"]
     if lifetime and not facts.can_tie:
         raise Invalid("lifetime applies only to Kubernetes clusters; a local cluster ends when "
@@ -186,4 +213,5 @@ def resolve(config: RapidsKF, request: ClusterRequest, facts: BackendFacts) -> C
         profile=request.profile,
         tie_to_notebook=tie,
         lifetime=lifetime,
+        protocol=protocol,
     )

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import textwrap
+import time
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -32,6 +33,7 @@ from ..models.timeline import StartHistory
 from ..models.versions import describe as describe_skew
 from ..web.events import SUBSCRIBER_QUEUE, Event, Subscription
 from . import rules as cluster_rules
+from .gpu_hours import GpuHoursBook
 from .snippets import snippet as make_snippet
 
 log = logging.getLogger(__name__)
@@ -52,6 +54,7 @@ class ClusterService:
         self._list_text: str | None = None  # the answer to GET clusters, until the next change
         self._changes = 0
         self.starts = StartHistory()  # recent start-up durations per image, for ETAs
+        self.gpu_hours = GpuHoursBook(config.gpu_hour_price, config.gpu_hour_currency)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -88,7 +91,7 @@ class ClusterService:
         text = self._list_text
         if text is None or not getattr(backend, "announces_every_change", False):
             changes = self._changes
-            clusters = await self.list()
+            clusters = [self._counted(c) for c in await self.list()]
             text = '{"clusters": [' + ", ".join(c.to_json_text() for c in clusters) + "]}"
             if changes == self._changes:  # nothing changed while listing: still true
                 self._list_text = text
@@ -96,7 +99,7 @@ class ClusterService:
 
     async def get(self, name: str) -> Cluster:
         check_name(name)
-        return await (await self.backend()).get(name)
+        return self._counted(await (await self.backend()).get(name))
 
     async def environment(self) -> dict[str, Any]:
         backend = await self.backend()
@@ -111,6 +114,7 @@ class ClusterService:
             "gpus": [{"name": g.name, "memory_total": g.memory_total} for g in facts.gpus],
             "defaults": cluster_rules.defaults(self.config, facts, suggest_name=True),
             "limits": cluster_rules.limits(self.config, facts),
+            "protocols": cluster_rules.offered_protocols(facts),
             "profiles": [
                 {"name": p["name"], "title": p.get("title", p["name"]), "request": p.get("request", {})}
                 for p in self.config.profiles
@@ -118,6 +122,7 @@ class ClusterService:
             "checks": [c.to_json() for c in checks],
             "notes": facts.notes,
             "ends_with": facts.ends_with,
+            "queue": facts.queue,
         }
 
     # --- writes ----------------------------------------------------------------------------
@@ -127,7 +132,7 @@ class ClusterService:
         facts = await backend.facts()
         spec = cluster_rules.resolve(self.config, parse_cluster_request(body), facts)
         await self.reserve(spec.name)
-        return await backend.create(spec)
+        return self._counted(await backend.create(spec))
 
     async def resolve(self, body: Any) -> tuple[ClusterSpec, BackendFacts]:
         """A ClusterRequest body with defaults, profile and guardrails applied, as `create` does;
@@ -158,17 +163,21 @@ class ClusterService:
         gpus = (await backend.get(name)).gpus_per_worker
         if what == "workers":
             cluster_rules.check_workers(self.config, "workers", value, facts, gpus)
-            return await backend.scale(name, value)
+            return self._counted(await backend.scale(name, value))
         if value is not None:
             cluster_rules.check_workers(self.config, "adapt.minimum", value.minimum, facts, gpus)
             cluster_rules.check_workers(self.config, "adapt.maximum", value.maximum, facts, gpus)
             if value.minimum > value.maximum:
                 raise Invalid("adapt.minimum must not be larger than adapt.maximum", field="adapt.minimum")
-        return await backend.adapt(name, value)
+        return self._counted(await backend.adapt(name, value))
 
     async def delete(self, name: str) -> Cluster:
         check_name(name)
-        return await (await self.backend()).delete(name)
+        return self._counted(await (await self.backend()).delete(name))
+
+    def _counted(self, cluster: Cluster) -> Cluster:
+        """The cluster with its GPU-hours (counted here: the book lives as long as the server)."""
+        return self.gpu_hours.count(cluster, time.time())
 
     async def snippet(self, name: str, kind: str) -> dict[str, str]:
         cluster = await self.get(name)
@@ -260,10 +269,11 @@ class ClusterService:
         self._changes += 1
         self._list_text = None
         if kind == "deleted":
+            self.gpu_hours.forget(cluster.namespace, cluster.name)
             self._last_sent.pop(cluster.name, None)
             event = Event("deleted", {"name": cluster.name, "namespace": cluster.namespace})
         else:
-            data = cluster.to_json()
+            data = self._counted(cluster).to_json()
             encoded = json.dumps(data, sort_keys=True, separators=(",", ":"))
             if self._last_sent.get(cluster.name) == encoded:
                 return  # backends may report the same state twice; users only see changes

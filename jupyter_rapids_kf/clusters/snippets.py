@@ -19,8 +19,24 @@ def client_snippet(cluster: Cluster) -> str:
         from dask.distributed import Client
 
         # Cluster {cluster.name!r} ({cluster.backend}, namespace {cluster.namespace!r})
+        """
+    ) + ucx_note(cluster) + dedent(
+        f"""\
         client = Client({cluster.scheduler.address!r})
         client
+        """
+    )
+
+
+def ucx_note(cluster: Cluster) -> str:
+    """For a UCX cluster: where its UCX listener is, and why the client dials TCP anyway."""
+    if not cluster.scheduler.ucx_address:
+        return ""
+    return dedent(
+        f"""\
+        # Its workers talk UCX to each other; the scheduler listens on UCX at
+        # {cluster.scheduler.ucx_address} as well. This client talks TCP, which needs nothing more;
+        # from a kernel with distributed-ucxx (and a GPU), Client({cluster.scheduler.ucx_address!r}) talks UCX.
         """
     )
 

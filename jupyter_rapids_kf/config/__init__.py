@@ -5,7 +5,7 @@ reports the effective values so users see the same limits the server enforces.
 
 The options are written by concern, one class a file: server.py (backend, proxy), defaults.py
 (a new cluster's defaults and profiles), guardrails.py, kubernetes.py, local.py, gpu_workers.py
-(GPU workers of both backends). RapidsKF is all
+(GPU workers of both backends), gpu_hours.py (the price of a GPU-hour). RapidsKF is all
 of them at once, so every option keeps its one admin-facing name, `c.RapidsKF.<option>`. The
 sections are plain HasTraits, not Configurables: there is no second `c.<Section>` name to set.
 """
@@ -17,17 +17,18 @@ from typing import Any
 from traitlets.config import LoggingConfigurable
 
 from .defaults import ClusterDefaults
+from .gpu_hours import GPUHourPrice
 from .gpu_workers import GPUWorkerOptions
 from .guardrails import Guardrails
 from .kubernetes import KubernetesSettings
 from .local import LocalSettings
 from .server import ServerSettings
 
-__all__ = ["ClusterDefaults", "GPUWorkerOptions", "Guardrails", "KubernetesSettings", "LocalSettings", "RapidsKF", "ServerSettings"]
+__all__ = ["ClusterDefaults", "GPUHourPrice", "GPUWorkerOptions", "Guardrails", "KubernetesSettings", "LocalSettings", "RapidsKF", "ServerSettings"]
 
 
 class RapidsKF(ServerSettings, ClusterDefaults, Guardrails, KubernetesSettings, LocalSettings, GPUWorkerOptions,
-               LoggingConfigurable):
+               GPUHourPrice, LoggingConfigurable):
     """GPU Dask clusters for JupyterLab: backend choice, defaults, guardrails and profiles."""
 
     @classmethod

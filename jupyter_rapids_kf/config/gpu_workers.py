@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from traitlets import Bool, Float, HasTraits, Int, Unicode, default
+from traitlets import Bool, Float, HasTraits, Int, TraitError, Unicode, default, validate
 
 
 class GPUWorkerOptions(HasTraits):
@@ -40,6 +40,24 @@ class GPUWorkerOptions(HasTraits):
         default_memory where the admin set it, else gpu_host_memory_ratio x gpu_memory x
         GPUs per worker on Kubernetes, the machine's share per GPU locally.""",
     ).tag(config=True)
+
+    gpu_ucx_transports = Unicode(
+        "",
+        help="""UCX transports to force on for GPU clusters created with protocol 'ucx', comma-
+        separated from nvlink, infiniband, rdmacm, tcp (dask-cuda-worker's --enable-nvlink,
+        --enable-infiniband, --enable-rdmacm, --enable-tcp-over-ucx). Empty (the default): UCX
+        chooses the transports itself, as dask-cuda recommends outside transport benchmarks.""",
+    ).tag(config=True)
+
+    @validate("gpu_ucx_transports")
+    def _known_transports(self, proposal):
+        from ..models.protocols import parse_transports
+
+        try:
+            parse_transports(proposal["value"])
+        except ValueError as err:
+            raise TraitError(str(err)) from None
+        return proposal["value"]
 
     @default("gpu_rmm_pool_size")
     def _default_pool(self):

@@ -71,6 +71,14 @@ class KubernetesSettings(HasTraits):
         list is read every 0.25 s and at every change of the cluster's pods, whatever this
         says. Not turned off by gpu_metrics_interval = 0.""",
     ).tag(config=True)
+    kueue_queue = Unicode(
+        "",
+        help="""Kueue LocalQueue that new Kubernetes clusters and jobs go through (docs/kueue.md):
+        their scheduler, worker and runner pods carry kueue.x-k8s.io/queue-name, so Kueue admits
+        them against the ClusterQueue's quota and a cluster that does not fit waits, with its
+        place in the queue on the card. "auto": the namespace's LocalQueue named "default", or
+        its only LocalQueue. Empty (default): no queue; pods are scheduled as soon as created.""",
+    ).tag(config=True)
     list_from_cache = Bool(
         True,
         help="""Serve cluster lists from the watch-fed cache. False lists every kind from the

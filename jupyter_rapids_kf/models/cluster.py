@@ -13,6 +13,8 @@ from datetime import datetime, timezone
 from typing import Any, Literal
 
 from ..errors import Invalid
+from .protocols import check_protocol
+from .queue import Queued
 from .limits import GPUS_PER_WORKER_MAX, IDLE_TIMEOUT_MAX, WORKERS_MAX, as_integer, check_int, check_quantity
 
 # Kubernetes DNS-1123 label; the operator adds suffixes, so 53 characters at most. Matched
@@ -63,7 +65,8 @@ class Workers:
 @dataclass
 class Scheduler:
     ready: bool = False
-    address: str | None = None
+    address: str | None = None  # TCP: what this server, and any client, can dial
+    ucx_address: str | None = None  # UCX clusters: the scheduler's UCX listener as well
 
 
 @dataclass
@@ -80,6 +83,29 @@ class GPUUsage:
     memory_used: int | None = None  # bytes, summed over workers
     memory_total: int | None = None  # bytes, summed over workers
     utilization: float | None = None  # percent, mean over GPUs
+
+
+@dataclass
+class GpuHours:
+    """GPU-hours the cluster's workers held and how busy those GPUs were (clusters/gpu_hours.py).
+
+    Counted up to `as_of`; from then on `gpus_held` GPUs add as many GPU-hours per hour, busy
+    at `utilization` percent, until the next change (which the server announces)."""
+
+    as_of: str
+    held: float = 0.0  # GPU-hours held up to as_of
+    read: float = 0.0  # of `held`, GPU-hours with a utilisation reading
+    busy: float | None = None  # of `read`, GPU-hours busy (utilisation-weighted); None: nothing read
+    busy_share: float | None = None  # busy / read, 0 to 1; None: unknown (no reading)
+    gpus_held: int = 0  # GPUs held since as_of
+    utilization: float | None = None  # percent, the reading since as_of; None: none
+    counted_since: str | None = None  # when counting began; None: no GPU held yet
+    idle_since: str | None = None  # GPUs held and read under idle_below % since; None: not idle
+    idle_below: float = 5.0  # percent
+    idle_after: int = 600  # seconds idle before the warning
+    price_per_gpu_hour: float | None = None  # the admin's price (c.RapidsKF.gpu_hour_price); None: not set
+    currency: str | None = None
+    cost: float | None = None  # held x price, up to as_of; None: no price
 
 
 @dataclass
@@ -156,7 +182,15 @@ class Cluster:
     lifetime: int = 0  # seconds from `created` after which Kubernetes deletes it; 0: none
     idle_since: str | None = None  # when the scheduler last became idle; None: busy or not known
     stopped_with_notebook: StoppedWithNotebook | None = None  # None: not scaled to 0 by a stop
+    protocol: str = "tcp"  # how the workers talk to each other: tcp or ucx (models/protocols.py)
+    gpu_hours: GpuHours | None = None  # filled in by the ClusterService (clusters/gpu_hours.py)
     happened: list[Happening] = field(default_factory=list)  # newest first; [] on the local backend
+    queue: Queued | None = None  # None: not going through Kueue (docs/kueue.md)
+
+    # Not a field (no annotation): (epoch seconds, GPUs) for each worker holding GPUs now, from
+    # when it took them, where the backend knows (Kubernetes: the pod's Ready time), so hours
+    # held before this server first saw the cluster are counted too. () when not known.
+    gpus_held_since = ()
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,6 +261,7 @@ REQUEST_FIELDS: dict[str, type | tuple[type, ...]] = {
     "env": dict,
     "tie_to_notebook": bool,
     "lifetime": int,
+    "protocol": str,
 }
 
 
@@ -246,6 +281,7 @@ class ClusterRequest:
     env: dict[str, str] | None = None
     tie_to_notebook: bool | None = None
     lifetime: int | None = None
+    protocol: str | None = None
 
     def given(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
@@ -267,6 +303,7 @@ class ClusterSpec:
     profile: str | None = None
     tie_to_notebook: bool = False
     lifetime: int = 0
+    protocol: str = "tcp"
 
 
 def _type_name(expected: type | tuple[type, ...]) -> str:
@@ -337,6 +374,8 @@ def parse_cluster_request(body: Any) -> ClusterRequest:
             check_quantity(key, values[key])
     if "worker_command" in values and not values["worker_command"].strip():
         raise Invalid("worker_command must not be empty", field="worker_command")
+    if "protocol" in values:
+        check_protocol(values["protocol"])
     if "image" in values and not values["image"].strip():
         raise Invalid("image must not be empty", field="image")
     if "env" in values:

@@ -22,6 +22,7 @@ The defaults and why:
   * one thread per GPU worker (dask-cuda-worker's own default): more threads only queue more
     partitions on the same GPU, each holding its memory.
   * cuDF's own spilling off (dask-cuda's default; it replaces the device memory limit).
+  * TCP between workers unless the request asks for UCX (protocols.py says how and why).
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ import os
 import shlex
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
+
+from . import protocols
 
 # Worker commands that take dask-cuda-worker's flags; other commands are left as typed.
 DASK_CUDA_COMMANDS = (("dask-cuda-worker",), ("dask", "cuda", "worker"))
@@ -67,6 +70,7 @@ class GPUWorkerSettings:
     gpu_memory: str = "80Gi"  # one GPU of the Kubernetes GPU nodes (the local backend asks NVML)
     host_memory_ratio: float = 1.25  # host memory per GPU, in GPU memories
     host_memory: str = ""  # per worker; "" = host_memory_ratio x gpu_memory x GPUs
+    ucx_transports: str = ""  # UCX transports forced on ("nvlink,tcp"); "" = UCX chooses
 
     @classmethod
     def from_config(cls, config: Any) -> GPUWorkerSettings:
@@ -78,6 +82,7 @@ class GPUWorkerSettings:
             gpu_memory=config.gpu_memory,
             host_memory_ratio=config.gpu_host_memory_ratio,
             host_memory=config.gpu_worker_memory or (config.default_memory if admin_set(config, "default_memory") else ""),
+            ucx_transports=config.gpu_ucx_transports,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -107,10 +112,11 @@ class GPUWorkerSettings:
 
     # --- what each backend starts ---------------------------------------------------------
 
-    def worker_flags(self, memory: str, gpus: int, given: list[str] | None = None) -> list[str]:
+    def worker_flags(self, memory: str, gpus: int, given: list[str] | None = None,
+                     protocol: str = protocols.DEFAULT) -> list[str]:
         """dask-cuda-worker's flags for a pod of `memory` and `gpus` GPUs (one worker process
-        per GPU, each with its share of the memory). Flags already in `given` (the user's
-        worker command) are left to the user."""
+        per GPU, each with its share of the memory) talking `protocol`. Flags already in
+        `given` (the user's worker command) are left to the user."""
         per_process = quantity_bytes(memory) // max(1, gpus)
         flags: list[tuple[str, str | None]] = [
             ("--nthreads", str(self.threads)),
@@ -129,11 +135,14 @@ class GPUWorkerSettings:
             if flag in taken:
                 continue
             out += [flag] if value is None else [flag, value]
-        return out
+        return out + protocols.worker_flags(protocol, self.transports(), taken)
 
-    def local_cuda_kwargs(self, memory: str) -> dict[str, Any]:
+    def transports(self) -> tuple[str, ...]:
+        return protocols.parse_transports(self.ucx_transports)
+
+    def local_cuda_kwargs(self, memory: str, protocol: str = protocols.DEFAULT) -> dict[str, Any]:
         """LocalCUDACluster's keyword arguments for workers of `memory` (one GPU each)."""
-        return {
+        return protocols.local_kwargs(protocol, self.transports()) | {
             "threads_per_worker": self.threads,
             "rmm_pool_size": self.rmm_pool_size or None,
             "device_memory_limit": self.device_memory_limit,
@@ -162,6 +171,6 @@ def admin_set(config: Any, name: str) -> bool:
         return False
 
 
-def describe(settings: GPUWorkerSettings, memory: str, gpus: int) -> str:
+def describe(settings: GPUWorkerSettings, memory: str, gpus: int, protocol: str = protocols.DEFAULT) -> str:
     """The flags as a shell line (docs, logs)."""
-    return shlex.join(["dask-cuda-worker", *settings.worker_flags(memory, gpus)])
+    return shlex.join(["dask-cuda-worker", *settings.worker_flags(memory, gpus, protocol=protocol)])

@@ -15,7 +15,9 @@ dashboard of one of the user's clusters (generic_proxy.py).
   as Jupyter does.
 - A request is forwarded with the body it came with: jupyter-server-proxy's HTTP client
   refuses a PATCH without a body or a GET, DELETE or OPTIONS with one (a 500 before).
-- Errors are the API's Error object, with the code that belongs to the status.
+- Errors are the API's Error object, with the code that belongs to the status. A 5xx of the
+  dashboard itself (distributed 2026.11.0's `/sitemap.json` raises a KeyError) becomes a 502
+  `unavailable` that says so, instead of tornado's bare HTML page.
 """
 
 from __future__ import annotations
@@ -26,8 +28,24 @@ from urllib.parse import urlsplit
 
 from jupyter_server.base.handlers import JupyterHandler
 from tornado import web
+from tornado.httputil import HTTPHeaders
 
 from ..errors import error_json
+
+
+def dashboard_failure(response: Any, path: str) -> None:
+    """A rewrite_response function of jupyter-server-proxy: the dashboard's own 5xx, in words."""
+    if response.code < 500:
+        return
+    message = (
+        f"the Dask dashboard failed on /{path.lstrip('/')} ({response.code} {response.reason}): an "
+        "error of the dashboard itself, not of this proxy; other dashboard pages still work"
+    )
+    response.code, response.reason = 502, "Bad Gateway"
+    response.headers = HTTPHeaders({"Content-Type": "application/json; charset=UTF-8"})
+    body = error_json(502, message)
+    body["error"]["fix"] = "see the scheduler's log (Logs in the GPU clusters panel)"
+    response.body = json.dumps(body).encode()
 
 
 class DashboardGuard:
@@ -35,6 +53,12 @@ class DashboardGuard:
 
     request: Any
     log: Any
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        rewrites = self.rewrite_response  # type: ignore[has-type]
+        rewrites = list(rewrites) if isinstance(rewrites, (list, tuple)) else [rewrites]
+        self.rewrite_response = [*rewrites, dashboard_failure]
 
     def cross_site_origin(self) -> str | None:
         """The Origin of a request from another site that relies on cookies, else None."""

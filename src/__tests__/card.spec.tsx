@@ -42,6 +42,36 @@ function scaleControl(
 }
 
 describe('ClusterCard', () => {
+  it('shows a queued cluster with its place in the Kueue queue, admitted and queued workers apart', () => {
+    const line =
+      'Queued in team-a: position 2, waiting for 4 GPUs (8 of 8 in use by 3 workloads); 0 workers admitted, 4 queued';
+    renderCard(
+      cluster('c', {
+        phase: 'Pending',
+        backend: 'kubernetes',
+        gpus_per_worker: 1,
+        workers: { desired: 4, ready: 0, pending: 4 },
+        reasons: [line],
+        queue: {
+          local_queue: 'team-a',
+          cluster_queue: 'gpus',
+          admitted: 0,
+          queued: 4,
+          scheduler_queued: false,
+          position: 2,
+          waiting_for: 4,
+          waiting_unit: 'GPU',
+          use: { resource: 'GPU', in_use: 8, quota: 8, workloads: 3 },
+          preempted: 0,
+          inactive: null
+        }
+      })
+    );
+    expect(screen.getByText('0 admitted, 4 queued')).toBeTruthy();
+    const reasons = screen.getByRole('list', { name: 'Why c is not ready' });
+    expect(reasons.textContent).toBe(line);
+  });
+
   it('shows phase, workers, age and why a cluster is not ready', () => {
     renderCard(
       cluster('gpu-etl', {

@@ -3,6 +3,7 @@
  */
 import { TextEncoder } from 'util';
 
+import { IClusterAPI } from '../model';
 import { IClusterActions, ICluster, IEnvironment } from '../tokens';
 
 export function cluster(
@@ -184,4 +185,26 @@ export async function flush(): Promise<void> {
   for (let i = 0; i < 10; i++) {
     await Promise.resolve();
   }
+}
+
+/** The model's API: lists `clusters`, opens event streams fed by hand (kept in `streams`). */
+export function fakeAPI(
+  streams: FakeStream[],
+  clusters: ICluster[] = []
+): IClusterAPI {
+  const fail = () => Promise.reject(new Error('not in this test'));
+  return {
+    getEnvironment: async () => environment(),
+    listClusters: async () => clusters,
+    createCluster: async request =>
+      cluster(request.name!, { phase: 'Creating' }),
+    scaleCluster: fail,
+    adaptCluster: fail,
+    deleteCluster: fail,
+    openEvents: async signal => {
+      const stream = new FakeStream(signal);
+      streams.push(stream);
+      return stream.response();
+    }
+  };
 }

@@ -289,4 +289,29 @@ describe('NewClusterDialog', () => {
     expect(screen.getByText('No GPUs here: workers use the CPU.')).toBeTruthy();
     dialog.reject();
   });
+
+  it('says which Kueue queue a new cluster waits in, and nothing without one', async () => {
+    const dialog = new NewClusterDialog({
+      environment: environment({ queue: 'team-a' }),
+      trans,
+      create: jest.fn()
+    });
+    show(dialog).catch(() => undefined);
+    await waitFor(() => expect(screen.getByLabelText('Name')).toBeTruthy());
+    expect(
+      screen.getByText(
+        'Waits for quota in Kueue queue team-a: if the GPUs are taken, the cluster starts when its turn comes.'
+      )
+    ).toBeTruthy();
+    dialog.reject();
+    const plain = new NewClusterDialog({
+      environment: environment(),
+      trans,
+      create: jest.fn()
+    });
+    show(plain).catch(() => undefined);
+    await waitFor(() => expect(screen.getByLabelText('Name')).toBeTruthy());
+    expect(screen.queryByText(/Kueue queue/)).toBeNull();
+    plain.reject();
+  });
 });

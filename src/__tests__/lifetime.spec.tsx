@@ -2,27 +2,18 @@ import { nullTranslator } from '@jupyterlab/translation';
 import { fireEvent, render, screen } from '@testing-library/react';
 import * as React from 'react';
 
-import { ClusterCard } from '../components/ClusterCard';
 import { formatDuration, idleText, lifetimeText } from '../components/Lifetime';
 import { initialValues, toRequest } from '../components/clusterForm';
 import { NewClusterForm } from '../components/NewClusterForm';
 import { ICluster, IEnvironment } from '../tokens';
-import { cluster, environment, fakeActions } from './fakes';
+import { cluster, environment } from './fakes';
+import { renderCard } from './renderCard';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
 const NOW = Date.parse('2026-11-29T15:03:20Z');
 
 function card(shown: ICluster) {
-  return render(
-    <ClusterCard
-      cluster={shown}
-      pending={null}
-      maxWorkers={16}
-      actions={fakeActions()}
-      trans={trans}
-      now={NOW}
-    />
-  );
+  return renderCard(shown, NOW);
 }
 
 const KUBE = { backend: 'kubernetes' as const, namespace: 'ns' };

@@ -12,41 +12,20 @@ import * as React from 'react';
 
 import { ClusterPanel } from '../components/ClusterPanel';
 import { LogView } from '../components/LogView';
-import { ClusterListModel, IClusterAPI } from '../model';
+import { ClusterListModel } from '../model';
 import { notifyChanges } from '../notifications';
 import { chooseKind, snippetKinds } from '../snippets';
-import { ICluster } from '../tokens';
 import {
   cluster,
   environment,
   fakeActions,
+  fakeAPI,
   FakeStream,
   flush,
   sse
 } from './fakes';
 
 const trans = nullTranslator.load('jupyter_rapids_kf');
-
-function fakeAPI(
-  streams: FakeStream[],
-  clusters: ICluster[] = []
-): IClusterAPI {
-  const fail = () => Promise.reject(new Error('not in this test'));
-  return {
-    getEnvironment: async () => environment(),
-    listClusters: async () => clusters,
-    createCluster: async request =>
-      cluster(request.name!, { phase: 'Creating' }),
-    scaleCluster: fail,
-    adaptCluster: fail,
-    deleteCluster: fail,
-    openEvents: async signal => {
-      const stream = new FakeStream(signal);
-      streams.push(stream);
-      return stream.response();
-    }
-  };
-}
 
 const noActions = fakeActions();
 

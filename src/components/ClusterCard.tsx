@@ -9,6 +9,7 @@ import * as React from 'react';
 import { IPendingScale } from '../model';
 import { ICluster, IClusterActions } from '../tokens';
 import { ClusterFacts } from './ClusterFacts';
+import { GpuHoursFacts } from './GpuHours';
 import { Lifetime } from './Lifetime';
 import { StartupTimeline } from './Timeline';
 import {
@@ -75,6 +76,18 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
       <div className="jp-RapidsKF-workers">
         <span className="jp-RapidsKF-workersText">
           {trans.__('%1 of %2 workers ready', ready, desired)}
+          {cluster.queue && cluster.queue.queued > 0 && (
+            <>
+              {' · '}
+              <span className="jp-RapidsKF-nowrap jp-RapidsKF-queued">
+                {trans.__(
+                  '%1 admitted, %2 queued',
+                  cluster.queue.admitted,
+                  cluster.queue.queued
+                )}
+              </span>
+            </>
+          )}
           {cluster.adapt && (
             <>
               {' · '}
@@ -105,6 +118,7 @@ export function ClusterCard(props: IClusterCardProps): JSX.Element {
 
       <dl className="jp-RapidsKF-facts">
         <GPUFacts cluster={cluster} trans={trans} />
+        <GpuHoursFacts cluster={cluster} trans={trans} now={props.now} />
         <ClusterFacts cluster={cluster} trans={trans} />
         {(cluster.worker_groups ?? []).length > 0 && (
           <>

@@ -46,6 +46,7 @@ export function ClusterFacts(props: {
   const cpu = parseQuantity(cluster.cpu);
   const memory = parseQuantity(cluster.memory);
   const address = cluster.scheduler.address;
+  const ucx = cluster.scheduler.ucx_address;
   return (
     <>
       {cpu !== null && (
@@ -73,6 +74,17 @@ export function ClusterFacts(props: {
           <dt>{trans.__('Scheduler')}</dt>
           <dd className="jp-RapidsKF-address" title={address}>
             <code>{address}</code>
+          </dd>
+        </>
+      )}
+      {ucx && (
+        <>
+          <dt>{trans.__('Scheduler (UCX)')}</dt>
+          <dd
+            className="jp-RapidsKF-address"
+            title={trans.__('The workers talk UCX; %1', ucx)}
+          >
+            <code>{ucx}</code>
           </dd>
         </>
       )}

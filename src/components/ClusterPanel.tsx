@@ -14,6 +14,7 @@ import {
   workerLimit
 } from '../tokens';
 import { ClusterCard } from './ClusterCard';
+import { NamespaceGpuHours } from './GpuHours';
 
 export interface IClusterPanelProps {
   model: ClusterListModel;
@@ -78,6 +79,9 @@ export function ClusterPanel(props: IClusterPanelProps): JSX.Element {
             'No clusters yet. New GPU cluster starts one with the defaults of this server.'
           )}
         </p>
+      )}
+      {clusters.length > 0 && (
+        <NamespaceGpuHours clusters={clusters} trans={trans} now={now} />
       )}
       <ul className="jp-RapidsKF-cards" aria-label={trans.__('GPU clusters')}>
         {clusters.map(cluster => (

@@ -11,7 +11,8 @@ import {
   FormErrors,
   FormField,
   IFormValues,
-  imageAllowed
+  imageAllowed,
+  protocolChoices
 } from './clusterForm';
 import { ImagePresence } from './ImagePresence';
 
@@ -162,6 +163,42 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
             : trans.__('0 to %1', limits.max_gpus_per_worker)
         )}
       </div>
+      {Number(values.gpus_per_worker) > 0 && (
+        <div className="jp-RapidsKF-field">
+          <label htmlFor="jp-RapidsKF-form-protocol">
+            {trans.__('Between workers')}
+          </label>
+          <select
+            id="jp-RapidsKF-form-protocol"
+            className="jp-mod-styled"
+            value={values.protocol}
+            disabled={busy}
+            aria-describedby="jp-RapidsKF-form-protocol-help"
+            onChange={event => props.onChange('protocol', event.target.value)}
+          >
+            <option value="tcp">{trans.__('TCP')}</option>
+            {protocolChoices(values, environment).includes('ucx') && (
+              <option value="ucx">
+                {trans.__('UCX (NVLink where the GPUs have it)')}
+              </option>
+            )}
+          </select>
+          <div id="jp-RapidsKF-form-protocol-help" className="jp-RapidsKF-help">
+            {protocolChoices(values, environment).includes('ucx')
+              ? trans.__(
+                  'UCX moves shuffles and joins between GPUs without going through host memory; this notebook still reaches the scheduler over TCP.'
+                )
+              : trans.__(
+                  "UCX is not installed here (the environment's ucx check says how to add it)."
+                )}
+          </div>
+          {errors.protocol && (
+            <div className="jp-RapidsKF-fieldError" role="alert">
+              {errors.protocol}
+            </div>
+          )}
+        </div>
+      )}
       {imageAllowed(environment) &&
         field('image', trans.__('Image'), { spellCheck: false })}
       {imageAllowed(environment) && props.findImage && (
@@ -176,6 +213,14 @@ export function NewClusterForm(props: INewClusterFormProps): JSX.Element {
         <div className="jp-RapidsKF-help">
           {trans.__(
             "Local clusters run in this server's Python environment; there is no image to choose."
+          )}
+        </div>
+      )}
+      {environment.queue && (
+        <div className="jp-RapidsKF-help jp-RapidsKF-queue">
+          {trans.__(
+            'Waits for quota in Kueue queue %1: if the GPUs are taken, the cluster starts when its turn comes.',
+            environment.queue
           )}
         </div>
       )}

@@ -5,7 +5,12 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { APIError } from '../api';
-import { IClusterRequest, IEnvironment, workerLimit } from '../tokens';
+import {
+  IClusterRequest,
+  IEnvironment,
+  Protocol,
+  workerLimit
+} from '../tokens';
 
 /** Every field as the user typed it (strings, so a half-typed number is kept). */
 export interface IFormValues {
@@ -24,6 +29,8 @@ export interface IFormValues {
   lifetime: string;
   /** 'yes' or 'no': end with the notebook (Kubernetes, where one was found). */
   tie_to_notebook: string;
+  /** 'tcp' or 'ucx'; chosen (and sent) only for GPU clusters. */
+  protocol: string;
 }
 
 export type FormField = keyof IFormValues;
@@ -36,6 +43,7 @@ export const FIELDS: FormField[] = [
   'profile',
   'workers',
   'gpus_per_worker',
+  'protocol',
   'image',
   'cpu',
   'memory',
@@ -86,8 +94,19 @@ export function baseValues(
     env: Object.entries(request.env ?? {})
       .map(([key, value]) => `${key}=${value}`)
       .join('\n'),
-    tie_to_notebook: request.tie_to_notebook ? 'yes' : 'no'
+    tie_to_notebook: request.tie_to_notebook ? 'yes' : 'no',
+    protocol: request.protocol ?? 'tcp'
   };
+}
+
+/** The protocols the form offers: UCX only for GPU clusters, and where the server has it. */
+export function protocolChoices(
+  values: IFormValues,
+  environment: IEnvironment
+): Protocol[] {
+  return (integer(values.gpus_per_worker) ?? 0) > 0
+    ? (environment.protocols ?? ['tcp'])
+    : ['tcp'];
 }
 
 export function initialValues(environment: IEnvironment): IFormValues {
@@ -207,6 +226,15 @@ export function toRequest(
   }
   if (changed('lifetime')) {
     request.lifetime = integer(values.lifetime) ?? undefined;
+  }
+  // A CPU cluster talks TCP: a profile's ucx is undone when the user chose 0 GPUs.
+  const protocol = protocolChoices(values, environment).includes(
+    values.protocol as Protocol
+  )
+    ? values.protocol
+    : 'tcp';
+  if (protocol !== base.protocol) {
+    request.protocol = protocol as Protocol;
   }
   if (changed('tie_to_notebook')) {
     request.tie_to_notebook = values.tie_to_notebook === 'yes';

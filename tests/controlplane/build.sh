@@ -11,6 +11,7 @@ K8S_VERSION="${K8S_VERSION:-v1.36.3}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+KUEUE_VERSION="${KUEUE_VERSION:-v0.17.0}"
 
 CACHE_ROOT="${RAPIDS_KF_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/jupyter-rapids-kf}"
 VERSION_DIR="$CACHE_ROOT/controlplane/$K8S_VERSION"
@@ -18,7 +19,7 @@ BIN_DIR="$VERSION_DIR/bin"
 MOD_DIR="$VERSION_DIR/modules"   # generated go.mod/go.sum, never committed
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 K8S_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl)
-BINARIES=("${K8S_COMMANDS[@]}" etcd kwok coredns)
+BINARIES=("${K8S_COMMANDS[@]}" etcd kwok coredns kueue)
 
 if [[ "${1:-}" == "--print-bin-dir" ]]; then
   echo "$BIN_DIR"
@@ -29,7 +30,7 @@ fi
 # that changing ETCD_VERSION or KWOK_VERSION rebuilds them.
 want_version() {
   case "$1" in
-    etcd) echo "$ETCD_VERSION" ;; kwok) echo "$KWOK_VERSION" ;;
+    etcd) echo "$ETCD_VERSION" ;; kwok) echo "$KWOK_VERSION" ;; kueue) echo "$KUEUE_VERSION" ;;
     coredns) echo "$COREDNS_VERSION $(cksum < "$HERE/go/coredns.main.go")" ;;
     *) echo "$K8S_VERSION" ;;
   esac
@@ -40,6 +41,7 @@ have() {
 all_present() {
   local b
   for b in "${BINARIES[@]}"; do have "$b" || return 1; done
+  [[ "$(cat "$BIN_DIR/kueue-config/.version" 2>/dev/null)" == "$KUEUE_VERSION 2" ]]  # 2: the files copied
 }
 if all_present; then
   echo "control-plane binaries present in $BIN_DIR"
@@ -69,6 +71,7 @@ install_bins() {  # $1 = directory with fresh binaries
   local f
   local f b
   for f in "$1"/*; do
+    [[ -e "$f" ]] || continue  # nothing built (kueue's config only)
     b=$(basename "$f")
     mv -f "$f" "$BIN_DIR/$b"
     want_version "$b" > "$BIN_DIR/.$b.version"
@@ -161,9 +164,37 @@ build_coredns() {
   took $t
 }
 
+# Kueue's controller manager, from its own module (it pins its own k8s.io versions), and
+# next to it the module's CRDs, webhook configurations and the manager's ClusterRole
+# (config/components/{crd/bases,webhook,rbac}), which kueue.py applies pointed at loopback.
+build_kueue() {
+  have kueue && [[ "$(cat "$BIN_DIR/kueue-config/.version" 2>/dev/null)" == "$KUEUE_VERSION 2" ]] && return 0
+  local t=$SECONDS dir out src
+  step "kueue $KUEUE_VERSION (own module)"
+  dir=$(new_module kueue kueue.go.mod)
+  out=$(mktemp -d "$VERSION_DIR/.out.XXXXXX")
+  (cd "$dir" && go get -tool "sigs.k8s.io/kueue/cmd/kueue@$KUEUE_VERSION")
+  if ! have kueue; then
+    (cd "$dir" && go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kueue/pkg/version.GitVersion=$KUEUE_VERSION" \
+        -o "$out/kueue" sigs.k8s.io/kueue/cmd/kueue)
+  fi
+  src=$(cd "$dir" && go list -m -f '{{.Dir}}' sigs.k8s.io/kueue)
+  rm -rf "$BIN_DIR/kueue-config" && mkdir -p "$BIN_DIR/kueue-config"
+  cp "$src"/config/components/crd/bases/*.yaml "$BIN_DIR/kueue-config/"
+  cp "$src"/config/components/webhook/manifests.yaml "$BIN_DIR/kueue-config/webhooks.yaml"
+  cp "$src"/config/components/rbac/role.yaml "$BIN_DIR/kueue-config/role.yaml"
+  cp "$src"/config/components/rbac/manager_secrets_role.yaml "$BIN_DIR/kueue-config/secrets-role.yaml"
+  cp "$src"/config/components/crd/kustomization.yaml "$BIN_DIR/kueue-config/crd-kustomization.yaml"
+  chmod -R u+w "$BIN_DIR/kueue-config"
+  echo "$KUEUE_VERSION 2" > "$BIN_DIR/kueue-config/.version"
+  install_bins "$out" && rmdir "$out"
+  took $t
+}
+
 build_etcd
 build_kwok
 build_kubernetes
 build_coredns
+build_kueue
 all_present || { echo "some binaries are missing in $BIN_DIR" >&2; exit 1; }
 echo "==> all control-plane binaries in $BIN_DIR (total $(( SECONDS - START_ALL ))s)"

@@ -264,3 +264,23 @@ async def eventually(check, timeout: float, what: str, interval: float = 0.25):
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}; last: {last!r}")
+
+
+# --- Kueue (kueue.py, kueue_scenarios.py) ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def kueue(control_plane: ControlPlane):
+    """The real Kueue controller manager with a ClusterQueue of 4 GPUs (of the 6 on the kwok
+    nodes), for the namespaces a test hands to `kueue.manage_namespace`; only those see it."""
+    from .kueue import Kueue
+
+    t = time.monotonic()
+    queue = Kueue(control_plane).start()
+    try:
+        queue.cluster_queue(gpus=4)
+        control_plane.timings["kueue_s"] = time.monotonic() - t
+        print(f"\n[controlplane] Kueue up in {control_plane.timings['kueue_s']:.1f}s")
+        yield queue
+    finally:
+        queue.stop()

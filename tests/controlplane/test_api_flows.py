@@ -52,7 +52,8 @@ async def test_create_two_workers_runs_on_gpu_nodes(api, events, control_plane, 
     assert phases[-1] == "Running" and "Failed" not in phases
     assert running["workers"] == {"desired": 2, "ready": 2, "pending": 0}
     assert running["scheduler"] == {"ready": True,
-                                    "address": f"tcp://etl-scheduler.{api_namespace}:8786"}
+                                    "address": f"tcp://etl-scheduler.{api_namespace}:8786",
+                                    "ucx_address": None}  # a TCP cluster: no UCX listener
     assert running["reasons"] == [] and running["gpus"]["in_use"] == 2
     assert await api.get("clusters/etl") == running
     assert [c["name"] for c in (await api.get("clusters"))["clusters"]] == ["etl"]

@@ -6,6 +6,7 @@ allowed request is redirected to a dashboard stand-in on 127.0.0.1.
 
 from __future__ import annotations
 
+import json
 import socket
 
 import pytest
@@ -33,6 +34,8 @@ def jp_server_config(rapids_kf_config):
 
 class Dashboard(web.RequestHandler):
     def get(self, path):
+        if path == "sitemap.json":  # as distributed's own raises a KeyError there
+            raise KeyError("path")
         self.finish(f"dask dashboard stand-in: /{path}")
 
 
@@ -120,6 +123,29 @@ async def test_dashboard_route_proxies_to_the_scheduler_service(api, k8s, jp_fet
     assert targets == [(f"gpu-etl-scheduler.{NS}", 8787)]
     response = await jp_fetch("rapids-kf", "clusters", "nope", "dashboard", "status", raise_error=False)
     assert response.code == 404 and targets == [(f"gpu-etl-scheduler.{NS}", 8787)]
+
+
+async def test_a_dashboard_page_that_fails_is_a_502_in_words_on_both_routes(api, k8s, jp_fetch, proxy_get,
+                                                                            dashboard, monkeypatch):
+    await api.call("POST", "clusters", {"name": "gpu-etl", "workers": 1})
+    fake_operator.reconcile(k8s, "gpu-etl")
+    await api.wait_for("gpu-etl", lambda c: c["phase"] == "Running")
+    original = ProxyHandler.get_client_uri
+
+    def to_loopback(self, protocol, host, port, proxied_path):
+        return original(self, protocol, "127.0.0.1", dashboard, proxied_path)
+
+    monkeypatch.setattr(ProxyHandler, "get_client_uri", to_loopback)
+    ours = await jp_fetch("rapids-kf", "clusters", "gpu-etl", "dashboard", "sitemap.json", raise_error=False)
+    generic = await proxy_get(f"gpu-etl-scheduler.{NS}:8787", "sitemap.json")
+    for response in (ours, generic):
+        assert response.code == 502 and response.headers["Content-Type"].startswith("application/json")
+        error = json.loads(response.body)["error"]
+        assert error["code"] == "unavailable", error
+        assert error["message"].startswith("the Dask dashboard failed on /sitemap.json (500 Internal Server Error)")
+    # Its other pages are unchanged.
+    response = await jp_fetch("rapids-kf", "clusters", "gpu-etl", "dashboard", "status")
+    assert response.code == 200 and response.body == b"dask dashboard stand-in: /status"
 
 
 @pytest.mark.parametrize("rapids_kf_extra", [None])

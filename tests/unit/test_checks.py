@@ -105,3 +105,11 @@ def test_the_doctors_proxy_allowlist_check_fails_without_jupyter_server_proxy(mo
                         lambda name, *a: None if name == "jupyter_server_proxy" else real(name, *a))
     check = doctor_allowlist_check(True)
     assert check.status == "failed" and "not installed" in check.message
+
+
+def test_the_kubernetes_ucx_check_names_what_the_cluster_image_needs():
+    from jupyter_rapids_kf.backends.kubernetes.checks import ucx_check
+
+    check = ucx_check("rapidsai/base:26.10-cuda13-py3.12")
+    assert check.ok and "rapidsai/base:26.10-cuda13-py3.12" in check.message
+    assert "distributed-ucxx-cu13" in check.message and "need none of it" in check.message

@@ -41,3 +41,16 @@ def test_doctor_without_a_subcommand_shows_usage():
     result = subprocess.run([jupyter, "rapids-kf"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "usage: jupyter rapids-kf doctor" in result.stdout
+
+
+def test_doctor_says_whether_gpu_clusters_may_use_ucx_here():
+    from jupyter_rapids_kf.models.protocols import ucx_missing
+
+    result = doctor("--backend=local")
+    assert result.returncode == 0, result.stdout + result.stderr
+    [line] = [line for line in result.stdout.splitlines() if "] ucx:" in line]
+    assert line.startswith("  [ok  ]")  # TCP always works: a missing UCX is no failure
+    if ucx_missing():
+        assert "GPU clusters use TCP" in line and "pip install distributed-ucxx-cu13" in line
+    else:
+        assert "may use protocol ucx" in line

@@ -35,7 +35,7 @@ def flag(args: list[str], name: str) -> str | None:
     return args[args.index(name) + 1] if name in args else None
 
 
-def local_kwargs(config: RapidsKF, memory: str, monkeypatch) -> dict:
+def local_kwargs(config: RapidsKF, memory: str, monkeypatch, protocol: str = "tcp") -> dict:
     """What the local runner passes to LocalCUDACluster for a spec written by LocalBackend."""
     backend = LocalBackend("/nonexistent", standby=False, gpu_workers=GPUWorkerSettings.from_config(config))
     backend._gpus = [GPUInfo(name="H100", memory_total=80 * 2**30)]
@@ -49,8 +49,8 @@ def local_kwargs(config: RapidsKF, memory: str, monkeypatch) -> dict:
     monkeypatch.setattr(backend._launcher, "start", lambda path: Process())
     monkeypatch.setattr(backend, "_track", lambda coroutine: coroutine.close())
     spec = ClusterSpec(name="gpu", workers=1, gpus_per_worker=1, image=None, worker_command="dask-cuda-worker",
-                       cpu="4", memory=memory, idle_timeout=0, env={})
-    asyncio.run(backend.create(spec))
+                       cpu="4", memory=memory, idle_timeout=0, env={}, protocol=protocol)
+    assert asyncio.run(backend.create(spec)).protocol == protocol
     seen = {}
     fake = types.ModuleType("dask_cuda")
     fake.LocalCUDACluster = lambda **kwargs: seen.update(kwargs) or "cluster"

@@ -38,7 +38,7 @@ DOORS = {
 }
 CAPABILITIES = {"clusters", "jobs", "pipelines"}
 # Services and request rules are tornado-free, so the doctor and the pipeline step can use them.
-NO_TORNADO = ("clusters.service", "clusters.rules", "clusters.build", "jobs.service", "pipelines.service",
+NO_TORNADO = ("clusters.service", "clusters.rules", "clusters.build", "clusters.gpu_hours", "jobs.service", "pipelines.service",
               "pipelines.cluster", "pipelines.step")
 
 

@@ -175,7 +175,10 @@ def test_changes_are_fanned_out_once_and_slow_subscribers_are_dropped():
         assert event.event == "cluster"
         # Encoded once for all subscribers: the text on the wire is the cluster's JSON.
         assert event.encode() == f"event: cluster\ndata: {event.text}\n\n"
-        assert json.loads(event.text) == cluster.to_json()
+        # ... with its GPU-hours, which the service counts (a CPU cluster: none held).
+        sent = json.loads(event.text)
+        assert (sent["gpu_hours"]["held"], sent["gpu_hours"]["busy_share"]) == (0, None)
+        assert {**sent, "gpu_hours": None} == cluster.to_json()
         with pytest.raises(asyncio.TimeoutError):
             await fast.get(0.05)
         for n in range(SUBSCRIBER_QUEUE + 5):

@@ -13,10 +13,12 @@ import importlib.util
 from typing import Any
 
 from ...errors import Forbidden, RapidsKFError
+from ...models import protocols
 from ..base import Check
 from . import job_checks
 from .client import DASK_GROUP, OPERATOR_FIX, PERMISSION_FIX, Resource
 from .client.access import can_i
+from .queue.checks import kueue_check
 from .spec import GPU_RESOURCE
 from .view import BackendView
 
@@ -200,6 +202,13 @@ async def notebook_check(backend: BackendView) -> Check:
                  "they end when deleted or idle")
 
 
+def ucx_check(image: str | None) -> Check:
+    """What protocol ucx needs of the cluster image (this server cannot look inside it)."""
+    return Check("ucx", True, f"GPU clusters may ask for protocol ucx; their image ({image or 'not known'}) "
+                 f"must then hold {protocols.UCX_WHEELS} (ucxx, libucx; the RAPIDS images do). This "
+                 "server and the notebook need none of it: the scheduler also listens on TCP")
+
+
 def doctor_allowlist_check(on: bool) -> Check:
     """Without a running server, what the server will do with /proxy links to dashboards."""
     if not on:
@@ -235,9 +244,14 @@ async def run(backend: BackendView) -> list[Check]:
     checks.append(await gpu_check(backend))
     checks.append(await job_checks.jobs_check(backend))
     checks.append(job_checks.pipelines_check())
-    checks.append(image_check(backend.config, *await backend.notebook_image()))
+    image = await backend.notebook_image()
+    checks.append(image_check(backend.config, *image))
+    checks.append(ucx_check(image[0] or backend.config.default_image))
     checks.append(await notebook_check(backend))
     checks.append(await image_nodes_check(backend))
+    queued = await kueue_check(backend)
+    if queued is not None:
+        checks.append(queued)
     if not backend.in_server:  # `jupyter rapids-kf doctor`: no server to look at
         checks.append(doctor_allowlist_check(backend.config.configure_proxy_allowlist))
         return checks

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from ...config import RapidsKF
-from ...errors import Exists, Invalid, NotFound, RapidsKFError, Unavailable
+from ...errors import Exists, Invalid, NoQueue, NotFound, RapidsKFError, Unavailable
 from ...models.gpu_workers import GPUWorkerSettings
 from ...models.cluster import Adapt, Cluster, ClusterSpec, iso_time
 from ..base import BackendFacts, ChangeListener, Check, ImageNodes, PodLogs
@@ -37,6 +37,8 @@ from .client import (
 )
 from .crash_logs import CrashLogs, crashes
 from .jobs import KubernetesJobs
+from .queue.labels import mark_cluster
+from .queue.watch import KueueWatch
 from .kept_facts import KeptFacts
 from .readings.gpu import GpuReadings
 from .readings.idle import IdleReadings
@@ -84,6 +86,9 @@ class KubernetesBackend:
         self.scale_down = ScaleDownRepair(self._delete_worker)
         self.what_happened = WhatHappened()
         self.scale_waits = ScaleWaits()
+        # Kueue (docs/kueue.md): only watched when the admin turned it on.
+        self.queue = KueueWatch(self.kube, config.kueue_queue, self._recompute_all) \
+            if config.kueue_queue else None
 
         def watched(resource: Resource, **kwargs) -> Watched:
             return Watched(self.kube, resource, self._on_object, **kwargs)
@@ -115,6 +120,8 @@ class KubernetesBackend:
         self.versions.start()
         self.idle.start()
         self.worker_lists.start()
+        if self.queue is not None:
+            self.queue.start()
         if self.config.configure_proxy_allowlist:
             self.allowlist_state = proxy_allowlist.install(self._serverapp, self.allowlist)
         else:
@@ -129,6 +136,8 @@ class KubernetesBackend:
         await self.worker_lists.stop()
         await self.crash_logs.stop()
         await self.scale_down.stop()
+        if self.queue is not None:
+            await self.queue.stop()
         await asyncio.gather(*(w.stop() for w in self.watched.values()))
 
     @property
@@ -183,10 +192,33 @@ class KubernetesBackend:
             default_worker_command=self.config.default_worker_command,
             accepts_image=True,
             notes=[f"namespace {self.namespace} (from {self.namespace_source})",
-                   f"default image from {image_source}", *gpu_notes],
+                   f"default image from {image_source}", *gpu_notes, *self._queue_notes()],
             ends_with={"kind": owner.kind, "name": owner.name} if owner else None,
             can_tie=True,
+            queue=self.queue_choice()[0] if self.queue is not None else None,
         )
+
+    def queue_choice(self) -> tuple[str | None, str]:
+        """The Kueue LocalQueue new clusters and jobs go to, and why; (None, why) when none."""
+        if self.queue is None:
+            return None, "Kueue is not used (c.RapidsKF.kueue_queue is empty)"
+        return self.queue.choice()
+
+    def _queue_notes(self) -> list[str]:
+        if self.queue is None:
+            return []
+        name, why = self.queue.choice()
+        return [f"new clusters wait for quota in Kueue: {why}" if name else why]
+
+    def _queue_for_new(self) -> str | None:
+        """The LocalQueue to mark a new cluster or job with; refuses when Kueue is on and none fits."""
+        if self.queue is None:
+            return None
+        name, why = self.queue.choice()
+        if name is None:
+            raise NoQueue(why, fix="ask your administrator to create a LocalQueue in this namespace "
+                                   "or to name one in c.RapidsKF.kueue_queue (docs/kueue.md)")
+        return name
 
     async def checks(self) -> list[Check]:
         return await preflight.run(self)
@@ -237,6 +269,9 @@ class KubernetesBackend:
             gpu_workers=GPUWorkerSettings.from_config(self.config),
             mesh_sidecars=self.config.mesh_sidecars,
         )
+        queue = self._queue_for_new()
+        if queue:
+            mark_cluster(body["spec"], queue)
         if spec.gpus_per_worker > 0:  # workers prefer GPU nodes that already hold the image
             found = await image_nodes.find(self.nodes, image)
             image_nodes.prefer(body["spec"]["worker"]["spec"], found.hostnames)
@@ -324,7 +359,7 @@ class KubernetesBackend:
 
     def jobs_backend(self, root: Path) -> KubernetesJobs:
         # The file travels in a ConfigMap: the server's root is not needed on Kubernetes.
-        return KubernetesJobs(self.kube, self.config, tie=self.notebook_tie)
+        return KubernetesJobs(self.kube, self.config, tie=self.notebook_tie, queue=self._queue_for_new)
 
     async def dashboard_target(self, name: str) -> str:
         await self.get(name)
@@ -427,6 +462,10 @@ class KubernetesBackend:
                 self._emit("deleted", gone)
             return
         cluster = cluster_status(self._objects(name, dc), self.namespace, self.timeouts)
+        if self.queue is not None:
+            cluster.queue = self.queue.state(name, self.cluster_pods(name), self._cluster_of_pod)
+            if cluster.queue is not None:
+                cluster.reasons = cluster.queue.lines() + cluster.reasons
         reading = self.gpu_readings.get(name)
         if reading is not None and _readable(cluster):
             cluster.gpus = replace(cluster.gpus, **reading)
@@ -437,6 +476,12 @@ class KubernetesBackend:
         if self._clusters.get(name) != cluster:
             self._clusters[name] = cluster
             self._emit("cluster", cluster)
+
+    def _cluster_of_pod(self, pod: str | None) -> str | None:
+        for cluster, pods in self._pods.items():
+            if pod in pods:
+                return cluster
+        return None
 
     def _gpu_targets(self) -> dict[str, str]:
         return {name: self.scheduler_address(c) for name, c in self._clusters.items() if _readable(c)}

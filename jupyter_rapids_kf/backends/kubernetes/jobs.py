@@ -32,6 +32,7 @@ from ..base import JobListener
 from .cache import Watched
 from .client import DASK_GROUP, PODS, Kube, Resource
 from .mesh import opt_out
+from .queue.labels import mark_job
 from .spec import MANAGED_LABEL, MANAGED_VALUE, build_daskcluster, drop_none
 
 log = logging.getLogger(__name__)
@@ -180,11 +181,13 @@ class KubernetesJobs:
 
     name = "kubernetes"
 
-    def __init__(self, kube: Kube, config: RapidsKF, tie: Callable[[], Awaitable[Any]] | None = None):
+    def __init__(self, kube: Kube, config: RapidsKF, tie: Callable[[], Awaitable[Any]] | None = None,
+                 queue: Callable[[], str | None] | None = None):
         self.kube = kube
         self.namespace = kube.namespace
         self.config = config
         self._tie = tie  # KubernetesBackend.notebook_tie: what new clusters (and jobs) end with
+        self._queue = queue  # the Kueue LocalQueue new jobs go to (queue/), None: no Kueue
         self._listener: JobListener | None = None
         self._seen: dict[str, str] = {}
         self.daskjobs = Watched(kube, DASKJOBS, self._on_object, label_selector=JOB_SELECTOR)
@@ -260,6 +263,9 @@ class KubernetesJobs:
             raise Invalid(f"{RUNNER_KEY} is the job runner's own name; rename the file", field="path")
         content = payload(source)
         body = daskjob_body(job, spec, image, source.name, self.config)
+        queue = self._queue() if self._queue is not None else None
+        if queue:  # the runner and the job's cluster wait for quota like a cluster does
+            mark_job(body, queue)
         if spec.tie_to_notebook and self._tie is not None:
             owner = (await self._tie()).owner
             if owner is not None:  # deleting the notebook deletes its jobs, as its clusters

@@ -13,6 +13,7 @@ import copy
 import json
 from typing import Any
 
+from ...models import protocols
 from ...models.gpu_workers import GPUWorkerSettings, takes_dask_cuda_flags
 from ...models.cluster import ClusterSpec
 from . import fast_start
@@ -107,13 +108,17 @@ def build_daskcluster(
     if spec.gpus_per_worker > 0 and takes_dask_cuda_flags(args):
         # RMM pool, spilling, host memory limit and threads as the local backend's workers.
         settings = gpu_workers or GPUWorkerSettings()
-        worker["args"] = args + settings.worker_flags(spec.memory, spec.gpus_per_worker, given=args)
+        worker["args"] = args + settings.worker_flags(spec.memory, spec.gpus_per_worker, given=args,
+                                                      protocol=spec.protocol)
     worker["env"] = worker.get("env") or []
 
     scheduler = _container(body["spec"]["scheduler"]["spec"], "scheduler")
     args = scheduler.get("args") or []
     if args[:1] == ["dask-scheduler"]:
-        scheduler["args"] = SCHEDULER_COMMAND + args[1:]
+        args = SCHEDULER_COMMAND + args[1:]
+    scheduler["args"] = protocols.scheduler_args(spec.protocol, args)
+    if spec.protocol == "ucx":
+        ucx_port(body, scheduler)
     scheduler["resources"] = {
         "requests": {"cpu": scheduler_cpu, "memory": scheduler_memory},
         "limits": {"cpu": scheduler_cpu, "memory": scheduler_memory},
@@ -132,6 +137,15 @@ def build_daskcluster(
     if not mesh_sidecars:
         cluster_pods_opt_out(body)
     return body
+
+
+def ucx_port(body: dict[str, Any], scheduler: dict[str, Any]) -> None:
+    """The scheduler's UCX listener, in its container and its Service, beside `tcp-comm`
+    (which the operator, this server and TCP clients keep using)."""
+    port = {"name": "ucx-comm", "containerPort": protocols.UCX_PORT, "protocol": "TCP"}
+    scheduler.setdefault("ports", []).append(port)
+    body["spec"]["scheduler"]["service"].setdefault("ports", []).append(
+        {"name": "ucx-comm", "protocol": "TCP", "port": protocols.UCX_PORT, "targetPort": "ucx-comm"})
 
 
 def drop_none(value: Any) -> Any:

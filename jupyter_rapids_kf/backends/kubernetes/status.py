@@ -27,6 +27,7 @@ from ...models.cluster import (
     derive_phase,
     parse_iso,
 )
+from ...models.protocols import kubernetes_ucx_address, protocol_of_args
 from .crash_logs import Crash, crashes
 from .lifetime import ENDS_WITH_ANNOTATION, LIFETIME_ANNOTATION
 from .notebook_stop import stopped_with_notebook
@@ -227,6 +228,7 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
     resources = worker.get("resources") or {}
     limits, requests = resources.get("limits") or {}, resources.get("requests") or {}
     gpus_per_worker = _int(limits.get(GPU_RESOURCE))
+    protocol = protocol_of_args(list(worker.get("command") or []) + list(worker.get("args") or []))
 
     desired = _int(((objs.worker_group or {}).get("spec") or {}).get("worker", {}).get("replicas"),
                    _int(worker_spec.get("replicas")))
@@ -369,7 +371,9 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         worker_command=_worker_command(worker),
         gpus_per_worker=gpus_per_worker,
         workers=Workers(desired=desired, ready=ready, pending=max(0, desired - ready)),
-        scheduler=Scheduler(ready=scheduler_ready, address=_address(name, namespace)),
+        scheduler=Scheduler(ready=scheduler_ready, address=_address(name, namespace),
+                            ucx_address=kubernetes_ucx_address(_address(name, namespace))
+                            if protocol == "ucx" else None),
         dashboard_url=dashboard_path(name),
         adapt=adapt,
         idle_timeout=_int(spec.get("idleTimeout")),
@@ -382,11 +386,26 @@ def cluster_status(objs: Objects, namespace: str, timeouts: Timeouts, now: float
         ends_with=_ends_with(meta),
         lifetime=_int((meta.get("annotations") or {}).get(LIFETIME_ANNOTATION)),
         stopped_with_notebook=stop[0] if stop else None,
+        protocol=protocol,
         happened=[] if deleting else list(objs.happened),
     )
     cluster.scheduler_running = scheduler_running and not deleting
+    group_gpus = {(g.get("metadata") or {}).get("name", ""): w.gpus_per_worker
+                  for g, w in zip(objs.other_groups, other_groups)}
+    held = [(p, gpus_per_worker) for p in workers if _pod_ready(p)] + [
+        (p, group_gpus.get((p["metadata"].get("labels") or {}).get(GROUP_LABEL, ""), 0))
+        for p in other_workers if _joined(p, listed)]
+    cluster.gpus_held_since = tuple(
+        (t, gpus) for t, gpus in ((_ready_time(p), gpus) for p, gpus in held) if t is not None)
     cluster.settling = cluster.scheduler_running and (waiting > 0 or not answered)
     return cluster
+
+
+def _ready_time(pod: dict[str, Any]) -> float | None:
+    """When the pod became Ready (it holds its GPUs from then: counted as GPU-hours)."""
+    status = pod.get("status") or {}
+    ready = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    return parse_iso(ready.get("lastTransitionTime")) or parse_iso(status.get("startTime"))
 
 
 def _address(name: str, namespace: str) -> str:

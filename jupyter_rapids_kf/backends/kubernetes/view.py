@@ -21,6 +21,7 @@ class BackendView(Protocol):
     timeouts: Timeouts
     watched: Mapping[Resource, Watched]
     allowlist_state: str
+    queue: Any  # queue/watch.py KueueWatch, None when c.RapidsKF.kueue_queue is empty
 
     @property
     def synced(self) -> bool: ...

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from packaging.requirements import Requirement
 
+from ...models import protocols
 from ..base import Check
 from .processes import Launcher
 
@@ -71,12 +72,25 @@ def backend_checks(state_dir: Path, gpus: list, launcher: Launcher | None) -> li
                     "pip install 'jupyter_rapids_kf[gpu]'",
                 )
             )
+        checks.append(ucx_check())
     else:
         checks.append(Check("gpus", True, "no NVIDIA GPU visible (NVML); local clusters use the CPU"))
+        checks.append(ucx_check())
     warm = warm_check(launcher) if launcher is not None else None
     if warm is not None:
         checks.append(warm)
     return checks
+
+
+def ucx_check() -> Check:
+    """Whether GPU clusters may ask for protocol ucx here. Never a failure: TCP always works."""
+    missing = protocols.ucx_missing()
+    if not missing:
+        return Check("ucx", True, "ucxx and distributed-ucxx are installed: GPU clusters may use "
+                     "protocol ucx (NVLink between this machine's GPUs where they have it)")
+    return Check("ucx", True, f"UCX is not installed ({', '.join(missing)} cannot be imported): GPU "
+                 f"clusters use TCP; to offer protocol ucx, pip install {protocols.UCX_WHEELS} into "
+                 "this server's environment")
 
 
 def warm_check(launcher: Launcher) -> Check | None:

@@ -168,6 +168,7 @@ class LocalBackend:
             "idle_timeout": spec.idle_timeout,
             "env": spec.env,
             "created": now_iso(),
+            "protocol": spec.protocol,
         }
         if spec.gpus_per_worker:
             data["gpu_worker"] = self.gpu_workers.to_dict()  # the runner's LocalCUDACluster kwargs
@@ -333,6 +334,7 @@ class LocalBackend:
         except (OSError, ValueError):
             return
         runner.address = state["address"]
+        runner.ucx_address = state.get("ucx_address")
         runner.dashboard_port = state["dashboard_port"]
 
     def _on_exit(self, runner: Runner) -> None:

@@ -65,6 +65,8 @@ class LocalJobs:
                 "--parameters", json.dumps(job.parameters), "--local-workers", str(spec.workers)]
         if spec.gpus_per_worker > 0:
             args.append("--gpu")
+            if spec.protocol == "ucx":
+                args.append("--ucx")
         if source.suffix == ".ipynb":
             args += ["--output", str(output)]
         env = {**os.environ, **spec.env}

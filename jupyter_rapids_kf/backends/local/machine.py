@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
+from ...models.protocols import ucx_missing
 from ..base import BackendFacts, GPUInfo
 from .processes import Runner
 
@@ -27,6 +28,7 @@ def machine_facts(gpus: list[GPUInfo], runners: Iterable[Runner]) -> BackendFact
             max_workers=len(gpus),  # LocalCUDACluster: one worker per GPU
             max_gpus_per_worker=1,
             accepts_image=False,
+            ucx_installed=not ucx_missing(),
             notes=[
                 f"{len(gpus)} GPU(s) on this machine: each worker gets one GPU; "
                 "choose 0 GPUs per worker for a cluster on the CPU"
@@ -42,6 +44,7 @@ def machine_facts(gpus: list[GPUInfo], runners: Iterable[Runner]) -> BackendFact
         default_memory=memory_text,
         max_gpus_per_worker=0,
         accepts_image=False,
+        ucx_installed=not ucx_missing(),
         notes=["No NVIDIA GPU on this machine: clusters run their workers on the CPU."],
     )
 

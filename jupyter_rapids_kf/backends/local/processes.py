@@ -32,6 +32,7 @@ class Runner:
     pid: int
     process: subprocess.Popen | None = None  # None when adopted after a restart
     address: str | None = None
+    ucx_address: str | None = None  # protocol "ucx": the scheduler's UCX listener
     dashboard_port: int | None = None
     state: dict[str, Any] = field(default_factory=dict)
     deleting_since: float | None = None

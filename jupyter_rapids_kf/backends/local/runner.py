@@ -69,7 +69,7 @@ def make_cluster(spec: dict[str, Any]):
         from ...models.gpu_workers import GPUWorkerSettings
 
         settings = GPUWorkerSettings.from_dict(spec.get("gpu_worker"))
-        kwargs = {**common, **settings.local_cuda_kwargs(spec["memory"])}
+        kwargs = {**common, **settings.local_cuda_kwargs(spec["memory"], spec.get("protocol", "tcp"))}
         if spec.get("rmm_pool_size"):
             kwargs["rmm_pool_size"] = spec["rmm_pool_size"]
         return LocalCUDACluster(**kwargs)
@@ -171,9 +171,12 @@ async def run(spec_path: Path, warm: Any = None, warm_spec: dict[str, Any] | Non
         scheduler.idle_timeout = float(spec["idle_timeout"])
         scheduler.idle_since = time.time()
     dashboard_port = scheduler.http_server.port
+    from ...models.protocols import ucx_address
+
     write_json(
         state_path,
-        {"pid": os.getpid(), "address": scheduler.address, "dashboard_port": dashboard_port},
+        {"pid": os.getpid(), "address": scheduler.address, "dashboard_port": dashboard_port,
+         "ucx_address": ucx_address([listener.contact_address for listener in scheduler.listeners])},
     )
     log.info("cluster %s: scheduler %s, dashboard port %s", name, scheduler.address, dashboard_port)
 

@@ -56,7 +56,7 @@ def cluster_view(runner: Runner, backend: str) -> Cluster:
         worker_command=spec["worker_command"],
         gpus_per_worker=spec["gpus_per_worker"],
         workers=Workers(desired=desired, ready=ready, pending=max(0, desired - ready)),
-        scheduler=Scheduler(ready=bool(state), address=runner.address),
+        scheduler=Scheduler(ready=bool(state), address=runner.address, ucx_address=runner.ucx_address),
         dashboard_url=dashboard_path(runner.name),
         adapt=Adapt(**adapt) if adapt else None,
         idle_timeout=spec["idle_timeout"],
@@ -71,4 +71,5 @@ def cluster_view(runner: Runner, backend: str) -> Cluster:
             utilization=gpu.get("utilization"),
         ),
         idle_since=iso_time(state.get("idle_since")) if spec["idle_timeout"] else None,
+        protocol=spec.get("protocol", "tcp"),
     )

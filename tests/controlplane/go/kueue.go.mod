@@ -1,0 +1,3 @@
+module rapidskf.test/controlplane/kueue
+
+go 1.26.0
