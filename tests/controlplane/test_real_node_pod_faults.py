@@ -98,8 +98,13 @@ def _functions():
         t.sleep(1)
         return i * i
 
-    def hog():
-        """Grows until the kernel kills the process at the container's memory limit."""
+    async def hog():
+        """Grows until the kernel kills the process at the container's memory limit. A
+        coroutine: `Client.run(..., wait=False)` takes only those (a plain function is refused
+        with "Combination not supported"); the first sleep lets the worker answer the run."""
+        import asyncio
+
+        await asyncio.sleep(1)
         chunks = []
         while True:
             chunks.append(b"x" * (32 << 20))
