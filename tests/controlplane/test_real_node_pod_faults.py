@@ -326,6 +326,16 @@ def test_the_api_server_restarted_during_a_create_the_card_catches_up_and_nothin
         make_cluster, server, control_plane, real_node):
     created = make_cluster("apirs", wait=False, lifetime=900)
     assert created["phase"] == "Creating"
+    # Restarted once the operator has made the scheduler's Deployment, while its pods and the
+    # workers' are still being made. At once after the POST, the restart hit the operator's
+    # first PATCH of the DaskCluster (its finalizer) in 2 of 4 runs, and kopf then left the
+    # cluster alone until the operator was restarted (the card said so: "has not acted on
+    # this cluster"); see docs/kubernetes.md and run 6 of real_node_faults_2026-12-08.txt.
+    deployments = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments"
+    wait_for(lambda: control_plane.api.get(
+        deployments, labelSelector="dask.org/cluster-name=apirs,dask.org/component=scheduler")["items"],
+        60, "the operator to make the scheduler's Deployment")
+    assert server.get("clusters/apirs").json()["phase"] in ("Creating", "Pending", "Scaling")  # not Running yet
     control_plane.restart("kube-apiserver", down_s=3)
     # Our server's watches reconnect (after 410 Gone they list again): the card reaches Running.
     try:
