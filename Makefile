@@ -66,7 +66,7 @@ test-controlplane: setup need-root chromium
 	if [ -n "$$missing" ]; then echo "installing Debian's $(NODE_PACKAGES)"; \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq $(NODE_PACKAGES); fi
 	bash tests/controlplane/build.sh
-	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q -m controlplane tests/controlplane
+	CHROMIUM_PATH=$(CHROMIUM) $(BIN)/python -m pytest -q -m "controlplane and not by_hand" tests/controlplane
 
 # The browser test needs Debian's Chromium (Playwright cannot download browsers here) and
 # starts its own JupyterLab on a free loopback port.

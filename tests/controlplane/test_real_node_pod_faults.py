@@ -322,6 +322,10 @@ def test_our_server_restarted_between_create_and_running_the_card_comes_back_wit
         assert client.submit(sum, client.map(slow_square, range(10), pure=False)).result(timeout=120) == 285
 
 
+# By hand, not in make test: in the whole tier's session the tests after it failed (clean-clone
+# run 1 of 2026-12-08: its teardown errored and the next two real-node tests failed), where
+# run alone with its file it passed 3 of 3. Run: pytest -m controlplane <this file>.
+@pytest.mark.by_hand
 def test_the_api_server_restarted_during_a_create_the_card_catches_up_and_nothing_is_made_twice(
         make_cluster, server, control_plane, real_node):
     created = make_cluster("apirs", wait=False, lifetime=900)
