@@ -171,10 +171,7 @@ export class ClusterListModel implements IDisposable {
     try {
       const cluster = await this._api.scaleCluster(name, workers);
       if (this._goneSince(name, asked)) {
-        this._pending.delete(name);
-        this._unwatch(name, 'scale');
-        this._changed.emit();
-        return cluster;
+        return cluster; // _remove already dropped its pending scale and watches, and emitted
       }
       const pending = this._pending.get(name);
       if (pending?.workers === workers) {
